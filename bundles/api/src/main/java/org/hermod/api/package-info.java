@@ -1,0 +1,7 @@
+/** Immutable mail value types shared by every Hermod bundle: addresses, envelopes, SMTP replies. */
+@Export
+@Version("1.0.0")
+package org.hermod.api;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

@@ -1,0 +1,259 @@
+package org.hermod.smtp.internal;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+
+/**
+ * Frames the SMTP byte stream: command lines in command mode, the dot-unstuffed message in data mode.
+ *
+ * <p>Only CRLF ends a line, and only CRLF "." CRLF ends the data: a bare LF or bare CR is never a line ending
+ * (SMTP smuggling, CVE-2023-51766). In reject mode such input is flagged and answered with a 5xx by the session;
+ * in normalize mode a bare LF or CR counts as CRLF inside lines, but never as part of the end-of-data sequence.
+ *
+ * <p>The session switches to data mode with {@link #startData} after it answered 354; the decoder returns to command
+ * mode by itself after the end of data. While {@link #pause()}d it decodes nothing, so that pipelined input after a
+ * message waits until the message is stored and answered.
+ */
+final class SmtpFrameDecoder extends ByteToMessageDecoder {
+
+    static final int MAX_COMMAND_LINE = 1000;
+    static final int MAX_TEXT_LINE = 998;
+
+    /** A command line without its CRLF. */
+    record CommandLine(String line, boolean bareNewline, boolean tooLong) {
+    }
+
+    /** The end of the message data. {@code content} is null when the message was refused (the reason is set). */
+    record DataEnd(ByteBuf content, long size, Violation violation) {
+    }
+
+    enum Violation { NONE, BARE_NEWLINE, LINE_TOO_LONG, TOO_BIG }
+
+    private enum DataState { START, START_AFTER_BARE, DOT, DOT_CR, IN_LINE, CR }
+
+    private final boolean normalize;
+    private boolean dataMode;
+    private boolean paused;
+    private long maxSize;
+    private ByteBuf content;
+    private long size;
+    private int lineLength;
+    private Violation violation = Violation.NONE;
+    private DataState state;
+    private boolean discardingCommand;
+
+    SmtpFrameDecoder(boolean normalize) {
+        this.normalize = normalize;
+    }
+
+    void startData(ChannelHandlerContext ctx, long maxMessageSize, int initialCapacity) {
+        dataMode = true;
+        maxSize = maxMessageSize;
+        content = ctx.alloc().buffer(Math.max(256, initialCapacity));
+        size = 0;
+        lineLength = 0;
+        violation = Violation.NONE;
+        state = DataState.START;
+    }
+
+    boolean inData() {
+        return dataMode;
+    }
+
+    void pause() {
+        paused = true;
+    }
+
+    void resume() {
+        paused = false;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (paused) {
+            return;
+        }
+        if (dataMode) {
+            decodeData(in, out);
+        } else {
+            decodeCommand(in, out);
+        }
+    }
+
+    private void decodeCommand(ByteBuf in, List<Object> out) {
+        int start = in.readerIndex();
+        int end = in.writerIndex();
+        int lf = in.indexOf(start, end, (byte) '\n');
+        int cr = in.indexOf(start, Math.min(end, lf < 0 ? end : lf), (byte) '\r');
+        // a CR that is not immediately followed by LF, before the first LF: bare CR
+        boolean bareCr = cr >= 0 && cr + 1 < end && in.getByte(cr + 1) != '\n';
+        if (lf < 0 && !bareCr) {
+            if (end - start > MAX_COMMAND_LINE) {
+                // overlong line: drop what we have, remember to answer once the line ends
+                discardingCommand = true;
+                in.skipBytes(end - start - 1); // keep a trailing CR, it may pair with the next packet's LF
+            }
+            return;
+        }
+        boolean bare;
+        int lineEnd;
+        int next;
+        if (bareCr && (lf < 0 || cr < lf)) {
+            bare = true;
+            lineEnd = cr;
+            next = cr + 1;
+        } else {
+            bare = lf == start || in.getByte(lf - 1) != '\r';
+            lineEnd = bare ? lf : lf - 1;
+            next = lf + 1;
+        }
+        boolean tooLong = discardingCommand || lineEnd - start > MAX_COMMAND_LINE - 2;
+        discardingCommand = false;
+        String line = tooLong ? "" : in.toString(start, lineEnd - start, StandardCharsets.UTF_8);
+        in.readerIndex(next);
+        if (bare && normalize) {
+            bare = false;
+        }
+        out.add(new CommandLine(line, bare, tooLong));
+    }
+
+    private void decodeData(ByteBuf in, List<Object> out) {
+        int i = in.readerIndex();
+        int end = in.writerIndex();
+        while (i < end) {
+            byte b = in.getByte(i++);
+            switch (state) {
+                case START, START_AFTER_BARE -> {
+                    if (b == '.') {
+                        state = state == DataState.START ? DataState.DOT : DataState.IN_LINE; // a stuffed dot is dropped
+                    } else {
+                        state = DataState.IN_LINE;
+                        inLine(b);
+                    }
+                }
+                case DOT -> {
+                    if (b == '\r') {
+                        state = DataState.DOT_CR;
+                    } else {
+                        state = DataState.IN_LINE;
+                        inLine(b);
+                    }
+                }
+                case DOT_CR -> {
+                    if (b == '\n') {
+                        in.readerIndex(i);
+                        finish(out);
+                        return;
+                    }
+                    // "." CR then something else: the CR is bare
+                    state = DataState.IN_LINE;
+                    bareCr();
+                    reprocess(b);
+                }
+                case IN_LINE -> inLine(b);
+                case CR -> {
+                    if (b == '\n') {
+                        emit((byte) '\r');
+                        emit((byte) '\n');
+                        lineLength = 0;
+                        state = DataState.START;
+                    } else {
+                        bareCr();
+                        reprocess(b);
+                    }
+                }
+                default -> throw new IllegalStateException();
+            }
+        }
+        in.readerIndex(i);
+    }
+
+    private void reprocess(byte b) {
+        if (state == DataState.START_AFTER_BARE && b == '.') {
+            state = DataState.IN_LINE;
+            return;
+        }
+        if (state == DataState.START_AFTER_BARE) {
+            state = DataState.IN_LINE;
+        }
+        inLine(b);
+    }
+
+    private void inLine(byte b) {
+        if (b == '\r') {
+            state = DataState.CR;
+        } else if (b == '\n') {
+            if (normalize) {
+                emit((byte) '\r');
+                emit((byte) '\n');
+                lineLength = 0;
+                state = DataState.START_AFTER_BARE;
+            } else {
+                flag(Violation.BARE_NEWLINE);
+                emit(b);
+                state = DataState.IN_LINE;
+            }
+        } else {
+            emit(b);
+            if (++lineLength > MAX_TEXT_LINE) {
+                flag(Violation.LINE_TOO_LONG);
+            }
+            state = DataState.IN_LINE;
+        }
+    }
+
+    /** A CR not followed by LF. */
+    private void bareCr() {
+        if (normalize) {
+            emit((byte) '\r');
+            emit((byte) '\n');
+            lineLength = 0;
+            state = DataState.START_AFTER_BARE;
+        } else {
+            flag(Violation.BARE_NEWLINE);
+            emit((byte) '\r');
+            state = DataState.IN_LINE;
+        }
+    }
+
+    private void flag(Violation v) {
+        if (violation == Violation.NONE) {
+            violation = v;
+        }
+    }
+
+    private void emit(byte b) {
+        size++;
+        if (size > maxSize) {
+            flag(Violation.TOO_BIG);
+            return;
+        }
+        if (violation == Violation.NONE) {
+            content.writeByte(b);
+        }
+    }
+
+    private void finish(List<Object> out) {
+        dataMode = false;
+        ByteBuf c = content;
+        content = null;
+        if (violation != Violation.NONE) {
+            c.release();
+            out.add(new DataEnd(null, size, violation));
+        } else {
+            out.add(new DataEnd(c, size, Violation.NONE));
+        }
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        if (content != null) {
+            content.release();
+            content = null;
+        }
+    }
+}

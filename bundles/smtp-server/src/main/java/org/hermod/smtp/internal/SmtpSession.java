@@ -1,0 +1,549 @@
+package org.hermod.smtp.internal;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.hermod.api.Envelope;
+import org.hermod.api.MailAddress;
+import org.hermod.api.Recipient;
+import org.hermod.api.spool.Spool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+
+/**
+ * One client session: the RFC 5321 command state machine. Runs on the channel's event loop and never blocks: storing a
+ * message is asynchronous, and while it is under way the decoder is paused so pipelined commands wait their turn.
+ * Replies are written as they are produced and flushed once per read batch, so a pipelined group gets one write.
+ */
+final class SmtpSession extends ChannelInboundHandlerAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SmtpSession.class);
+    private static final DateTimeFormatter RFC5322 = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT);
+
+    private final SmtpSettings settings;
+    private final Spool spool;
+    private final SmtpFrameDecoder decoder;
+    private final RecipientPolicy policy;
+
+    private ChannelHandlerContext ctx;
+    private InetAddress clientIp;
+    private String heloName;
+    private boolean esmtp;
+    private int errors;
+    private boolean closing;
+    private boolean busy;
+    private long lastActivity;
+    private ScheduledFuture<?> timeout;
+
+    // transaction
+    private MailAddress sender;
+    private Map<String, String> mailParams;
+    private final List<Recipient> recipients = new ArrayList<>();
+    private long declaredSize;
+
+    SmtpSession(SmtpSettings settings, Spool spool, SmtpFrameDecoder decoder, RecipientPolicy policy) {
+        this.settings = settings;
+        this.spool = spool;
+        this.decoder = decoder;
+        this.policy = policy;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+        clientIp = remote == null ? InetAddress.getLoopbackAddress() : remote.getAddress();
+        lastActivity = System.nanoTime();
+        scheduleTimeout(settings.commandTimeoutMillis());
+        ctx.writeAndFlush(buf("220 " + settings.hostname() + " ESMTP Hermod\r\n"));
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (timeout != null) {
+            timeout.cancel(false);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        lastActivity = System.nanoTime();
+        if (closing) {
+            if (msg instanceof SmtpFrameDecoder.DataEnd d && d.content() != null) {
+                d.content().release();
+            }
+            return;
+        }
+        if (msg instanceof SmtpFrameDecoder.CommandLine line) {
+            command(line);
+        } else if (msg instanceof SmtpFrameDecoder.DataEnd end) {
+            dataEnd(end);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        lastActivity = System.nanoTime();
+        ctx.flush();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.debug("SMTP session with {} failed", clientIp, cause);
+        ctx.close();
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    private void command(SmtpFrameDecoder.CommandLine cl) {
+        if (cl.tooLong()) {
+            error("500 5.5.2 Error: command line too long");
+            return;
+        }
+        if (cl.bareNewline()) {
+            error("500 5.5.2 Error: bare <CR> or <LF> received; SMTP lines end with <CR><LF>");
+            return;
+        }
+        String line = cl.line();
+        int sp = line.indexOf(' ');
+        String verb = (sp < 0 ? line : line.substring(0, sp)).toUpperCase(Locale.ROOT);
+        String arg = sp < 0 ? "" : line.substring(sp + 1);
+        switch (verb) {
+            case "EHLO" -> helo(arg, true);
+            case "HELO" -> helo(arg, false);
+            case "MAIL" -> mail(arg);
+            case "RCPT" -> rcpt(arg);
+            case "DATA" -> data(arg);
+            case "RSET" -> {
+                if (!arg.isBlank()) {
+                    error("501 5.5.4 Syntax: RSET");
+                } else {
+                    resetTransaction();
+                    reply("250 2.0.0 Ok");
+                }
+            }
+            case "NOOP" -> reply("250 2.0.0 Ok");
+            case "QUIT" -> {
+                closing = true;
+                ctx.writeAndFlush(buf("221 2.0.0 Bye\r\n")).addListener(ChannelFutureListener.CLOSE);
+            }
+            case "VRFY" -> {
+                if (arg.isBlank()) {
+                    error("501 5.5.4 Syntax: VRFY address");
+                } else {
+                    reply("252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery");
+                }
+            }
+            case "EXPN" -> error("502 5.5.1 Error: command not implemented");
+            case "HELP" -> reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
+            case "STARTTLS", "AUTH", "BDAT", "ETRN", "TURN" -> error("502 5.5.1 Error: command not implemented");
+            case "" -> error("500 5.5.2 Error: bad syntax");
+            default -> error("500 5.5.2 Error: command not recognized");
+        }
+    }
+
+    private void helo(String arg, boolean extended) {
+        String name = arg.trim();
+        if (name.isEmpty() || name.contains(" ")) {
+            error("501 5.5.4 Syntax: " + (extended ? "EHLO" : "HELO") + " hostname");
+            return;
+        }
+        resetTransaction();
+        heloName = name;
+        esmtp = extended;
+        if (!extended) {
+            reply("250 " + settings.hostname());
+            return;
+        }
+        reply("250-" + settings.hostname() + "\r\n"
+                + "250-PIPELINING\r\n"
+                + "250-SIZE " + settings.maxMessageSize() + "\r\n"
+                + "250-8BITMIME\r\n"
+                + "250-SMTPUTF8\r\n"
+                + "250-ENHANCEDSTATUSCODES\r\n"
+                + "250-DSN\r\n"
+                + "250 HELP");
+    }
+
+    private void mail(String arg) {
+        if (heloName == null) {
+            error("503 5.5.1 Error: send HELO/EHLO first");
+            return;
+        }
+        if (sender != null) {
+            error("503 5.5.1 Error: nested MAIL command");
+            return;
+        }
+        SmtpArguments.PathAndParams p;
+        try {
+            p = SmtpArguments.parse(arg, "FROM", true, "5.1.7");
+        } catch (SmtpArguments.SyntaxException e) {
+            error("501 " + e.enhanced + " " + e.getMessage());
+            return;
+        }
+        long size = 0;
+        boolean utf8 = false;
+        for (Map.Entry<String, String> e : p.params().entrySet()) {
+            String v = e.getValue();
+            switch (e.getKey()) {
+                case "SIZE" -> {
+                    try {
+                        size = Long.parseLong(v);
+                        if (size < 0) {
+                            throw new NumberFormatException();
+                        }
+                    } catch (NumberFormatException | NullPointerException ex) {
+                        error("501 5.5.4 Bad SIZE parameter");
+                        return;
+                    }
+                }
+                case "BODY" -> {
+                    if (v == null || !(v.equalsIgnoreCase("7BIT") || v.equalsIgnoreCase("8BITMIME"))) {
+                        error("501 5.5.4 Unsupported BODY parameter (7BIT and 8BITMIME are supported)");
+                        return;
+                    }
+                }
+                case "SMTPUTF8" -> {
+                    if (v != null) {
+                        error("501 5.5.4 SMTPUTF8 takes no value");
+                        return;
+                    }
+                    utf8 = true;
+                }
+                case "RET" -> {
+                    if (v == null || !(v.equalsIgnoreCase("FULL") || v.equalsIgnoreCase("HDRS"))) {
+                        error("501 5.5.4 Bad RET parameter (FULL or HDRS)");
+                        return;
+                    }
+                }
+                case "ENVID" -> {
+                    try {
+                        if (v == null || v.length() > 100) {
+                            throw new SmtpArguments.SyntaxException("5.5.4", "Bad ENVID");
+                        }
+                        SmtpArguments.xtextDecode(v);
+                    } catch (SmtpArguments.SyntaxException ex) {
+                        error("501 5.5.4 Bad ENVID parameter");
+                        return;
+                    }
+                }
+                case "AUTH" -> {
+                    // RFC 4954: accepted and ignored without AUTH
+                }
+                default -> {
+                    error("555 5.5.4 Unsupported option: " + e.getKey());
+                    return;
+                }
+            }
+        }
+        if (p.address().isInternational() && !utf8) {
+            error("553 5.6.7 Must declare SMTPUTF8 to send an internationalized address");
+            return;
+        }
+        if (size > settings.maxMessageSize()) {
+            error("552 5.3.4 Message size exceeds fixed limit");
+            return;
+        }
+        sender = p.address();
+        mailParams = p.params();
+        declaredSize = size;
+        reply("250 2.1.0 Ok");
+    }
+
+    private void rcpt(String arg) {
+        if (sender == null) {
+            error("503 5.5.1 Error: need MAIL command");
+            return;
+        }
+        SmtpArguments.PathAndParams p;
+        try {
+            p = SmtpArguments.parse(arg, "TO", false, "5.1.3");
+        } catch (SmtpArguments.SyntaxException e) {
+            error("501 " + e.enhanced + " " + e.getMessage());
+            return;
+        }
+        Set<Recipient.Notify> notify = EnumSet.noneOf(Recipient.Notify.class);
+        String orcpt = null;
+        for (Map.Entry<String, String> e : p.params().entrySet()) {
+            String v = e.getValue();
+            switch (e.getKey()) {
+                case "NOTIFY" -> {
+                    if (v == null) {
+                        error("501 5.5.4 Bad NOTIFY parameter");
+                        return;
+                    }
+                    for (String n : v.split(",")) {
+                        try {
+                            notify.add(Recipient.Notify.valueOf(n.trim().toUpperCase(Locale.ROOT)));
+                        } catch (IllegalArgumentException ex) {
+                            error("501 5.5.4 Bad NOTIFY parameter");
+                            return;
+                        }
+                    }
+                    if (notify.contains(Recipient.Notify.NEVER) && notify.size() > 1) {
+                        error("501 5.5.4 NOTIFY=NEVER cannot be combined with other values");
+                        return;
+                    }
+                }
+                case "ORCPT" -> {
+                    int semi = v == null ? -1 : v.indexOf(';');
+                    if (semi <= 0) {
+                        error("501 5.5.4 Bad ORCPT parameter");
+                        return;
+                    }
+                    try {
+                        orcpt = v.substring(0, semi) + ";" + SmtpArguments.xtextDecode(v.substring(semi + 1));
+                    } catch (SmtpArguments.SyntaxException ex) {
+                        error("501 5.5.4 Bad ORCPT parameter");
+                        return;
+                    }
+                }
+                default -> {
+                    error("555 5.5.4 Unsupported option: " + e.getKey());
+                    return;
+                }
+            }
+        }
+        MailAddress to = p.address();
+        if (to.isInternational() && !mailParams.containsKey("SMTPUTF8")) {
+            error("553 5.6.7 Must declare SMTPUTF8 to send an internationalized address");
+            return;
+        }
+        if (recipients.size() >= settings.maxRecipients()) {
+            reply("452 4.5.3 Error: too many recipients");
+            return;
+        }
+        if (!settings.mayRelay(clientIp) && !settings.isRelayDomain(to.domain()) && !policy.isLocalDomain(to.domain())) {
+            error("554 5.7.1 <" + to + ">: Relay access denied");
+            return;
+        }
+        String refusal = policy.refusal(to);
+        if (refusal != null) {
+            error(refusal);
+            return;
+        }
+        recipients.add(new Recipient(to, notify, orcpt));
+        reply("250 2.1.5 Ok");
+    }
+
+    private void data(String arg) {
+        if (!arg.isBlank()) {
+            error("501 5.5.4 Syntax: DATA");
+            return;
+        }
+        if (sender == null) {
+            error("503 5.5.1 Error: need MAIL command");
+            return;
+        }
+        if (recipients.isEmpty()) {
+            error("554 5.5.1 Error: no valid recipients");
+            return;
+        }
+        reply("354 End data with <CR><LF>.<CR><LF>");
+        decoder.startData(ctx, settings.maxMessageSize(), (int) Math.min(Math.max(declaredSize, 4096), 1 << 20));
+        rescheduleTimeout();
+    }
+
+    private void dataEnd(SmtpFrameDecoder.DataEnd end) {
+        rescheduleTimeout();
+        switch (end.violation()) {
+            case TOO_BIG -> {
+                resetTransaction();
+                error("552 5.3.4 Error: message file too big");
+                return;
+            }
+            case BARE_NEWLINE -> {
+                resetTransaction();
+                error("554 5.5.2 Error: message contains bare <CR> or <LF>; lines must end with <CR><LF>");
+                return;
+            }
+            case LINE_TOO_LONG -> {
+                resetTransaction();
+                error("554 5.6.0 Error: message line longer than 998 characters");
+                return;
+            }
+            default -> {
+            }
+        }
+        ByteBuf body = end.content();
+        byte[] content;
+        String id;
+        try {
+            id = spool.newQueueId();
+            content = assemble(body, id);
+        } finally {
+            body.release();
+        }
+        Envelope env = new Envelope(sender, recipients, ret(), envId(), body8bit() ? Envelope.BodyType.EIGHT_BIT_MIME
+                : Envelope.BodyType.SEVEN_BIT, mailParams.containsKey("SMTPUTF8"), heloName, clientIp.getHostAddress(), null);
+        resetTransaction();
+        busy = true;
+        decoder.pause();
+        ctx.channel().config().setAutoRead(false);
+        java.util.concurrent.CompletionStage<String> result = policy.isBounceInput(env)
+                ? policy.acceptBounce(env, content)
+                : spool.store(id, env, content).thenApply(qid -> "250 2.0.0 Ok: queued as " + qid);
+        result.whenComplete((r, err) -> ctx.executor().execute(() -> stored(r, err)));
+    }
+
+    private void stored(String replyLine, Throwable err) {
+        busy = false;
+        if (err != null) {
+            LOG.error("Could not spool a message from {}", clientIp, err);
+            ctx.write(buf("451 4.3.0 Error: queue file write error\r\n"));
+        } else {
+            ctx.write(buf(replyLine + "\r\n"));
+        }
+        ctx.flush();
+        decoder.resume();
+        ctx.channel().config().setAutoRead(true);
+        // decode whatever the client pipelined after the message
+        ctx.channel().pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER);
+    }
+
+    private Envelope.Ret ret() {
+        String r = mailParams.get("RET");
+        return r == null ? null : Envelope.Ret.valueOf(r.toUpperCase(Locale.ROOT));
+    }
+
+    private String envId() {
+        String v = mailParams.get("ENVID");
+        try {
+            return v == null ? null : SmtpArguments.xtextDecode(v);
+        } catch (SmtpArguments.SyntaxException e) {
+            return null;
+        }
+    }
+
+    private boolean body8bit() {
+        String b = mailParams.get("BODY");
+        return b != null && b.equalsIgnoreCase("8BITMIME");
+    }
+
+    /** Prepends our Received: header, and a Message-ID: when the message has none. Content stays byte-exact. */
+    private byte[] assemble(ByteBuf body, String id) {
+        StringBuilder h = new StringBuilder(256);
+        h.append("Received: from ").append(heloName).append(" (").append(clientIp.getHostAddress().contains(":")
+                ? "[IPv6:" + clientIp.getHostAddress() + "]" : "[" + clientIp.getHostAddress() + "]").append(")\r\n")
+                .append("\tby ").append(settings.hostname()).append(" (Hermod) with ")
+                .append(mailParams.containsKey("SMTPUTF8") ? "UTF8SMTP" : esmtp ? "ESMTP" : "SMTP")
+                .append(" id ").append(id);
+        if (recipients.size() == 1) {
+            h.append("\r\n\tfor ").append(recipients.get(0).address().toSmtpPath());
+        }
+        h.append("; ").append(ZonedDateTime.now().format(RFC5322)).append("\r\n");
+        if (!hasHeader(body, "message-id")) {
+            h.append("Message-ID: <").append(id).append('@').append(settings.hostname()).append(">\r\n");
+        }
+        byte[] head = h.toString().getBytes(StandardCharsets.UTF_8);
+        byte[] out = new byte[head.length + body.readableBytes()];
+        System.arraycopy(head, 0, out, 0, head.length);
+        body.getBytes(body.readerIndex(), out, head.length, body.readableBytes());
+        return out;
+    }
+
+    /** Whether the header section (up to the first empty line) has a field of this name. */
+    static boolean hasHeader(ByteBuf body, String lowerName) {
+        int i = body.readerIndex();
+        int end = body.writerIndex();
+        int n = lowerName.length();
+        while (i < end) {
+            if (body.getByte(i) == '\r' && i + 1 < end && body.getByte(i + 1) == '\n') {
+                return false; // empty line: end of headers
+            }
+            if (i + n < end && body.getByte(i + n) == ':') {
+                boolean match = true;
+                for (int k = 0; k < n; k++) {
+                    if (Character.toLowerCase((char) body.getByte(i + k)) != lowerName.charAt(k)) {
+                        match = false;
+                        break;
+                    }
+                }
+                if (match) {
+                    return true;
+                }
+            }
+            int lf = body.indexOf(i, end, (byte) '\n');
+            if (lf < 0) {
+                return false;
+            }
+            i = lf + 1;
+        }
+        return false;
+    }
+
+    private void resetTransaction() {
+        sender = null;
+        mailParams = null;
+        recipients.clear();
+        declaredSize = 0;
+    }
+
+    // ------------------------------------------------------------------ replies, errors, timeouts
+
+    private void reply(String text) {
+        ctx.write(buf(text + "\r\n"));
+    }
+
+    /** An error reply: counts towards the session's error limit. */
+    private void error(String text) {
+        errors++;
+        if (errors >= settings.maxErrors()) {
+            ctx.write(buf(text + "\r\n"));
+            closing = true;
+            ctx.writeAndFlush(buf("421 4.7.0 " + settings.hostname() + " Error: too many errors\r\n"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        reply(text);
+    }
+
+    private ByteBuf buf(String s) {
+        return ByteBufUtil.writeUtf8(ctx.alloc(), s);
+    }
+
+    private void scheduleTimeout(long millis) {
+        timeout = ctx.executor().schedule(this::checkTimeout, millis, TimeUnit.MILLISECONDS);
+    }
+
+    private void rescheduleTimeout() {
+        lastActivity = System.nanoTime();
+    }
+
+    private void checkTimeout() {
+        if (!ctx.channel().isActive() || closing) {
+            return;
+        }
+        long limit = decoder.inData() ? settings.dataTimeoutMillis() : settings.commandTimeoutMillis();
+        long idle = (System.nanoTime() - lastActivity) / 1_000_000;
+        if (busy) {
+            scheduleTimeout(limit); // waiting for our own disk, not for the client
+        } else if (idle >= limit) {
+            closing = true;
+            ctx.writeAndFlush(buf("421 4.4.2 " + settings.hostname() + " Error: timeout exceeded\r\n"))
+                    .addListener(ChannelFutureListener.CLOSE);
+        } else {
+            scheduleTimeout(limit - idle);
+        }
+    }
+}

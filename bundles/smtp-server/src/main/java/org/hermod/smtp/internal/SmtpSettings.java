@@ -1,0 +1,120 @@
+package org.hermod.smtp.internal;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/** The SMTP server's settings, parsed once per configuration change and shared read-only by all sessions. */
+record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int maxConnections, int maxConnectionsPerIp,
+                    long commandTimeoutMillis, long dataTimeoutMillis, int maxErrors, List<Cidr> mynetworks,
+                    Set<String> relayDomains, boolean normalizeBareNewlines) {
+
+    static SmtpSettings from(SmtpServerConfig c) {
+        String host = c.hostname();
+        if (host == null || host.isBlank()) {
+            try {
+                host = InetAddress.getLocalHost().getCanonicalHostName();
+            } catch (UnknownHostException e) {
+                host = "localhost";
+            }
+        }
+        List<Cidr> nets = new ArrayList<>();
+        for (String n : c.mynetworks()) {
+            if (!n.isBlank()) {
+                nets.add(Cidr.parse(n.trim()));
+            }
+        }
+        Set<String> relay = new HashSet<>();
+        for (String d : c.relayDomains()) {
+            if (!d.isBlank()) {
+                relay.add(d.trim().toLowerCase(Locale.ROOT));
+            }
+        }
+        String bare = c.bareNewline() == null ? "reject" : c.bareNewline().trim().toLowerCase(Locale.ROOT);
+        if (!bare.equals("reject") && !bare.equals("normalize")) {
+            throw new IllegalArgumentException("bareNewline must be reject or normalize, not " + c.bareNewline());
+        }
+        return new SmtpSettings(host, c.maxMessageSize(), c.maxRecipients(), c.maxConnections(), c.maxConnectionsPerIp(),
+                c.commandTimeoutSeconds() * 1000L, c.dataTimeoutSeconds() * 1000L, c.maxErrors(), List.copyOf(nets),
+                Set.copyOf(relay), bare.equals("normalize"));
+    }
+
+    boolean mayRelay(InetAddress client) {
+        for (Cidr n : mynetworks) {
+            if (n.contains(client)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** True when the domain, or a parent of it, is a relay domain. */
+    boolean isRelayDomain(String domain) {
+        String d = domain.toLowerCase(Locale.ROOT);
+        while (true) {
+            if (relayDomains.contains(d)) {
+                return true;
+            }
+            int dot = d.indexOf('.');
+            if (dot < 0) {
+                return false;
+            }
+            d = d.substring(dot + 1);
+        }
+    }
+
+    /** An IPv4 or IPv6 network in CIDR notation. */
+    record Cidr(byte[] network, int prefix) {
+        static Cidr parse(String s) {
+            int slash = s.indexOf('/');
+            try {
+                InetAddress a = InetAddress.getByName(slash < 0 ? s : s.substring(0, slash));
+                byte[] b = a.getAddress();
+                int p = slash < 0 ? b.length * 8 : Integer.parseInt(s.substring(slash + 1));
+                if (p < 0 || p > b.length * 8) {
+                    throw new IllegalArgumentException("bad prefix length in " + s);
+                }
+                return new Cidr(b, p);
+            } catch (UnknownHostException | NumberFormatException e) {
+                throw new IllegalArgumentException("not a network: " + s, e);
+            }
+        }
+
+        boolean contains(InetAddress addr) {
+            byte[] a = addr.getAddress();
+            if (a.length != network.length) {
+                // IPv4-mapped IPv6 client against an IPv4 network
+                if (a.length == 16 && network.length == 4 && isMapped(a)) {
+                    a = java.util.Arrays.copyOfRange(a, 12, 16);
+                } else {
+                    return false;
+                }
+            }
+            int full = prefix / 8;
+            for (int i = 0; i < full; i++) {
+                if (a[i] != network[i]) {
+                    return false;
+                }
+            }
+            int rest = prefix % 8;
+            if (rest == 0) {
+                return true;
+            }
+            int mask = 0xFF << (8 - rest) & 0xFF;
+            return (a[full] & mask) == (network[full] & mask);
+        }
+
+        private static boolean isMapped(byte[] a) {
+            for (int i = 0; i < 10; i++) {
+                if (a[i] != 0) {
+                    return false;
+                }
+            }
+            return a[10] == (byte) 0xFF && a[11] == (byte) 0xFF;
+        }
+    }
+}

@@ -1,0 +1,326 @@
+package org.hermod.spool.internal;
+
+import java.io.BufferedInputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An append-only journal of records in numbered segment files, written by one thread with group commit: every record
+ * queued while the previous fsync ran goes out in one gathering write and one {@code fdatasync}. A future completes only
+ * after its record is on disk. See docs/adr/0001-spool-journal.md.
+ */
+final class Journal implements Closeable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Journal.class);
+    private static final String SUFFIX = ".seg";
+    private static final int MAX_BATCH = 4096;
+
+    private final Path dir;
+    private final long segmentSize;
+    private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    private final Map<Integer, FileChannel> readers = new ConcurrentHashMap<>();
+    private final Thread writer;
+    private volatile boolean running = true;
+
+    private FileChannel active;
+    private volatile int activeSegment;
+    private long position;
+
+    /** Where a record landed. */
+    record Location(int segment, long offset) {
+    }
+
+    /** Called for each valid record during replay. */
+    interface Visitor {
+        void record(int segment, long offset, byte type, byte[] payload) throws IOException;
+    }
+
+    private record Pending(byte type, byte[] head, byte[] content, CompletableFuture<Location> done) {
+    }
+
+    Journal(Path dir, long segmentSize) throws IOException {
+        this.dir = dir;
+        this.segmentSize = segmentSize;
+        Files.createDirectories(dir);
+        this.writer = new Thread(this::writeLoop, "hermod-spool-journal");
+        this.writer.setDaemon(true);
+    }
+
+    /** Segment numbers present on disk, ascending. */
+    List<Integer> segments() throws IOException {
+        List<Integer> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            s.forEach(p -> {
+                String n = p.getFileName().toString();
+                if (n.endsWith(SUFFIX)) {
+                    try {
+                        out.add(Integer.parseInt(n.substring(0, n.length() - SUFFIX.length())));
+                    } catch (NumberFormatException ignored) {
+                        // not ours
+                    }
+                }
+            });
+        }
+        out.sort(null);
+        return out;
+    }
+
+    private Path file(int segment) {
+        return dir.resolve(String.format("%08d%s", segment, SUFFIX));
+    }
+
+    /**
+     * Reads every valid record of every segment in order. A record that is torn or fails its CRC ends its segment: the
+     * segment is truncated there (that data was never acknowledged, since acknowledgement follows the fsync).
+     */
+    void replay(Visitor visitor) throws IOException {
+        for (int seg : segments()) {
+            Path f = file(seg);
+            long offset = 0;
+            long size = Files.size(f);
+            boolean corrupt = false;
+            try (InputStream raw = Files.newInputStream(f);
+                 DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16))) {
+                while (offset < size) {
+                    if (size - offset < RecordCodec.HEADER + RecordCodec.TRAILER) {
+                        corrupt = true;
+                        break;
+                    }
+                    int magic = in.readInt();
+                    byte type = in.readByte();
+                    int len = in.readInt();
+                    if (magic != RecordCodec.MAGIC || len < 0
+                            || len > size - offset - RecordCodec.HEADER - RecordCodec.TRAILER) {
+                        corrupt = true;
+                        break;
+                    }
+                    byte[] payload = new byte[len];
+                    in.readFully(payload);
+                    int crc = in.readInt();
+                    CRC32C c = new CRC32C();
+                    c.update(type);
+                    c.update(ByteBuffer.allocate(4).putInt(0, len));
+                    c.update(payload);
+                    if ((int) c.getValue() != crc) {
+                        corrupt = true;
+                        break;
+                    }
+                    visitor.record(seg, offset, type, payload);
+                    offset += RecordCodec.HEADER + len + RecordCodec.TRAILER;
+                }
+            } catch (EOFException e) {
+                corrupt = true;
+            }
+            if (corrupt) {
+                LOG.warn("Spool segment {} has an incomplete or corrupt record at offset {}; truncating the unacknowledged tail",
+                        f, offset);
+                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                    ch.truncate(offset);
+                    ch.force(true);
+                }
+            }
+        }
+    }
+
+    /** Opens a fresh segment after the last one and starts the writer. */
+    void start() throws IOException {
+        List<Integer> segs = segments();
+        int next = segs.isEmpty() ? 1 : segs.get(segs.size() - 1) + 1;
+        openSegment(next);
+        writer.start();
+    }
+
+    private void openSegment(int seg) throws IOException {
+        if (active != null) {
+            active.force(false);
+            active.close();
+        }
+        active = FileChannel.open(file(seg), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        position = 0;
+        activeSegment = seg;
+        syncDirectory();
+    }
+
+    private void syncDirectory() {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException e) {
+            LOG.debug("directory fsync not supported here: {}", e.toString());
+        }
+    }
+
+    int activeSegment() {
+        return activeSegment;
+    }
+
+    /**
+     * Queues a record; the future completes once it is fsynced. {@code content} (may be null) is appended after
+     * {@code head} inside the same payload.
+     */
+    CompletableFuture<Location> append(byte type, byte[] head, byte[] content) {
+        CompletableFuture<Location> f = new CompletableFuture<>();
+        if (!running) {
+            f.completeExceptionally(new IOException("spool is closed"));
+            return f;
+        }
+        queue.add(new Pending(type, head, content, f));
+        return f;
+    }
+
+    private void writeLoop() {
+        List<Pending> batch = new ArrayList<>(MAX_BATCH);
+        List<Location> locations = new ArrayList<>(MAX_BATCH);
+        while (running || !queue.isEmpty()) {
+            try {
+                Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, MAX_BATCH - 1);
+                writeBatch(batch, locations);
+                for (int i = 0; i < batch.size(); i++) {
+                    batch.get(i).done.complete(locations.get(i));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (Throwable t) {
+                LOG.error("Spool write failed; {} messages not accepted", batch.size(), t);
+                for (Pending p : batch) {
+                    p.done.completeExceptionally(t);
+                }
+            } finally {
+                batch.clear();
+                locations.clear();
+            }
+        }
+    }
+
+    private void writeBatch(List<Pending> batch, List<Location> locations) throws IOException {
+        List<ByteBuffer> buffers = new ArrayList<>(batch.size() * 3);
+        for (Pending p : batch) {
+            int contentLen = p.content == null ? 0 : p.content.length;
+            int len = p.head.length + contentLen;
+            long recordSize = RecordCodec.HEADER + (long) len + RecordCodec.TRAILER;
+            if (position > 0 && position + recordSize > segmentSize) {
+                flush(buffers);
+                openSegment(activeSegment + 1);
+            }
+            ByteBuffer header = ByteBuffer.allocate(RecordCodec.HEADER + p.head.length);
+            header.putInt(RecordCodec.MAGIC).put(p.type).putInt(len).put(p.head).flip();
+            CRC32C crc = new CRC32C();
+            crc.update(header.array(), 4, header.limit() - 4);
+            buffers.add(header);
+            if (p.content != null) {
+                crc.update(p.content);
+                buffers.add(ByteBuffer.wrap(p.content));
+            }
+            buffers.add(ByteBuffer.allocate(4).putInt(0, (int) crc.getValue()));
+            locations.add(new Location(activeSegment, position));
+            position += recordSize;
+        }
+        flush(buffers);
+        active.force(false);
+    }
+
+    private void flush(List<ByteBuffer> buffers) throws IOException {
+        if (buffers.isEmpty()) {
+            return;
+        }
+        ByteBuffer[] arr = buffers.toArray(new ByteBuffer[0]);
+        int from = 0;
+        while (from < arr.length) {
+            active.write(arr, from, Math.min(arr.length - from, 1000));
+            while (from < arr.length && !arr[from].hasRemaining()) {
+                from++;
+            }
+        }
+        buffers.clear();
+    }
+
+    /** Reads {@code length} bytes at {@code offset} of a segment. Thread-safe. */
+    byte[] read(int segment, long offset, int length) throws IOException {
+        FileChannel ch = readers.computeIfAbsent(segment, s -> {
+            try {
+                return FileChannel.open(file(s), StandardOpenOption.READ);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        long pos = offset;
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos);
+            if (n < 0) {
+                throw new EOFException("spool segment " + segment + " ends before offset " + pos);
+            }
+            pos += n;
+        }
+        return buf.array();
+    }
+
+    /** Deletes a whole segment whose records are all obsolete. */
+    void deleteSegment(int segment) throws IOException {
+        FileChannel r = readers.remove(segment);
+        if (r != null) {
+            r.close();
+        }
+        Files.deleteIfExists(file(segment));
+    }
+
+    long segmentSizeOnDisk(int segment) {
+        try {
+            return Files.size(file(segment));
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    Map<Integer, Long> sizes() throws IOException {
+        Map<Integer, Long> m = new TreeMap<>();
+        for (int s : segments()) {
+            m.put(s, segmentSizeOnDisk(s));
+        }
+        return m;
+    }
+
+    @Override
+    public void close() throws IOException {
+        running = false;
+        try {
+            writer.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (active != null) {
+            active.force(false);
+            active.close();
+        }
+        for (FileChannel ch : readers.values()) {
+            ch.close();
+        }
+        readers.clear();
+    }
+}

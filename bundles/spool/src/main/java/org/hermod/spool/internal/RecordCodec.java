@@ -1,0 +1,194 @@
+package org.hermod.spool.internal;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.zip.CRC32C;
+
+import org.hermod.api.Envelope;
+import org.hermod.api.MailAddress;
+import org.hermod.api.Recipient;
+
+/**
+ * The journal's record format. A record is {@code [magic:int][type:byte][length:int][payload][crc32c:int]}; the CRC covers
+ * type, length and payload, so a torn or corrupted tail is detected on replay and cut off.
+ */
+final class RecordCodec {
+
+    static final int MAGIC = 0x484D5231; // "HMR1"
+    static final int HEADER = 4 + 1 + 4;
+    static final int TRAILER = 4;
+
+    /** A message: id, envelope, recipient states, per-domain states, then the content. */
+    static final byte MSG = 1;
+    /** A state change of one message (recipient outcomes and one domain's retry state). */
+    static final byte STATE = 2;
+    /** A message removed by an operator. */
+    static final byte DELETE = 3;
+
+    private RecordCodec() {
+    }
+
+    /** Frames a payload as a record. */
+    static ByteBuffer frame(byte type, byte[] payload, int payloadLength) {
+        ByteBuffer buf = ByteBuffer.allocate(HEADER + payloadLength + TRAILER);
+        buf.putInt(MAGIC).put(type).putInt(payloadLength).put(payload, 0, payloadLength);
+        CRC32C crc = new CRC32C();
+        crc.update(buf.array(), 4, 1 + 4 + payloadLength);
+        buf.putInt((int) crc.getValue());
+        buf.flip();
+        return buf;
+    }
+
+    static int crc(byte[] record, int offset, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(record, offset, length);
+        return (int) crc.getValue();
+    }
+
+    /** Writes the envelope and the mutable state of a message, but not its content. */
+    static void writeMessageHead(DataOutputStream out, QueueIndex.MessageEntry m) throws IOException {
+        out.writeUTF(m.id);
+        Envelope e = m.envelope;
+        writeAddress(out, e.sender());
+        out.writeByte(e.ret() == null ? 0 : e.ret().ordinal() + 1);
+        writeNullable(out, e.envId());
+        out.writeByte(e.body().ordinal());
+        out.writeBoolean(e.smtpUtf8());
+        out.writeUTF(e.heloName());
+        out.writeUTF(e.clientAddress());
+        out.writeLong(e.receivedAt().toEpochMilli());
+        out.writeInt(e.recipients().size());
+        for (int i = 0; i < e.recipients().size(); i++) {
+            Recipient r = e.recipients().get(i);
+            writeAddress(out, r.address());
+            int bits = 0;
+            for (Recipient.Notify n : r.notifyOn()) {
+                bits |= 1 << n.ordinal();
+            }
+            out.writeByte(bits);
+            writeNullable(out, r.orcpt());
+            out.writeByte(m.rcptStatus[i]);
+        }
+        List<QueueIndex.Slot> slots = m.slots();
+        out.writeInt(slots.size());
+        for (QueueIndex.Slot s : slots) {
+            writeSlotState(out, s.domain, s.attempts, s.nextAttempt, s.lastError);
+        }
+    }
+
+    static void writeSlotState(DataOutputStream out, String domain, int attempts, long nextAttempt, String lastError)
+            throws IOException {
+        out.writeUTF(domain);
+        out.writeInt(attempts);
+        out.writeLong(nextAttempt);
+        writeNullable(out, lastError == null ? null : truncate(lastError));
+    }
+
+    private static String truncate(String s) {
+        return s.length() > 2000 ? s.substring(0, 2000) : s;
+    }
+
+    static MessageHead readMessageHead(DataInputStream in) throws IOException {
+        String id = in.readUTF();
+        MailAddress sender = readAddress(in);
+        int ret = in.readByte();
+        String envId = readNullable(in);
+        Envelope.BodyType body = Envelope.BodyType.values()[in.readByte()];
+        boolean utf8 = in.readBoolean();
+        String helo = in.readUTF();
+        String client = in.readUTF();
+        long received = in.readLong();
+        int n = in.readInt();
+        List<Recipient> rcpts = new ArrayList<>(n);
+        byte[] status = new byte[n];
+        for (int i = 0; i < n; i++) {
+            MailAddress a = readAddress(in);
+            int bits = in.readByte();
+            Set<Recipient.Notify> notify = EnumSet.noneOf(Recipient.Notify.class);
+            for (Recipient.Notify v : Recipient.Notify.values()) {
+                if ((bits & (1 << v.ordinal())) != 0) {
+                    notify.add(v);
+                }
+            }
+            rcpts.add(new Recipient(a, notify, readNullable(in)));
+            status[i] = in.readByte();
+        }
+        int slots = in.readInt();
+        List<SlotState> states = new ArrayList<>(slots);
+        for (int i = 0; i < slots; i++) {
+            states.add(readSlotState(in));
+        }
+        Envelope env = new Envelope(sender, rcpts, ret == 0 ? null : Envelope.Ret.values()[ret - 1], envId, body, utf8,
+                helo, client, Instant.ofEpochMilli(received));
+        return new MessageHead(id, env, status, states);
+    }
+
+    static SlotState readSlotState(DataInputStream in) throws IOException {
+        return new SlotState(in.readUTF(), in.readInt(), in.readLong(), readNullable(in));
+    }
+
+    /** STATE payload: id, slot state, then (recipient index, status) pairs. */
+    static byte[] stateRecord(String id, String domain, int attempts, long nextAttempt, String lastError,
+                              int[] rcptIdx, byte[] rcptStatus) {
+        try {
+            ByteArrayOutputStream bos = new ByteArrayOutputStream(128);
+            DataOutputStream out = new DataOutputStream(bos);
+            out.writeUTF(id);
+            writeSlotState(out, domain, attempts, nextAttempt, lastError);
+            out.writeInt(rcptIdx.length);
+            for (int i = 0; i < rcptIdx.length; i++) {
+                out.writeInt(rcptIdx[i]);
+                out.writeByte(rcptStatus[i]);
+            }
+            return bos.toByteArray();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static byte[] deleteRecord(String id) {
+        try {
+            ByteArrayOutputStream bos = new ByteArrayOutputStream(32);
+            new DataOutputStream(bos).writeUTF(id);
+            return bos.toByteArray();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void writeAddress(DataOutputStream out, MailAddress a) throws IOException {
+        out.writeUTF(a.localPart());
+        out.writeUTF(a.domain());
+    }
+
+    private static MailAddress readAddress(DataInputStream in) throws IOException {
+        String local = in.readUTF();
+        String domain = in.readUTF();
+        return local.isEmpty() && domain.isEmpty() ? MailAddress.NULL_SENDER : new MailAddress(local, domain);
+    }
+
+    private static void writeNullable(DataOutputStream out, String s) throws IOException {
+        out.writeBoolean(s != null);
+        if (s != null) {
+            out.writeUTF(s);
+        }
+    }
+
+    private static String readNullable(DataInputStream in) throws IOException {
+        return in.readBoolean() ? in.readUTF() : null;
+    }
+
+    record SlotState(String domain, int attempts, long nextAttempt, String lastError) {
+    }
+
+    record MessageHead(String id, Envelope envelope, byte[] rcptStatus, List<SlotState> slots) {
+    }
+}

@@ -1,0 +1,17 @@
+package org.hermod.spool.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+@ObjectClassDefinition(name = "Hermod spool", description = "Durable message spool and queue index")
+public @interface SpoolConfig {
+
+    @AttributeDefinition(description = "Spool directory; empty means ${karaf.data}/hermod/spool")
+    String directory() default "";
+
+    @AttributeDefinition(description = "Journal segment size in MiB; a segment is deleted once none of its messages is queued")
+    int segmentSizeMb() default 64;
+
+    @AttributeDefinition(description = "Seconds between spool compaction runs (deleting and compacting obsolete segments)")
+    int compactIntervalSeconds() default 10;
+}

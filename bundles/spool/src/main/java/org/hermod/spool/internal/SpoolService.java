@@ -1,0 +1,573 @@
+package org.hermod.spool.internal;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.hermod.api.Envelope;
+import org.hermod.api.spool.DeliveryItem;
+import org.hermod.api.spool.DeliveryQueue;
+import org.hermod.api.spool.DomainSummary;
+import org.hermod.api.spool.MessageInfo;
+import org.hermod.api.spool.QueueManager;
+import org.hermod.api.spool.Spool;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The spool: a group-committed journal on disk ({@link Journal}) plus the in-memory queue index ({@link QueueIndex})
+ * rebuilt from it at start. One component provides the three spool services so they share one consistent state.
+ */
+@Component(service = {Spool.class, DeliveryQueue.class, QueueManager.class}, configurationPid = "org.hermod.spool",
+        configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true)
+@Designate(ocd = SpoolConfig.class)
+public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SpoolService.class);
+
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final QueueIndex index = new QueueIndex(this::fireReady);
+    private final AtomicInteger idCounter = new AtomicInteger();
+    private Journal journal;
+    private Thread timerThread;
+    private ScheduledExecutorService housekeeping;
+    private Path dir;
+    private long segmentSize;
+
+    /** For tests and embedding: opens a spool in a directory. */
+    public static SpoolService open(Path dir, long segmentSize) throws IOException {
+        SpoolService s = new SpoolService();
+        s.start(dir, segmentSize, 10);
+        return s;
+    }
+
+    @Activate
+    void activate(BundleContext ctx, SpoolConfig config) throws IOException {
+        Path d;
+        if (config.directory() != null && !config.directory().isBlank()) {
+            d = Paths.get(config.directory());
+        } else {
+            String data = ctx.getProperty("karaf.data");
+            d = Paths.get(data == null ? "data" : data, "hermod", "spool");
+        }
+        start(d, config.segmentSizeMb() * 1024L * 1024L, config.compactIntervalSeconds());
+    }
+
+    private void start(Path d, long segSize, int compactSeconds) throws IOException {
+        this.dir = d;
+        this.segmentSize = segSize;
+        Files.createDirectories(d);
+        journal = new Journal(d, segSize);
+        long t0 = System.nanoTime();
+        int[] counts = new int[3];
+        index.lock.lock();
+        try {
+            journal.replay((seg, offset, type, payload) -> replayRecord(seg, offset, type, payload, counts));
+            loadSuspended();
+        } finally {
+            index.lock.unlock();
+        }
+        journal.start();
+        index.activateAll();
+        LOG.info("Spool {} opened: {} messages queued ({} records replayed) in {} ms", d, index.size(),
+                counts[0] + counts[1] + counts[2], (System.nanoTime() - t0) / 1_000_000);
+        timerThread = new Thread(index::runTimer, "hermod-spool-timer");
+        timerThread.setDaemon(true);
+        timerThread.start();
+        housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "hermod-spool-compactor");
+            t.setDaemon(true);
+            return t;
+        });
+        housekeeping.scheduleWithFixedDelay(this::compact, compactSeconds, compactSeconds, TimeUnit.SECONDS);
+    }
+
+    private void replayRecord(int seg, long offset, byte type, byte[] payload, int[] counts) throws IOException {
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(payload));
+        switch (type) {
+            case RecordCodec.MSG -> {
+                RecordCodec.MessageHead h = RecordCodec.readMessageHead(in);
+                int contentLen = in.readInt();
+                QueueIndex.MessageEntry m = index.newEntry(h.id(), h.envelope(), h.rcptStatus());
+                m.segment = seg;
+                m.contentLength = contentLen;
+                m.contentOffset = offset + RecordCodec.HEADER + (payload.length - contentLen);
+                Map<String, RecordCodec.SlotState> states = new HashMap<>();
+                for (RecordCodec.SlotState st : h.slots()) {
+                    states.put(st.domain(), st);
+                }
+                index.put(m, states, false);
+                counts[0]++;
+            }
+            case RecordCodec.STATE -> {
+                String id = in.readUTF();
+                RecordCodec.SlotState st = RecordCodec.readSlotState(in);
+                int n = in.readInt();
+                int[] idx = new int[n];
+                byte[] status = new byte[n];
+                for (int i = 0; i < n; i++) {
+                    idx[i] = in.readInt();
+                    status[i] = in.readByte();
+                }
+                index.applyState(id, st, idx, status);
+                counts[1]++;
+            }
+            case RecordCodec.DELETE -> {
+                index.remove(in.readUTF());
+                counts[2]++;
+            }
+            default -> LOG.warn("Unknown spool record type {} in segment {} at {}", type, seg, offset);
+        }
+    }
+
+    @Deactivate
+    void deactivate() throws IOException {
+        if (housekeeping != null) {
+            housekeeping.shutdownNow();
+        }
+        index.stopTimer();
+        if (journal != null) {
+            journal.close();
+        }
+    }
+
+    /** Closes the spool (tests). */
+    public void close() throws IOException {
+        deactivate();
+    }
+
+    // ------------------------------------------------------------------ Spool
+
+    @Override
+    public CompletableFuture<String> store(Envelope envelope, byte[] content) {
+        return store(newQueueId(), envelope, content);
+    }
+
+    @Override
+    public CompletableFuture<String> store(String id, Envelope envelope, byte[] content) {
+        QueueIndex.MessageEntry m = index.newEntry(id, envelope, new byte[envelope.recipients().size()]);
+        byte[] head;
+        try {
+            ByteArrayOutputStream bos = new ByteArrayOutputStream(256);
+            DataOutputStream out = new DataOutputStream(bos);
+            RecordCodec.writeMessageHead(out, m);
+            out.writeInt(content.length);
+            head = bos.toByteArray();
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return journal.append(RecordCodec.MSG, head, content).thenApply(loc -> {
+            index.lock.lock();
+            try {
+                m.segment = loc.segment();
+                m.contentOffset = loc.offset() + RecordCodec.HEADER + head.length;
+                m.contentLength = content.length;
+                index.put(m, null, true);
+            } finally {
+                index.lock.unlock();
+            }
+            fireReady();
+            return id;
+        });
+    }
+
+    @Override
+    public String newQueueId() {
+        String t = Long.toString(System.currentTimeMillis(), 36).toUpperCase();
+        String c = Integer.toString(idCounter.getAndIncrement() & 0xFFFFF, 36).toUpperCase();
+        return t + "0000".substring(c.length()) + c;
+    }
+
+    // ------------------------------------------------------------------ DeliveryQueue
+
+    @Override
+    public Set<String> readyDomains() {
+        return index.readyDomains();
+    }
+
+    @Override
+    public List<DeliveryItem> lease(String domain, int max) {
+        List<DeliveryItem> out = new ArrayList<>();
+        index.lock.lock();
+        try {
+            for (QueueIndex.Slot s : index.lease(domain, max)) {
+                out.add(new LeasedItem(this, s, s.pendingRecipients()));
+            }
+        } finally {
+            index.lock.unlock();
+        }
+        return out;
+    }
+
+    @Override
+    public void addReadyListener(Runnable listener) {
+        listeners.add(listener);
+    }
+
+    @Override
+    public void removeReadyListener(Runnable listener) {
+        listeners.remove(listener);
+    }
+
+    private void fireReady() {
+        for (Runnable r : listeners) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                LOG.warn("ready listener failed", e);
+            }
+        }
+    }
+
+    /** Called by {@link LeasedItem}: records outcomes durably and updates the index. */
+    void complete(QueueIndex.Slot slot, int[] idx, byte[] status, boolean countAttempt, long retryAt, String lastError) {
+        index.lock.lock();
+        try {
+            index.complete(slot, idx, status, countAttempt, retryAt, lastError);
+            if (countAttempt || idx.length > 0) {
+                journal.append(RecordCodec.STATE, RecordCodec.stateRecord(slot.msg.id, slot.domain, slot.attempts,
+                        slot.nextAttempt, slot.lastError, idx, status), null);
+            }
+        } finally {
+            index.lock.unlock();
+        }
+        fireReady();
+    }
+
+    byte[] content(QueueIndex.MessageEntry m) throws IOException {
+        int seg;
+        long off;
+        int len;
+        index.lock.lock();
+        try {
+            seg = m.segment;
+            off = m.contentOffset;
+            len = m.contentLength;
+        } finally {
+            index.lock.unlock();
+        }
+        return journal.read(seg, off, len);
+    }
+
+    // ------------------------------------------------------------------ QueueManager
+
+    @Override
+    public List<DomainSummary> summaries() {
+        index.lock.lock();
+        try {
+            return index.summaries();
+        } finally {
+            index.lock.unlock();
+        }
+    }
+
+    @Override
+    public Optional<MessageInfo> message(String queueId) {
+        QueueIndex.MessageEntry m;
+        List<MessageInfo.RecipientState> states = new ArrayList<>();
+        index.lock.lock();
+        try {
+            m = index.get(queueId);
+            if (m == null) {
+                return Optional.empty();
+            }
+            for (int i = 0; i < m.rcptStatus.length; i++) {
+                String addr = m.envelope.recipients().get(i).address().toString();
+                QueueIndex.Slot s = m.slots.get(m.envelope.recipients().get(i).address().domainKey());
+                String state;
+                if (m.rcptStatus[i] == QueueIndex.DELIVERED) {
+                    state = "DELIVERED";
+                } else if (m.rcptStatus[i] == QueueIndex.FAILED) {
+                    state = "FAILED";
+                } else if (s == null || s.state == null) {
+                    state = "PENDING";
+                } else if (index.suspended().contains(s.domain)) {
+                    state = "HELD";
+                } else {
+                    state = switch (s.state) {
+                        case READY -> "QUEUED";
+                        case DEFERRED -> "DEFERRED";
+                        case LEASED -> "ACTIVE";
+                    };
+                }
+                states.add(new MessageInfo.RecipientState(addr, state, s == null ? 0 : s.attempts,
+                        s == null || s.nextAttempt == 0 ? null : Instant.ofEpochMilli(s.nextAttempt),
+                        s == null ? null : s.lastError));
+            }
+        } finally {
+            index.lock.unlock();
+        }
+        String headers;
+        try {
+            headers = headerSection(content(m));
+        } catch (IOException | RuntimeException e) {
+            headers = "";
+        }
+        return Optional.of(new MessageInfo(m.id, m.envelope, m.contentLength, states, headers));
+    }
+
+    static String headerSection(byte[] content) {
+        int end = content.length;
+        for (int i = 0; i + 3 < content.length; i++) {
+            if (content[i] == '\r' && content[i + 1] == '\n' && content[i + 2] == '\r' && content[i + 3] == '\n') {
+                end = i + 2;
+                break;
+            }
+        }
+        return new String(content, 0, Math.min(end, 65536), StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public List<String> queueIds(String domain, int limit) {
+        index.lock.lock();
+        try {
+            return index.queueIds(domain, limit);
+        } finally {
+            index.lock.unlock();
+        }
+    }
+
+    @Override
+    public int flush(String domain) {
+        int n;
+        index.lock.lock();
+        try {
+            n = index.flush(domain);
+        } finally {
+            index.lock.unlock();
+        }
+        fireReady();
+        return n;
+    }
+
+    @Override
+    public boolean delete(String queueId) {
+        index.lock.lock();
+        try {
+            if (index.remove(queueId) == null) {
+                return false;
+            }
+            journal.append(RecordCodec.DELETE, RecordCodec.deleteRecord(queueId), null);
+            return true;
+        } finally {
+            index.lock.unlock();
+        }
+    }
+
+    @Override
+    public int deleteDomain(String domain) {
+        int n = 0;
+        index.lock.lock();
+        try {
+            for (QueueIndex.MessageEntry m : index.messagesAt(domain)) {
+                QueueIndex.Slot s = m.slots.get(domain.toLowerCase(java.util.Locale.ROOT));
+                if (s == null || s.state == QueueIndex.SlotState.LEASED) {
+                    continue;
+                }
+                if (m.slots.size() == 1) {
+                    index.remove(m.id);
+                    journal.append(RecordCodec.DELETE, RecordCodec.deleteRecord(m.id), null);
+                } else {
+                    int[] idx = index.dropSlot(s);
+                    byte[] st = new byte[idx.length];
+                    java.util.Arrays.fill(st, QueueIndex.FAILED);
+                    journal.append(RecordCodec.STATE, RecordCodec.stateRecord(m.id, s.domain, s.attempts, 0,
+                            "deleted by operator", idx, st), null);
+                }
+                n++;
+            }
+        } finally {
+            index.lock.unlock();
+        }
+        return n;
+    }
+
+    @Override
+    public boolean bounce(String queueId) {
+        boolean ok;
+        index.lock.lock();
+        try {
+            QueueIndex.MessageEntry m = index.get(queueId);
+            ok = m != null && index.requestBounce(m, null);
+        } finally {
+            index.lock.unlock();
+        }
+        fireReady();
+        return ok;
+    }
+
+    @Override
+    public int bounceDomain(String domain) {
+        int n = 0;
+        index.lock.lock();
+        try {
+            for (QueueIndex.MessageEntry m : index.messagesAt(domain)) {
+                index.requestBounce(m, domain.toLowerCase(java.util.Locale.ROOT));
+                n++;
+            }
+        } finally {
+            index.lock.unlock();
+        }
+        fireReady();
+        return n;
+    }
+
+    @Override
+    public boolean suspend(String domain) {
+        index.lock.lock();
+        try {
+            boolean r = index.suspend(domain);
+            saveSuspended();
+            return r;
+        } finally {
+            index.lock.unlock();
+        }
+    }
+
+    @Override
+    public boolean resume(String domain) {
+        boolean r;
+        index.lock.lock();
+        try {
+            r = index.resume(domain);
+            saveSuspended();
+        } finally {
+            index.lock.unlock();
+        }
+        fireReady();
+        return r;
+    }
+
+    @Override
+    public List<String> suspended() {
+        index.lock.lock();
+        try {
+            return index.suspended();
+        } finally {
+            index.lock.unlock();
+        }
+    }
+
+    private void saveSuspended() {
+        try {
+            Path tmp = dir.resolve("suspended.txt.tmp");
+            Files.write(tmp, index.suspended());
+            Files.move(tmp, dir.resolve("suspended.txt"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.warn("Could not save the suspended domains", e);
+        }
+    }
+
+    private void loadSuspended() throws IOException {
+        Path f = dir.resolve("suspended.txt");
+        if (Files.exists(f)) {
+            for (String d : Files.readAllLines(f)) {
+                if (!d.isBlank()) {
+                    index.suspend(d.trim());
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ compaction
+
+    /**
+     * Deletes leading segments with no live message. When the oldest segment is pinned by a few long-deferred messages,
+     * they are copied (with their current state) into the active segment, so the old segment can go.
+     */
+    void compact() {
+        try {
+            Map<Integer, Integer> live;
+            index.lock.lock();
+            try {
+                live = index.liveBySegment();
+            } finally {
+                index.lock.unlock();
+            }
+            List<Integer> segs = journal.segments();
+            int active = journal.activeSegment();
+            for (int seg : segs) {
+                if (seg >= active) {
+                    break;
+                }
+                if (!live.containsKey(seg)) {
+                    journal.deleteSegment(seg);
+                    continue;
+                }
+                if (segs.size() > 2) {
+                    relocate(seg);
+                }
+                break;
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Spool compaction failed", e);
+        }
+    }
+
+    private void relocate(int seg) throws IOException {
+        List<QueueIndex.MessageEntry> pinned = new ArrayList<>();
+        index.lock.lock();
+        try {
+            index.forEachAt(seg, pinned::add);
+        } finally {
+            index.lock.unlock();
+        }
+        long liveBytes = pinned.stream().mapToLong(m -> m.contentLength).sum();
+        if (liveBytes > segmentSize / 4) {
+            return; // still mostly live: not worth copying yet
+        }
+        for (QueueIndex.MessageEntry m : pinned) {
+            byte[] content = content(m);
+            CompletableFuture<Journal.Location> f;
+            byte[] head;
+            index.lock.lock();
+            try {
+                if (index.get(m.id) != m) {
+                    continue;
+                }
+                ByteArrayOutputStream bos = new ByteArrayOutputStream(256);
+                DataOutputStream out = new DataOutputStream(bos);
+                RecordCodec.writeMessageHead(out, m);
+                out.writeInt(content.length);
+                head = bos.toByteArray();
+                f = journal.append(RecordCodec.MSG, head, content);
+            } finally {
+                index.lock.unlock();
+            }
+            Journal.Location loc = f.join();
+            index.lock.lock();
+            try {
+                index.relocated(m, loc.segment(), loc.offset() + RecordCodec.HEADER + head.length);
+            } finally {
+                index.lock.unlock();
+            }
+        }
+        LOG.info("Spool segment {}: relocated {} long-queued messages so the segment can be reclaimed", seg, pinned.size());
+    }
+}
