@@ -1,0 +1,36 @@
+package org.hermod.commands.queue;
+
+import java.util.List;
+
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Option;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.hermod.api.spool.DomainSummary;
+
+@Command(scope = "hermod", name = "queue-list", description = "Lists the queues per destination domain: messages, deferred, oldest age, next attempt, last error")
+@Service
+public class QueueListCommand extends QueueCommandSupport {
+
+    @Option(name = "-n", aliases = "--limit", description = "Show at most this many domains (largest first)")
+    int limit = 1000;
+
+    @Override
+    public Object execute() {
+        List<DomainSummary> all = queues.summaries();
+        if (all.isEmpty()) {
+            System.out.println("Queue is empty.");
+            return null;
+        }
+        all = all.stream().sorted((a, b) -> Integer.compare(b.messages(), a.messages())).limit(limit).toList();
+        System.out.printf("%-32s %8s %8s %6s %9s %12s  %s%n", "DOMAIN", "MESSAGES", "DEFERRED", "ACTIVE", "OLDEST", "NEXT", "LAST ERROR");
+        int total = 0;
+        for (DomainSummary s : all) {
+            total += s.messages();
+            System.out.printf("%-32s %8d %8d %6d %9s %12s  %s%n", s.domain() + (s.suspended() ? " (held)" : ""),
+                    s.messages(), s.deferred(), s.active(), age(s.oldestArrival()), until(s.nextAttempt()),
+                    s.lastError() == null ? "" : s.lastError());
+        }
+        System.out.println(all.size() + " domain(s), " + total + " message(s) queued");
+        return null;
+    }
+}
