@@ -69,8 +69,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
-        clientIp = remote == null ? InetAddress.getLoopbackAddress() : remote.getAddress();
+        clientIp = ctx.channel().remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress()
+                : InetAddress.getLoopbackAddress();
         lastActivity = System.nanoTime();
         scheduleTimeout(settings.commandTimeoutMillis());
         ctx.writeAndFlush(buf("220 " + settings.hostname() + " ESMTP Hermod\r\n"));
@@ -419,6 +419,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         ctx.channel().config().setAutoRead(true);
         // decode whatever the client pipelined after the message
         ctx.channel().pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER);
+        ctx.flush();
     }
 
     private Envelope.Ret ret() {

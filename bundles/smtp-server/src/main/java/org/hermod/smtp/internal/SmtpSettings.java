@@ -23,16 +23,12 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
             }
         }
         List<Cidr> nets = new ArrayList<>();
-        for (String n : c.mynetworks()) {
-            if (!n.isBlank()) {
-                nets.add(Cidr.parse(n.trim()));
-            }
+        for (String n : split(c.mynetworks())) {
+            nets.add(Cidr.parse(n));
         }
         Set<String> relay = new HashSet<>();
-        for (String d : c.relayDomains()) {
-            if (!d.isBlank()) {
-                relay.add(d.trim().toLowerCase(Locale.ROOT));
-            }
+        for (String d : split(c.relayDomains())) {
+            relay.add(d.toLowerCase(Locale.ROOT));
         }
         String bare = c.bareNewline() == null ? "reject" : c.bareNewline().trim().toLowerCase(Locale.ROOT);
         if (!bare.equals("reject") && !bare.equals("normalize")) {
@@ -41,6 +37,21 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
         return new SmtpSettings(host, c.maxMessageSize(), c.maxRecipients(), c.maxConnections(), c.maxConnectionsPerIp(),
                 c.commandTimeoutSeconds() * 1000L, c.dataTimeoutSeconds() * 1000L, c.maxErrors(), List.copyOf(nets),
                 Set.copyOf(relay), bare.equals("normalize"));
+    }
+
+    /** Config values may be arrays or comma/space separated strings (as written in etc/*.cfg). */
+    static List<String> split(String[] values) {
+        List<String> out = new ArrayList<>();
+        if (values != null) {
+            for (String v : values) {
+                for (String part : v.split("[,\\s]+")) {
+                    if (!part.isBlank()) {
+                        out.add(part.trim());
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     boolean mayRelay(InetAddress client) {

@@ -179,7 +179,9 @@ final class QueueIndex {
     void activateAll() {
         lock.lock();
         try {
-            for (MessageEntry m : messages.values()) {
+            List<MessageEntry> all = new ArrayList<>(messages.values());
+            all.sort(Comparator.comparingLong(MessageEntry::arrival).thenComparing(m -> m.id));
+            for (MessageEntry m : all) {
                 enqueueSlots(m);
             }
         } finally {

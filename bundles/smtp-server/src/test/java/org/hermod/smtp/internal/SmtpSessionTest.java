@@ -1,0 +1,251 @@
+package org.hermod.smtp.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import org.hermod.api.Envelope;
+import org.hermod.api.Recipient;
+import org.hermod.api.spool.Spool;
+import org.junit.Before;
+import org.junit.Test;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+
+/** The ESMTP state machine driven through Netty's EmbeddedChannel, including split and merged packets. */
+public class SmtpSessionTest {
+
+    /** Records what would be spooled; completes immediately unless told to hold. */
+    static final class RecordingSpool implements Spool {
+        final List<Envelope> envelopes = new ArrayList<>();
+        final List<byte[]> contents = new ArrayList<>();
+        CompletableFuture<String> pending;
+        boolean hold;
+        int ids;
+
+        @Override
+        public CompletableFuture<String> store(Envelope envelope, byte[] content) {
+            return store(newQueueId(), envelope, content);
+        }
+
+        @Override
+        public CompletableFuture<String> store(String id, Envelope envelope, byte[] content) {
+            envelopes.add(envelope);
+            contents.add(content);
+            if (hold) {
+                pending = new CompletableFuture<>();
+                return pending.thenApply(x -> id);
+            }
+            return CompletableFuture.completedFuture(id);
+        }
+
+        @Override
+        public String newQueueId() {
+            return "Q" + (++ids);
+        }
+    }
+
+    private RecordingSpool spool;
+    private EmbeddedChannel ch;
+
+    @Before
+    public void setUp() {
+        spool = new RecordingSpool();
+        ch = channel(false, 10_000);
+    }
+
+    private EmbeddedChannel channel(boolean normalize, long maxSize) {
+        SmtpSettings s = new SmtpSettings("mx.test", maxSize, 3, 100, 10, 300_000, 180_000, 20,
+                List.of(SmtpSettings.Cidr.parse("127.0.0.0/8")), java.util.Set.of("relay.test"), normalize);
+        SmtpFrameDecoder framer = new SmtpFrameDecoder(normalize);
+        return new EmbeddedChannel(framer, new SmtpSession(s, spool, framer, RecipientPolicy.NONE));
+    }
+
+    private void send(String s) {
+        ch.writeInbound(Unpooled.copiedBuffer(s, StandardCharsets.UTF_8));
+        ch.runPendingTasks();
+    }
+
+    private String replies() {
+        StringBuilder sb = new StringBuilder();
+        ByteBuf b;
+        while ((b = ch.readOutbound()) != null) {
+            sb.append(b.toString(StandardCharsets.UTF_8));
+            b.release();
+        }
+        return sb.toString();
+    }
+
+    @Test
+    public void greetsAndAdvertisesExtensions() {
+        assertTrue(replies().startsWith("220 mx.test ESMTP"));
+        send("EHLO client.test\r\n");
+        String r = replies();
+        for (String ext : new String[] {"PIPELINING", "SIZE 10000", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "DSN"}) {
+            assertTrue(ext + " in " + r, r.contains("250-" + ext) || r.contains("250 " + ext));
+        }
+    }
+
+    @Test
+    public void acceptsAMessageAndKeepsDsnParameters() {
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test> RET=HDRS ENVID=abc+2Bdef BODY=8BITMIME\r\n"
+                + "RCPT TO:<b@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+40y.test\r\nDATA\r\n");
+        String r = replies();
+        assertTrue(r, r.contains("250 2.1.0") && r.contains("250 2.1.5") && r.contains("354 "));
+        send("Subject: hi\r\n\r\n..dot\r\nbody \u00e9\r\n.\r\n");
+        assertTrue(replies().startsWith("250 2.0.0 Ok: queued as Q1"));
+        Envelope e = spool.envelopes.get(0);
+        assertEquals(Envelope.Ret.HDRS, e.ret());
+        assertEquals("abc+def", e.envId());
+        assertEquals(Envelope.BodyType.EIGHT_BIT_MIME, e.body());
+        Recipient rc = e.recipients().get(0);
+        assertEquals("rfc822;b@y.test", rc.orcpt());
+        assertTrue(rc.notifyOn().contains(Recipient.Notify.SUCCESS));
+        String content = new String(spool.contents.get(0), StandardCharsets.UTF_8);
+        assertTrue(content, content.startsWith("Received: from c ([127.0.0.1])"));
+        assertTrue(content.contains("Message-ID: <Q1@mx.test>"));
+        assertTrue("dot-unstuffed, 8-bit kept: " + content, content.endsWith("Subject: hi\r\n\r\n.dot\r\nbody \u00e9\r\n"));
+    }
+
+    @Test
+    public void pipelinedBatchIsAnsweredInOrderAndSplitPacketsWork() {
+        replies();
+        String all = "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<bad>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n";
+        // one byte at a time
+        for (int i = 0; i < all.length(); i++) {
+            send(all.substring(i, i + 1));
+        }
+        String r = replies();
+        int a = r.indexOf("250 2.1.0");
+        int b = r.indexOf("250 2.1.5");
+        int c = r.indexOf("501 5.1.3");
+        int d = r.indexOf("354");
+        int e = r.indexOf("250 2.0.0 Ok: queued");
+        int f = r.indexOf("221 2.0.0");
+        assertTrue(r, a > 0 && a < b && b < c && c < d && d < e && e < f);
+        assertTrue(spool.envelopes.get(0).sender().isNullSender());
+    }
+
+    @Test
+    public void commandsPipelinedAfterDataWaitForTheSpool() {
+        spool.hold = true;
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+        replies();
+        send("m1\r\n.\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n");
+        assertEquals("nothing answered before the message is durable", "", replies());
+        spool.pending.complete("x");
+        ch.runPendingTasks();
+        String r = replies();
+        assertTrue(r, r.startsWith("250 2.0.0 Ok: queued as Q1\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354"));
+    }
+
+    @Test
+    public void outOfOrderAndUnknownCommands() {
+        replies();
+        send("MAIL FROM:<a@x.test>\r\n");
+        assertTrue(replies().startsWith("503 5.5.1"));
+        send("HELO c\r\nRCPT TO:<b@y.test>\r\n");
+        assertTrue(replies().contains("503 5.5.1 Error: need MAIL"));
+        send("DATA\r\n");
+        assertTrue(replies().startsWith("503 5.5.1"));
+        send("MAIL FROM:<a@x.test>\r\nDATA\r\n");
+        assertTrue(replies().contains("554 5.5.1 Error: no valid recipients"));
+        send("FOO\r\nVRFY root\r\nNOOP\r\nRSET\r\nHELP\r\n");
+        String r = replies();
+        assertTrue(r, r.contains("500 5.5.2") && r.contains("252 2.0.0") && r.contains("214 2.0.0"));
+        send("MAIL FROM:<a@x.test> FOO=BAR\r\n");
+        assertTrue(replies().startsWith("555 5.5.4"));
+    }
+
+    @Test
+    public void bareLineFeedIsNeverALineEnding() {
+        replies();
+        send("EHLO c\nMAIL FROM:<a@x.test>\r\n");
+        String r = replies();
+        assertTrue(r, r.startsWith("500 5.5.2") && r.contains("503 5.5.1"));
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+        replies();
+        // smuggling attempt: <LF>.<LF> and <LF>.<CR><LF> must not end the data
+        send("Subject: x\r\n\r\nbody\n.\nMAIL FROM:<evil@x.test>\r\n\n.\r\nmore\r\n.\r\n");
+        r = replies();
+        assertTrue(r, r.startsWith("554 5.5.2"));
+        assertFalse("the smuggled MAIL was not executed", r.contains("250 2.1.0"));
+        assertTrue(spool.envelopes.isEmpty());
+    }
+
+    @Test
+    public void normalizeModeTurnsBareLineFeedsIntoCrlf() {
+        ch = channel(true, 10_000);
+        replies();
+        send("EHLO c\nMAIL FROM:<a@x.test>\nRCPT TO:<b@y.test>\nDATA\n");
+        assertTrue(replies().contains("354"));
+        send("Subject: x\n\nline\n.\nstill data\r\n.\r\n");
+        assertTrue(replies().startsWith("250 2.0.0"));
+        String c = new String(spool.contents.get(0), StandardCharsets.UTF_8);
+        assertTrue(c, c.endsWith("Subject: x\r\n\r\nline\r\n\r\nstill data\r\n"));
+    }
+
+    @Test
+    public void sizeLimitsAtMailAndAtEndOfData() {
+        ch = channel(false, 100);
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test> SIZE=101\r\n");
+        assertTrue(replies().contains("552 5.3.4"));
+        send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+        replies();
+        send("x".repeat(90) + "\r\n" + "y".repeat(90) + "\r\n.\r\n");
+        assertTrue(replies().startsWith("552 5.3.4"));
+        assertTrue(spool.envelopes.isEmpty());
+    }
+
+    @Test
+    public void overlongLinesAreRefused() {
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+        replies();
+        send("z".repeat(1200) + "\r\n.\r\n");
+        assertTrue(replies().startsWith("554 5.6.0"));
+        send("NOOP " + "z".repeat(1200) + "\r\nNOOP\r\n");
+        String r = replies();
+        assertTrue(r, r.startsWith("500 5.5.2 Error: command line too long\r\n250 2.0.0"));
+        assertTrue(spool.envelopes.isEmpty());
+    }
+
+    @Test
+    public void tooManyRecipientsAndNotifyNeverCombination() {
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\n");
+        replies();
+        send("RCPT TO:<b1@y.test> NOTIFY=NEVER,SUCCESS\r\n");
+        assertTrue(replies().startsWith("501 5.5.4"));
+        send("RCPT TO:<b1@y.test>\r\nRCPT TO:<b2@y.test>\r\nRCPT TO:<b3@y.test>\r\nRCPT TO:<b4@y.test>\r\n");
+        assertTrue(replies().endsWith("452 4.5.3 Error: too many recipients\r\n"));
+    }
+
+    @Test
+    public void internationalAddressNeedsSmtputf8() {
+        replies();
+        send("EHLO c\r\nMAIL FROM:<j\u00f6rg@x.test>\r\nMAIL FROM:<j\u00f6rg@x.test> SMTPUTF8\r\nRCPT TO:<\u00fc@b\u00fccher.test>\r\n");
+        String r = replies();
+        assertTrue(r, r.contains("553 5.6.7") && r.contains("250 2.1.0") && r.contains("250 2.1.5"));
+    }
+
+    @Test
+    public void tooManyErrorsCloseTheSession() {
+        replies();
+        for (int i = 0; i < 20; i++) {
+            send("BOGUS\r\n");
+        }
+        assertTrue(replies().contains("421 4.7.0"));
+        assertFalse(ch.isActive());
+    }
+}
