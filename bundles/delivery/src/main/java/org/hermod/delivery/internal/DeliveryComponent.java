@@ -1,0 +1,190 @@
+package org.hermod.delivery.internal;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.hermod.api.bounce.BounceClassifier;
+import org.hermod.api.delivery.DeliveryListener;
+import org.hermod.api.spool.DeliveryQueue;
+import org.hermod.api.spool.Spool;
+import org.hermod.delivery.internal.dns.MxResolver;
+import org.hermod.delivery.internal.smtp.ConnectionPool;
+import org.hermod.delivery.internal.smtp.SmtpClient;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The delivery service: wires resolver, SMTP client, connection pool, dispatcher, accounting and bounces together and
+ * keeps them in step with the configuration ({@code etc/org.hermod.delivery.cfg}). Everything but {@code ioThreads}
+ * applies live on a configuration change (a new DNS resolver is built when the DNS settings change).
+ */
+@Component(configurationPid = "org.hermod.delivery", configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true,
+        service = {})
+@Designate(ocd = DeliveryConfig.class)
+public final class DeliveryComponent {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DeliveryComponent.class);
+
+    private final AttemptRecorder recorder = new AttemptRecorder();
+    private final String karafData;
+    private final DeliveryQueue queue;
+    private final Spool spool;
+    private volatile DeliverySettings settings;
+    private volatile MxResolver resolver;
+    private ThreadPoolExecutor io;
+    private ScheduledExecutorService scheduler;
+    private SmtpClient client;
+    private ConnectionPool pool;
+    private DestinationLimits limits;
+    private Dispatcher dispatcher;
+    private AccountingLog accounting;
+
+    @Activate
+    public DeliveryComponent(BundleContext context, DeliveryConfig config, @Reference(name = "queue") DeliveryQueue queue,
+                             @Reference(name = "spool") Spool spool) {
+        this.karafData = context.getProperty("karaf.data");
+        this.queue = queue;
+        this.spool = spool;
+        this.settings = DeliverySettings.from(config, localHostName());
+        start();
+    }
+
+    private void start() {
+        DeliverySettings s = settings;
+        AtomicInteger n = new AtomicInteger();
+        io = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "hermod-delivery-io-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "hermod-delivery-dispatch");
+            t.setDaemon(true);
+            return t;
+        });
+        resolver = newResolver(s);
+        client = new SmtpClient(s.ioThreads());
+        pool = new ConnectionPool(s.maxMessagesPerConnection(), s.idleTimeout(), s.maxConnectionsPerDomain());
+        limits = new DestinationLimits(s.maxConnections());
+        accounting = newAccountingLog(s);
+        recorder.accountingLog(accounting);
+        Deliverer deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io);
+        dispatcher = new Dispatcher(queue, deliverer, limits, () -> settings, scheduler);
+        scheduler.scheduleWithFixedDelay(pool::reap, 1, 1, TimeUnit.SECONDS);
+        dispatcher.start();
+        LOG.info("delivery started: port {}, helo {}, {} transport, dns {}, accounting {}", s.smtpPort(), s.heloName(),
+                client.usesEpoll() ? "epoll" : "nio", s.dnsServers().isEmpty() ? "system" : s.dnsServers(),
+                accounting == null ? "off" : accounting.file());
+    }
+
+    @Modified
+    void modified(DeliveryConfig config) {
+        DeliverySettings old = settings;
+        DeliverySettings s = DeliverySettings.from(config, localHostName());
+        if (!s.dnsServers().equals(old.dnsServers()) || !s.dnsTimeout().equals(old.dnsTimeout())
+                || s.dnsCacheSize() != old.dnsCacheSize() || s.preferIPv6() != old.preferIPv6()) {
+            resolver = newResolver(s);
+        }
+        pool.configure(s.maxMessagesPerConnection(), s.idleTimeout(), s.maxConnectionsPerDomain());
+        limits.globalMax(s.maxConnections());
+        if (!Objects.equals(s.accountingLog(), old.accountingLog())) {
+            AccountingLog previous = accounting;
+            accounting = newAccountingLog(s);
+            recorder.accountingLog(accounting);
+            if (previous != null) {
+                previous.close();
+            }
+        }
+        if (s.ioThreads() != old.ioThreads()) {
+            LOG.info("ioThreads changes apply when the delivery bundle restarts");
+        }
+        settings = s;
+        dispatcher.wake();
+        LOG.info("delivery configuration updated");
+    }
+
+    @Deactivate
+    void deactivate() {
+        dispatcher.stop(5000);
+        pool.closeAll();
+        scheduler.shutdownNow();
+        client.close();
+        io.shutdown();
+        try {
+            io.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (accounting != null) {
+            accounting.close();
+        }
+        // STACK.md gotcha 4: dnsjava's NIO selector thread must be stopped, or Karaf's shutdown hangs
+        org.xbill.DNS.NioClient.close();
+        LOG.info("delivery stopped");
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindClassifier(BounceClassifier c) {
+        recorder.classifier(c);
+    }
+
+    void unbindClassifier(BounceClassifier c) {
+        if (recorder.classifier() == c) {
+            recorder.classifier(null);
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addListener(DeliveryListener l) {
+        recorder.addListener(l);
+    }
+
+    void removeListener(DeliveryListener l) {
+        recorder.removeListener(l);
+    }
+
+    private static MxResolver newResolver(DeliverySettings s) {
+        return new MxResolver(s.dnsServers(), s.dnsTimeout(), s.dnsCacheSize(), s.preferIPv6());
+    }
+
+    private AccountingLog newAccountingLog(DeliverySettings s) {
+        Path p;
+        if (!s.accountingLog().isEmpty()) {
+            p = Path.of(s.accountingLog());
+        } else if (karafData != null) {
+            p = Path.of(karafData, "hermod", "log", "delivery.jsonl");
+        } else {
+            LOG.warn("karaf.data is not set and no accountingLog configured: no accounting log");
+            return null;
+        }
+        return new AccountingLog(p);
+    }
+
+    private static String localHostName() {
+        try {
+            String h = InetAddress.getLocalHost().getHostName();
+            return h == null || h.isBlank() ? "localhost" : h;
+        } catch (Exception e) {
+            return "localhost";
+        }
+    }
+}

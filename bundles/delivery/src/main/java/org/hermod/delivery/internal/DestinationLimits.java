@@ -1,0 +1,66 @@
+package org.hermod.delivery.internal;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * How many deliveries may run at once, per destination domain and overall. This is the dispatcher's only notion of
+ * concurrency, kept in one small class so that a shaping strategy (adaptive limits fed by delivery outcomes) can replace
+ * it later. Thread-safe.
+ */
+public class DestinationLimits {
+
+    private final Map<String, Integer> active = new HashMap<>();
+    private int total;
+    private volatile int globalMax;
+
+    public DestinationLimits(int globalMax) {
+        this.globalMax = globalMax;
+    }
+
+    public void globalMax(int max) {
+        this.globalMax = max;
+    }
+
+    /** How many more deliveries may start for {@code domain} now, given its per-domain maximum. */
+    public synchronized int spare(String domain, int domainMax) {
+        int d = domainMax - active.getOrDefault(domain, 0);
+        return Math.max(0, Math.min(d, globalMax - total));
+    }
+
+    public synchronized boolean globalSpare() {
+        return total < globalMax;
+    }
+
+    /** Takes one slot; returns false (and takes nothing) when no slot is free. */
+    public synchronized boolean tryAcquire(String domain, int domainMax) {
+        int a = active.getOrDefault(domain, 0);
+        if (a >= domainMax || total >= globalMax) {
+            return false;
+        }
+        active.put(domain, a + 1);
+        total++;
+        return true;
+    }
+
+    public synchronized void release(String domain) {
+        Integer a = active.get(domain);
+        if (a == null) {
+            return;
+        }
+        if (a <= 1) {
+            active.remove(domain);
+        } else {
+            active.put(domain, a - 1);
+        }
+        total--;
+    }
+
+    public synchronized int active(String domain) {
+        return active.getOrDefault(domain, 0);
+    }
+
+    public synchronized int total() {
+        return total;
+    }
+}

@@ -1,0 +1,2 @@
+/** Mail exchanger resolution with dnsjava (MX order, implicit MX, null MX, TTL cache). */
+package org.hermod.delivery.internal.dns;

@@ -1,0 +1,2 @@
+/** RFC 3464 delivery status notifications. */
+package org.hermod.delivery.internal.dsn;

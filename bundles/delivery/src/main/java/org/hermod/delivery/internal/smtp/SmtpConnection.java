@@ -1,0 +1,214 @@
+package org.hermod.delivery.internal.smtp;
+
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.hermod.api.SmtpReply;
+
+/**
+ * One open SMTP client connection. Commands are written in a single write per batch; replies are matched in order.
+ * Methods may be called from any thread (they hop to the channel's event loop); returned futures complete on the event
+ * loop, so their continuations must not block.
+ */
+public final class SmtpConnection {
+
+    private final Channel channel;
+    private final ReplyHandler replies;
+    private final String mxHost;
+    private final InetAddress address;
+    private volatile Capabilities capabilities = Capabilities.HELO;
+    private volatile boolean tls;
+    private volatile boolean dirty;
+    private volatile int messages;
+    private volatile long idleSince;
+
+    SmtpConnection(Channel channel, ReplyHandler replies, String mxHost, InetAddress address) {
+        this.channel = channel;
+        this.replies = replies;
+        this.mxHost = mxHost;
+        this.address = address;
+    }
+
+    public String mxHost() {
+        return mxHost;
+    }
+
+    public InetAddress address() {
+        return address;
+    }
+
+    public Capabilities capabilities() {
+        return capabilities;
+    }
+
+    void capabilities(Capabilities c) {
+        this.capabilities = c;
+    }
+
+    public boolean isTls() {
+        return tls;
+    }
+
+    /** True when the last transaction did not end cleanly and an RSET is due before the next one. */
+    public boolean isDirty() {
+        return dirty;
+    }
+
+    public void dirty(boolean d) {
+        this.dirty = d;
+    }
+
+    public int messages() {
+        return messages;
+    }
+
+    public void countMessage() {
+        messages++;
+    }
+
+    long idleSince() {
+        return idleSince;
+    }
+
+    void idleSince(long nanos) {
+        idleSince = nanos;
+    }
+
+    public boolean isUsable() {
+        return channel.isActive() && !replies.failed();
+    }
+
+    long repliesReceived() {
+        return replies.repliesReceived();
+    }
+
+    /** Sends one command and waits for its reply. */
+    public CompletableFuture<SmtpReply> command(String line, Duration timeout) {
+        return commands(List.of(line), List.of(timeout)).thenApply(l -> l.get(0));
+    }
+
+    /** Sends several commands in one write (pipelining) and collects one reply per command. */
+    public CompletableFuture<List<SmtpReply>> commands(List<String> lines, List<Duration> timeouts) {
+        CompletableFuture<List<SmtpReply>> result = new CompletableFuture<>();
+        onLoop(() -> {
+            List<CompletableFuture<SmtpReply>> fs = new ArrayList<>(lines.size());
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < lines.size(); i++) {
+                String cmd = lines.get(i);
+                fs.add(replies.expect(timeouts.get(i).toMillis(), verb(cmd), true));
+                sb.append(cmd).append("\r\n");
+            }
+            channel.writeAndFlush(channel.alloc().buffer(sb.length()).writeBytes(sb.toString().getBytes(StandardCharsets.UTF_8)))
+                    .addListener(w -> {
+                        if (!w.isSuccess()) {
+                            replies.fail(w.cause());
+                        }
+                    });
+            CompletableFuture.allOf(fs.toArray(new CompletableFuture[0])).whenComplete((v, t) -> {
+                if (t != null) {
+                    result.completeExceptionally(t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+                            ? t.getCause() : t);
+                } else {
+                    List<SmtpReply> out = new ArrayList<>(fs.size());
+                    fs.forEach(f -> out.add(f.join()));
+                    result.complete(out);
+                }
+            });
+        });
+        return result;
+    }
+
+    /**
+     * Writes the dot-stuffed message (ownership of {@code data} passes here) and waits for the end-of-data reply. The
+     * write must finish within {@code blockTimeout} per started MiB; the reply timer starts once the data is written.
+     */
+    public CompletableFuture<SmtpReply> data(ByteBuf data, Duration blockTimeout, Duration endTimeout) {
+        CompletableFuture<SmtpReply> result = new CompletableFuture<>();
+        onLoop(() -> {
+            CompletableFuture<SmtpReply> end = replies.expect(endTimeout.toMillis(), "end of data", false);
+            long mib = 1 + data.readableBytes() / (1024 * 1024);
+            long writeLimit = blockTimeout.toMillis() * mib;
+            ScheduledFuture<?> writeTimer = channel.eventLoop().schedule(
+                    () -> replies.fail(new SmtpTimeoutException("timeout after " + writeLimit + " ms sending message data")),
+                    writeLimit, TimeUnit.MILLISECONDS);
+            channel.writeAndFlush(data).addListener(w -> {
+                writeTimer.cancel(false);
+                if (w.isSuccess()) {
+                    replies.arm(end);
+                } else {
+                    replies.fail(w.cause());
+                }
+            });
+            end.whenComplete((r, t) -> {
+                if (t != null) {
+                    result.completeExceptionally(t);
+                } else {
+                    result.complete(r);
+                }
+            });
+        });
+        return result;
+    }
+
+    /** Upgrades to TLS after a 220 reply to STARTTLS. */
+    CompletableFuture<Void> startTls(SslContext ctx, int port, Duration timeout) {
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        onLoop(() -> {
+            SslHandler ssl = ctx.newHandler(channel.alloc(), mxHost, port);
+            ssl.setHandshakeTimeoutMillis(timeout.toMillis());
+            channel.pipeline().addFirst("ssl", ssl);
+            ssl.handshakeFuture().addListener(h -> {
+                if (h.isSuccess()) {
+                    tls = true;
+                    result.complete(null);
+                } else {
+                    replies.fail(h.cause());
+                    result.completeExceptionally(h.cause());
+                }
+            });
+        });
+        return result;
+    }
+
+    /** Sends QUIT (not waiting long for the answer) and closes. */
+    public void quit() {
+        if (!isUsable()) {
+            close();
+            return;
+        }
+        command("QUIT", Duration.ofSeconds(5)).whenComplete((r, t) -> close());
+    }
+
+    public void close() {
+        channel.close();
+    }
+
+    private void onLoop(Runnable r) {
+        if (channel.eventLoop().inEventLoop()) {
+            r.run();
+        } else {
+            channel.eventLoop().execute(r);
+        }
+    }
+
+    private static String verb(String cmd) {
+        int sp = cmd.indexOf(' ');
+        String v = sp < 0 ? cmd : cmd.substring(0, sp);
+        return v.startsWith("MAIL") ? "MAIL FROM" : v.startsWith("RCPT") ? "RCPT TO" : v;
+    }
+
+    @Override
+    public String toString() {
+        return mxHost + "[" + address.getHostAddress() + "]";
+    }
+}

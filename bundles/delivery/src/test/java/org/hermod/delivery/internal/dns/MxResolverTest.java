@@ -1,0 +1,146 @@
+package org.hermod.delivery.internal.dns;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.hermod.delivery.internal.testing.TestDnsServer;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+import org.xbill.DNS.Type;
+
+public class MxResolverTest {
+
+    private TestDnsServer dns;
+    private MxResolver resolver;
+
+    @Before
+    public void setUp() throws Exception {
+        dns = new TestDnsServer();
+        resolver = new MxResolver(List.of(dns.address()), Duration.ofMillis(700), 1000, false);
+    }
+
+    @After
+    public void tearDown() {
+        dns.close();
+    }
+
+    private Route resolve(String domain) throws Exception {
+        return resolver.resolve(domain).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    public void mxInPreferenceOrderWithEqualPreferencesShuffled() throws Exception {
+        dns.mx("example.test", 20, "mx20.example.test").mx("example.test", 10, "mxa.example.test")
+                .mx("example.test", 10, "mxb.example.test").mx("example.test", 30, "mx30.example.test");
+        dns.a("mx20.example.test", "192.0.2.20").a("mxa.example.test", "192.0.2.1").a("mxb.example.test", "192.0.2.2")
+                .a("mx30.example.test", "192.0.2.30").aaaa("mx30.example.test", "2001:db8::30");
+        Set<String> firsts = new HashSet<>();
+        for (int i = 0; i < 40; i++) {
+            Route r = new MxResolver(List.of(dns.address()), Duration.ofSeconds(2), 1000, false)
+                    .resolve("example.test").toCompletableFuture().get(10, TimeUnit.SECONDS);
+            assertNull(r.failure());
+            assertFalse(r.implicit());
+            List<MxHost> h = r.hosts();
+            assertEquals(4, h.size());
+            assertEquals(10, h.get(0).preference());
+            assertEquals(10, h.get(1).preference());
+            assertEquals("mx20.example.test", h.get(2).name());
+            assertEquals("mx30.example.test", h.get(3).name());
+            assertEquals(2, h.get(3).addresses().size()); // IPv4 first, then IPv6
+            assertEquals("192.0.2.30", h.get(3).addresses().get(0).getHostAddress());
+            assertTrue(h.get(3).addresses().get(1) instanceof java.net.Inet6Address);
+            firsts.add(h.get(0).name());
+            if (firsts.size() == 2) {
+                break;
+            }
+        }
+        assertEquals("equal preferences must be randomised", Set.of("mxa.example.test", "mxb.example.test"), firsts);
+    }
+
+    @Test
+    public void noMxMeansImplicitMx() throws Exception {
+        dns.a("plain.test", "192.0.2.7").aaaa("plain.test", "2001:db8::7");
+        Route r = resolve("plain.test");
+        assertNull(r.failure());
+        assertTrue(r.implicit());
+        assertEquals("plain.test", r.hosts().get(0).name());
+        assertEquals(2, r.hosts().get(0).addresses().size());
+    }
+
+    @Test
+    public void nullMxIsPermanent5110() throws Exception {
+        dns.mx("nomail.test", 0, ".");
+        Route r = resolve("nomail.test");
+        assertTrue(r.isPermanentFailure());
+        assertEquals(550, r.failure().code());
+        assertEquals("5.1.10", r.failure().enhancedStatus());
+        assertTrue(r.failure().text().contains("null MX"));
+    }
+
+    @Test
+    public void nxdomainIsPermanent512() throws Exception {
+        dns.nxdomain("gone.test");
+        Route r = resolve("gone.test");
+        assertTrue(r.isPermanentFailure());
+        assertEquals("5.1.2", r.failure().enhancedStatus());
+    }
+
+    @Test
+    public void servfailIsTemporary443() throws Exception {
+        dns.servfail("broken.test");
+        Route r = resolve("broken.test");
+        assertTrue(r.failed());
+        assertFalse(r.isPermanentFailure());
+        assertEquals(451, r.failure().code());
+        assertEquals("4.4.3", r.failure().enhancedStatus());
+    }
+
+    @Test
+    public void timeoutIsTemporary443() throws Exception {
+        dns.silent("slow.test");
+        Route r = resolve("slow.test");
+        assertTrue(r.failed());
+        assertEquals("4.4.3", r.failure().enhancedStatus());
+    }
+
+    @Test
+    public void mxHostWithoutAddressIsPermanent() throws Exception {
+        dns.mx("dangling.test", 10, "nothere.dangling.test").nxdomain("nothere.dangling.test");
+        Route r = resolve("dangling.test");
+        assertTrue(r.isPermanentFailure());
+    }
+
+    @Test
+    public void answersAreCachedWithinTtl() throws Exception {
+        dns.mx("cached.test", 10, "mx.cached.test").a("mx.cached.test", "192.0.2.9");
+        resolve("cached.test");
+        resolve("cached.test");
+        resolve("cached.test");
+        assertEquals(1, dns.queries("cached.test", Type.MX));
+        assertEquals(1, dns.queries("mx.cached.test", Type.A));
+    }
+
+    @Test
+    public void zeroTtlIsNotCached() throws Exception {
+        dns.ttl(0).mx("fresh.test", 10, "mx.fresh.test").a("mx.fresh.test", "192.0.2.9");
+        resolve("fresh.test");
+        resolve("fresh.test");
+        assertEquals(2, dns.queries("fresh.test", Type.MX));
+    }
+
+    @Test
+    public void addressLiteral() throws Exception {
+        Route r = resolve("[127.0.0.1]");
+        assertNull(r.failure());
+        assertEquals("127.0.0.1", r.hosts().get(0).addresses().get(0).getHostAddress());
+    }
+}
