@@ -1,0 +1,37 @@
+package org.hermod.bounce.internal;
+
+import java.nio.file.Path;
+import java.nio.file.Paths;
+
+import org.osgi.framework.BundleContext;
+
+/** Resolves Karaf's etc/ and data/ from the framework properties, with a temp-dir fallback for tests. */
+final class KarafPaths {
+
+    private KarafPaths() {
+    }
+
+    static Path data(BundleContext ctx) {
+        return dir(ctx, "karaf.data");
+    }
+
+    static Path etc(BundleContext ctx) {
+        return dir(ctx, "karaf.etc");
+    }
+
+    /** {@code configured} when set, else {@code base/relative}. */
+    static Path resolve(String configured, Path base, String relative) {
+        if (configured != null && !configured.isBlank()) {
+            return Paths.get(configured.strip());
+        }
+        return base.resolve(relative);
+    }
+
+    private static Path dir(BundleContext ctx, String property) {
+        String v = ctx == null ? null : ctx.getProperty(property);
+        if (v == null || v.isBlank()) {
+            return Paths.get(System.getProperty("java.io.tmpdir"), "hermod-" + property.replace('.', '-'));
+        }
+        return Paths.get(v);
+    }
+}

@@ -1,0 +1,39 @@
+package org.hermod.bounce.internal.rules;
+
+import java.util.List;
+
+import org.hermod.api.bounce.FailureInput;
+
+/**
+ * One classification rule: all conditions must match.
+ *
+ * @param id the rule id (unique within its file)
+ * @param source the file (or resource) it came from
+ * @param conditions the conditions, all of which must match
+ * @param category the category it assigns
+ * @param permanent forced permanence, or null to derive it from the status/reply code
+ */
+public record Rule(String id, String source, List<Condition> conditions, String category, Boolean permanent) {
+
+    public Rule {
+        conditions = List.copyOf(conditions);
+    }
+
+    /** What the rule matched (joined descriptions), or null when it does not match. */
+    public String match(FailureInput in) {
+        StringBuilder sb = new StringBuilder();
+        for (Condition c : conditions) {
+            String m = c.match(in);
+            if (m == null) {
+                return null;
+            }
+            if (!m.isEmpty()) {
+                if (sb.length() > 0) {
+                    sb.append(", ");
+                }
+                sb.append(m);
+            }
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,99 @@
+package org.hermod.bounce.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+
+import org.hermod.api.bounce.Classification;
+import org.hermod.api.bounce.FailureInput;
+import org.hermod.bounce.internal.rules.RuleParser;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+public class RuleEngineTest {
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    @Test
+    public void parsesConditionsAndReportsBadLinesWithoutDroppingTheRest() throws Exception {
+        RuleParser.Result r = RuleParser.parse("t", new StringReader(String.join("\n",
+                "# comment",
+                "a code=55x status=5.1.* text=/no such user/ provider=example.com => bad-mailbox permanent",
+                "b frobnicate=1 => other",
+                "c kind=TIMEOUT,DNS_FAILURE => my-own-category temporary",
+                "d !text=/x/ code=421 => bad-connection")));
+        assertEquals(3, r.rules().size());
+        assertEquals(1, r.errors().size());
+        assertTrue(r.errors().get(0).contains("t:3"));
+        assertEquals("my-own-category", r.rules().get(1).category());
+        assertEquals(Boolean.FALSE, r.rules().get(1).permanent());
+        FailureInput in = FailureInput.reply(551, "5.1.9", "No such user here", "mx1.example.com", "x.org");
+        assertTrue(r.rules().get(0).match(in) != null);
+        assertEquals(null, r.rules().get(0).match(FailureInput.reply(551, "5.1.9", "No such user", "mx.other", "x")));
+    }
+
+    @Test
+    public void operatorRulesComeFirstAndTraceNamesTheConsideredRules() throws Exception {
+        Path f = tmp.newFile("rules.txt").toPath();
+        Files.writeString(f, "op-1 text=/nothing-matches-this/ => other\nop-2 status=5.1.1 => my-category\n");
+        RuleBasedBounceClassifier c = new RuleBasedBounceClassifier(f);
+        Classification cl = c.classify(FailureInput.reply(550, "5.1.1", "User unknown", null, null));
+        assertEquals("my-category", cl.category());
+        assertEquals("op-2", cl.trace().ruleId());
+        assertEquals(f.toString(), cl.trace().source());
+        assertEquals(java.util.List.of("op-1"), cl.trace().considered());
+        assertTrue(cl.trace().matched().contains("5.1.1"));
+    }
+
+    @Test
+    public void reloadsWhenTheFileChanges() throws Exception {
+        Path f = tmp.getRoot().toPath().resolve("hermod-bounce-rules.txt");
+        RuleBasedBounceClassifier c = new RuleBasedBounceClassifier(f);
+        FailureInput in = FailureInput.reply(550, "5.1.1", "User unknown", null, null);
+        assertEquals("bad-mailbox", c.classify(in).category());
+        Files.writeString(f, "mine status=5.1.1 => vip-unknown\n");
+        c.checkForChange();
+        assertEquals("vip-unknown", c.classify(in).category());
+        Files.writeString(f, "mine status=5.1.1 => changed-again\n");
+        Files.setLastModifiedTime(f, FileTime.fromMillis(System.currentTimeMillis() + 5000));
+        c.checkForChange();
+        assertEquals("changed-again", c.classify(in).category());
+        Files.delete(f);
+        c.checkForChange();
+        assertEquals("bad-mailbox", c.classify(in).category());
+    }
+
+    @Test
+    public void classifiesTypicalReplies() {
+        RuleBasedBounceClassifier c = new RuleBasedBounceClassifier((Path) null);
+        assertCat(c, "bad-mailbox", true, 550, "5.1.1", "The email account that you tried to reach does not exist.");
+        assertCat(c, "quota-issues", false, 452, "4.2.2", "The recipient's inbox is out of storage space");
+        assertCat(c, "spam-related", true, 554, null, "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org");
+        assertCat(c, "relaying-issues", true, 554, "5.7.1", "<a@b.example>: Relay access denied");
+        assertCat(c, "inactive-mailbox", true, 550, "5.2.1", "The email account that you tried to reach is disabled.");
+        assertCat(c, "invalid-sender", true, 553, "5.1.8", "Sender address rejected: Domain not found");
+        assertCat(c, "bad-domain", true, 550, null, "Host or domain name not found");
+        assertCat(c, "bad-mailbox", true, 550, null, "Requested action not taken: mailbox unavailable");
+        assertCat(c, "protocol-errors", true, 503, "5.5.1", "Bad sequence of commands");
+        Classification t = c.classify(new FailureInput(FailureInput.Kind.TIMEOUT, 0, null, "connect timed out",
+                "mx.example", "example"));
+        assertEquals("no-answer-from-host", t.category());
+        assertFalse(t.permanent());
+        assertEquals("message-expired", c.classify(new FailureInput(FailureInput.Kind.EXPIRED, 0, null, "", null,
+                null)).category());
+    }
+
+    private static void assertCat(RuleBasedBounceClassifier c, String cat, boolean perm, int code, String st,
+                                  String text) {
+        Classification cl = c.classify(FailureInput.reply(code, st, text, null, null));
+        assertEquals(text, cat, cl.category());
+        assertEquals(text, perm, cl.permanent());
+    }
+}
