@@ -14,8 +14,15 @@ public class QueueListCommand extends QueueCommandSupport {
     @Option(name = "-n", aliases = "--limit", description = "Show at most this many domains (largest first)")
     int limit = 1000;
 
+    @Option(name = "-i", aliases = "--ids", description = "Print every queued message id, one per line (oldest first), instead of the summary")
+    boolean ids;
+
     @Override
     public Object execute() {
+        if (ids) {
+            queues.queueIds(null, Integer.MAX_VALUE).forEach(System.out::println);
+            return null;
+        }
         List<DomainSummary> all = queues.summaries();
         if (all.isEmpty()) {
             System.out.println("Queue is empty.");

@@ -1,0 +1,2 @@
+/** Shell commands for bounce classification and the suppression list. */
+package org.hermod.commands.bounce;
