@@ -1,0 +1,246 @@
+package org.hermod.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Dictionary;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import javax.inject.Inject;
+
+import org.apache.karaf.shell.api.console.Session;
+import org.apache.karaf.shell.api.console.SessionFactory;
+import org.hermod.api.spool.MessageInfo;
+import org.hermod.api.spool.QueueManager;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.service.cm.ConfigurationAdmin;
+
+/**
+ * The ESMTP server inside the real Hermod distribution, over real sockets: acceptance into the spool, pipelining,
+ * every kind of refusal, limits, the console, and real third-party clients (swaks, Postfix's smtp-source).
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class SmtpServerIT {
+
+    private static final int PORT = HermodKaraf.freePort();
+
+    @Inject
+    QueueManager queues;
+
+    @Inject
+    SessionFactory sessions;
+
+    @Inject
+    ConfigurationAdmin configAdmin;
+
+    @org.ops4j.pax.exam.Configuration
+    public Option[] config() {
+        return HermodKaraf.options(PORT);
+    }
+
+    private int port() throws Exception {
+        Object p = configAdmin.getConfiguration("org.hermod.smtp", null).getProperties().get("port");
+        return Integer.parseInt(String.valueOf(p));
+    }
+
+    private SmtpTestClient client() throws Exception {
+        SmtpTestClient c = SmtpTestClient.connect(port());
+        String greeting = c.reply();
+        assertTrue(greeting, greeting.startsWith("220 hermod.test ESMTP"));
+        return c;
+    }
+
+    String console(String command) throws Exception {
+        for (int i = 0; i < 50; i++) {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            PrintStream ps = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+            try {
+                Session s = sessions.create(System.in, ps, ps);
+                s.execute(command);
+                ps.flush();
+                return bytes.toString(StandardCharsets.UTF_8);
+            } catch (Exception e) {
+                if (!String.valueOf(e.getMessage()).contains("not found")) {
+                    throw e;
+                }
+                Thread.sleep(200); // commands register asynchronously
+            }
+        }
+        throw new AssertionError("command never became available: " + command);
+    }
+
+    private void configure(String... kv) throws Exception {
+        org.osgi.service.cm.Configuration c = configAdmin.getConfiguration("org.hermod.smtp", null);
+        Dictionary<String, Object> p = c.getProperties();
+        for (int i = 0; i < kv.length; i += 2) {
+            p.put(kv[i], kv[i + 1]);
+        }
+        c.update(p);
+        Thread.sleep(1500); // applied asynchronously by SCR (@Modified)
+    }
+
+    @Test
+    public void acceptedMailIsSpooledAndShownInTheConsole() throws Exception {
+        String id;
+        try (SmtpTestClient c = client()) {
+            assertTrue(c.command("EHLO client.test").contains("250-PIPELINING"));
+            String r = c.sendMail("alice@sender.test", "bob@accept.test",
+                    "Subject: console check\r\nFrom: alice@sender.test\r\n\r\nHello \u00fcnicode");
+            assertTrue(r, r.startsWith("250 2.0.0 Ok: queued as "));
+            id = r.substring("250 2.0.0 Ok: queued as ".length()).trim();
+            assertEquals("221 2.0.0 Bye", c.command("QUIT"));
+        }
+        MessageInfo m = queues.message(id).orElseThrow();
+        assertEquals("alice@sender.test", m.envelope().sender().toString());
+        assertTrue(m.headers(), m.headers().contains("Received: from client.test"));
+        assertTrue(m.headers(), m.headers().contains("Message-ID: <" + id + "@hermod.test>"));
+        String list = console("hermod:queue-list");
+        assertTrue(list, list.contains("accept.test"));
+        String show = console("hermod:queue-show " + id);
+        assertTrue(show, show.contains("<bob@accept.test>") && show.contains("Subject: console check"));
+    }
+
+    @Test
+    public void pipelinedCommandsAreAnsweredInOrder() throws Exception {
+        try (SmtpTestClient c = client()) {
+            c.send("EHLO p.test\r\nMAIL FROM:<p@sender.test>\r\nRCPT TO:<a@pipe.test>\r\nRCPT TO:<not-an-address>\r\n"
+                    + "RCPT TO:<b@pipe.test>\r\nDATA\r\n");
+            List<String> r = c.replies(6);
+            assertTrue(r.get(0).startsWith("250-"));
+            assertEquals("250 2.1.0 Ok", r.get(1));
+            assertEquals("250 2.1.5 Ok", r.get(2));
+            assertTrue(r.get(3), r.get(3).startsWith("501 5.1.3"));
+            assertEquals("250 2.1.5 Ok", r.get(4));
+            assertTrue(r.get(5).startsWith("354"));
+            c.send("Subject: p\r\n\r\nbody\r\n.\r\nMAIL FROM:<p@sender.test>\r\nRCPT TO:<c@pipe.test>\r\nDATA\r\n");
+            r = c.replies(4);
+            assertTrue(r.get(0), r.get(0).startsWith("250 2.0.0 Ok: queued as"));
+            assertEquals("250 2.1.0 Ok", r.get(1));
+            assertTrue(r.get(3).startsWith("354"));
+            c.send("x\r\n.\r\nQUIT\r\n");
+            assertTrue(c.reply().startsWith("250 2.0.0"));
+            assertTrue(c.reply().startsWith("221"));
+        }
+        assertEquals(2, queues.summaries().stream().filter(s -> s.domain().equals("pipe.test")).findFirst()
+                .orElseThrow().messages());
+    }
+
+    @Test
+    public void badInputGetsClearRepliesAndNothingIsQueued() throws Exception {
+        int before = queues.queueIds(null, 100000).size();
+        try (SmtpTestClient c = client()) {
+            assertTrue(c.command("MAIL FROM:<a@b.test>").startsWith("503 5.5.1"));
+            assertTrue(c.command("EHLO").startsWith("501 5.5.4"));
+            assertTrue(c.command("EHLO bad.test").startsWith("250"));
+            assertTrue(c.command("RCPT TO:<x@y.test>").startsWith("503 5.5.1"));
+            assertTrue(c.command("FROB").startsWith("500 5.5.2"));
+            assertTrue(c.command("VRFY root").startsWith("252"));
+            assertTrue(c.command("MAIL FROM:<a@b.test> SIZE=999999999999").startsWith("552 5.3.4"));
+            assertTrue(c.command("MAIL FROM:<a@b.test> BODY=BINARYMIME").startsWith("501 5.5.4"));
+            assertTrue(c.command("MAIL FROM:<a@@b>").startsWith("501 5.1.7"));
+            assertTrue(c.command("MAIL FROM:<a@b.test>").startsWith("250"));
+            assertTrue(c.command("MAIL FROM:<a@b.test>").startsWith("503 5.5.1"));
+            assertTrue(c.command("DATA").startsWith("554 5.5.1"));
+            assertTrue(c.command("RCPT TO:<x@bad.test>").startsWith("250"));
+            // bare LF in a command is no line ending
+            c.send("NOOP\nNOOP\r\n");
+            assertTrue(c.reply().startsWith("500 5.5.2"));
+            // smuggling attempt inside the data: <LF>.<LF> must not end the message
+            assertTrue(c.command("DATA").startsWith("354"));
+            c.send("Subject: s\r\n\r\nx\n.\nMAIL FROM:<evil@x.test>\r\n.\r\n");
+            assertTrue(c.reply().startsWith("554 5.5.2"));
+            // an overlong line in the data
+            assertTrue(c.command("MAIL FROM:<a@b.test>").startsWith("250"));
+            assertTrue(c.command("RCPT TO:<x@bad.test>").startsWith("250"));
+            assertTrue(c.command("DATA").startsWith("354"));
+            c.send("a".repeat(1500) + "\r\n.\r\n");
+            assertTrue(c.reply().startsWith("554 5.6.0"));
+            assertTrue(c.command("RSET").startsWith("250"));
+        }
+        assertEquals(before, queues.queueIds(null, 100000).size());
+    }
+
+    @Test
+    public void limitsApplyLiveFromConfigAdmin() throws Exception {
+        configure("maxMessageSize", "2000", "maxRecipients", "2", "mynetworks", "192.0.2.0/24",
+                "relayDomains", "relay-ok.test", "maxErrors", "5");
+        try {
+            try (SmtpTestClient c = client()) {
+                assertTrue(c.command("EHLO l.test").contains("SIZE 2000"));
+                assertTrue(c.command("MAIL FROM:<a@b.test>").startsWith("250"));
+                String denied = c.command("RCPT TO:<x@elsewhere.test>");
+                assertTrue(denied, denied.startsWith("554 5.7.1") && denied.contains("Relay access denied"));
+                assertTrue(c.command("RCPT TO:<x@relay-ok.test>").startsWith("250"));
+                assertTrue(c.command("RCPT TO:<y@relay-ok.test>").startsWith("250"));
+                assertTrue(c.command("RCPT TO:<z@relay-ok.test>").startsWith("452 4.5.3"));
+                assertTrue(c.command("DATA").startsWith("354"));
+                c.send("x".repeat(900) + "\r\n" + "y".repeat(900) + "\r\n" + "z".repeat(900) + "\r\n.\r\n");
+                assertTrue(c.reply().startsWith("552 5.3.4"));
+                // errors: 1 relay denial + 1 too many recipients + 1 too big so far; two more close the session
+                c.command("FROB");
+                c.send("FROB\r\n");
+                assertTrue(c.reply().startsWith("500"));
+                String bye = c.reply();
+                assertTrue(bye, bye.startsWith("421 4.7.0"));
+                assertTrue(c.closedByServer());
+            }
+        } finally {
+            configure("maxMessageSize", "36700160", "maxRecipients", "1000", "mynetworks", "127.0.0.0/8,::1/128",
+                    "relayDomains", "", "maxErrors", "20");
+        }
+    }
+
+    @Test
+    public void perClientConnectionLimit() throws Exception {
+        configure("maxConnectionsPerIp", "2");
+        try (SmtpTestClient a = client(); SmtpTestClient b = client(); SmtpTestClient c = SmtpTestClient.connect(port())) {
+            String r = c.reply();
+            assertTrue(r, r.startsWith("421 4.7.0"));
+            assertTrue(c.closedByServer());
+        } finally {
+            configure("maxConnectionsPerIp", "100");
+        }
+    }
+
+    @Test
+    public void swaksSubmitsWithPipeliningAndDsn() throws Exception {
+        Process p = new ProcessBuilder("swaks", "--server", "127.0.0.1:" + port(), "--pipeline",
+                "--from", "app@sender.test", "--to", "user@swaks.test", "--dsn-notify", "FAILURE,DELAY",
+                "--dsn-rcpt-orcpt", "--dsn-ret", "HDRS", "--dsn-envid", "ENV1", "--body", "from swaks")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(out, 0, p.exitValue());
+        String id = out.replaceAll("(?s).*queued as (\\S+).*", "$1");
+        MessageInfo m = queues.message(id).orElseThrow(() -> new AssertionError(out));
+        assertEquals("ENV1", m.envelope().envId());
+        assertEquals(org.hermod.api.Envelope.Ret.HDRS, m.envelope().ret());
+        assertTrue(m.envelope().recipients().get(0).wantsDelayNotice());
+    }
+
+    @Test
+    public void postfixSmtpSourceLoadIsAllAccepted() throws Exception {
+        int before = count("load.test");
+        Process p = new ProcessBuilder("/usr/sbin/smtp-source", "-s", "10", "-m", "500", "-l", "2048",
+                "-f", "load@sender.test", "-t", "rcpt@load.test", "127.0.0.1:" + port())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(out, 0, p.exitValue());
+        assertEquals(before + 500, count("load.test"));
+    }
+
+    private int count(String domain) {
+        return queues.summaries().stream().filter(s -> s.domain().equals(domain)).mapToInt(s -> s.messages()).sum();
+    }
+}
