@@ -42,7 +42,7 @@ public class CrashRecoveryIT {
                             while (!stop.get()) {
                                 String subject = "crash-" + thread + "-" + (n++);
                                 String r = c.sendMail("load@sender.test", "r" + thread + "@crash.test",
-                                        "Subject: " + subject + "\r\n\r\n" + "x".repeat(2000));
+                                        "Subject: " + subject + "\r\n\r\n" + ("x".repeat(78) + "\r\n").repeat(25));
                                 if (r == null || !r.startsWith("250")) {
                                     break;
                                 }
