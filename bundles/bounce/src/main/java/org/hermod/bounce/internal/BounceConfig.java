@@ -25,8 +25,9 @@ public @interface BounceConfig {
             + "Empty: ${karaf.data}/hermod/derby")
     String databaseName() default "";
 
-    @AttributeDefinition(description = "Domain that VERP return paths are made on")
-    String bounceDomain() default "bounces.example.com";
+    @AttributeDefinition(description = "Domain that VERP return paths are made on (its MX must be this server). "
+            + "Empty: no VERP, outbound mail keeps the original sender")
+    String bounceDomain() default "";
 
     @AttributeDefinition(description = "Secret for the VERP HMAC. Empty: generated once and kept in "
             + "${karaf.data}/hermod/verp.key")

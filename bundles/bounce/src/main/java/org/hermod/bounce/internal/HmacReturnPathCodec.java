@@ -45,7 +45,7 @@ public class HmacReturnPathCodec implements ReturnPathCodec {
     /** For tests and tools. */
     public HmacReturnPathCodec(byte[] secret, String bounceDomain) {
         this.secret = secret.clone();
-        this.domain = bounceDomain.toLowerCase(Locale.ROOT);
+        this.domain = normalizeDomain(bounceDomain);
     }
 
     @Activate
@@ -56,10 +56,15 @@ public class HmacReturnPathCodec implements ReturnPathCodec {
 
     @Modified
     void modified(BounceConfig config) throws IOException {
-        domain = config.bounceDomain().strip().toLowerCase(Locale.ROOT);
+        domain = normalizeDomain(config.bounceDomain());
         secret = config.verpSecret().isBlank()
                 ? loadOrCreateKey(KarafPaths.data(context).resolve("hermod").resolve("verp.key"))
                 : config.verpSecret().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Lower case without surrounding blanks; "" for null or blank (no bounce domain configured: VERP off). */
+    static String normalizeDomain(String d) {
+        return d == null ? "" : d.strip().toLowerCase(Locale.ROOT);
     }
 
     /** Reads the key file, creating it with 32 random bytes (hex) the first time. */
@@ -113,6 +118,7 @@ public class HmacReturnPathCodec implements ReturnPathCodec {
         }
     }
 
+    /** The configured bounce domain in lower case, or "" when none is configured. */
     @Override
     public String bounceDomain() {
         return domain;

@@ -11,9 +11,11 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
 import org.hermod.api.Envelope;
+import org.hermod.api.MailAddress;
 import org.hermod.api.Recipient;
 import org.hermod.api.SmtpReply;
 import org.hermod.api.bounce.FailureInput;
+import org.hermod.api.bounce.ReturnPathCodec;
 import org.hermod.api.spool.DeliveryItem;
 import org.hermod.api.spool.RecipientResult;
 import org.hermod.api.spool.Spool;
@@ -36,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * new connection in transactions of at most {@code maxRecipientsPerTransaction}, records every recipient's attempt,
  * turns deferrals past the maximum age into "delivery time expired" failures, sends the DSN for failures and finally
  * completes the lease with the retry time. Nothing here blocks a Netty event loop.
+ *
+ * <p>VERP: when {@code verp} is on, a {@link ReturnPathCodec} with a non-blank bounce domain is present and the sender
+ * is not the null sender, every recipient gets its own transaction (one after the other on the same connection) whose
+ * MAIL FROM is {@code codec.encode(queueId, recipient)}. Otherwise the original sender goes out in transactions of up to
+ * {@code maxRecipientsPerTransaction} recipients.
  */
 public final class Deliverer {
 
@@ -48,9 +55,19 @@ public final class Deliverer {
     private final AttemptRecorder recorder;
     private final Supplier<Spool> spool;
     private final Executor io;
+    private final Supplier<ReturnPathCodec> returnPaths;
 
+    /** Without VERP. */
     public Deliverer(Supplier<DeliverySettings> settings, Supplier<MxResolver> resolver, SmtpClient client,
                      ConnectionPool pool, AttemptRecorder recorder, Supplier<Spool> spool, Executor io) {
+        this(settings, resolver, client, pool, recorder, spool, io, () -> null);
+    }
+
+    /** @param returnPaths the VERP codec, or a supplier of null when there is none (read once per delivery) */
+    public Deliverer(Supplier<DeliverySettings> settings, Supplier<MxResolver> resolver, SmtpClient client,
+                     ConnectionPool pool, AttemptRecorder recorder, Supplier<Spool> spool, Executor io,
+                     Supplier<ReturnPathCodec> returnPaths) {
+        this.returnPaths = returnPaths;
         this.settings = settings;
         this.resolver = resolver;
         this.client = client;
@@ -102,20 +119,43 @@ public final class Deliverer {
     private CompletableFuture<List<RecipientOutcome>> send(DeliveryItem item, Route route, byte[] content, DeliverySettings s,
                                                            DomainPolicy policy) {
         Transaction.Message msg = Transaction.Message.of(item.envelope(), content);
-        List<Recipient> rcpts = item.envelope().recipients();
-        List<List<Recipient>> chunks = new ArrayList<>();
-        for (int i = 0; i < rcpts.size(); i += s.maxRecipientsPerTransaction()) {
-            chunks.add(rcpts.subList(i, Math.min(rcpts.size(), i + s.maxRecipientsPerTransaction())));
-        }
+        List<Chunk> chunks = chunks(item, s);
         ConnectSettings cs = new ConnectSettings(s.smtpPort(), s.heloName(), s.sourceAddress(), s.timeouts(), s.tlsEnabled(),
                 policy.tlsRequired());
         List<RecipientOutcome> acc = new ArrayList<>();
         return chunk(item.domain(), route, cs, msg, chunks, 0, pool.acquire(item.domain()), acc, s).thenApply(v -> acc);
     }
 
+    /** The recipients of one transaction and its MAIL FROM (null: the envelope sender). */
+    record Chunk(List<Recipient> rcpts, MailAddress returnPath) {
+    }
+
+    /** One transaction per recipient with its VERP return path, or transactions of up to maxRecipientsPerTransaction. */
+    List<Chunk> chunks(DeliveryItem item, DeliverySettings s) {
+        List<Recipient> rcpts = item.envelope().recipients();
+        List<Chunk> chunks = new ArrayList<>();
+        ReturnPathCodec codec = s.verp() && !item.envelope().sender().isNullSender() ? returnPaths.get() : null;
+        String bounceDomain = codec == null ? null : codec.bounceDomain();
+        if (bounceDomain != null && !bounceDomain.isBlank()) {
+            try {
+                for (Recipient r : rcpts) {
+                    chunks.add(new Chunk(List.of(r), MailAddress.parse(codec.encode(item.queueId(), r.address().toString()))));
+                }
+                return chunks;
+            } catch (RuntimeException e) {
+                LOG.warn("{}: no VERP return path ({}); sending with the original sender", item.queueId(), e.toString());
+                chunks.clear();
+            }
+        }
+        for (int i = 0; i < rcpts.size(); i += s.maxRecipientsPerTransaction()) {
+            chunks.add(new Chunk(rcpts.subList(i, Math.min(rcpts.size(), i + s.maxRecipientsPerTransaction())), null));
+        }
+        return chunks;
+    }
+
     /** Runs transaction {@code i} on {@code conn} (connecting first when null), then the rest. */
     private CompletableFuture<Void> chunk(String domain, Route route, ConnectSettings cs, Transaction.Message msg,
-                                          List<List<Recipient>> chunks, int i, SmtpConnection conn,
+                                          List<Chunk> chunks, int i, SmtpConnection conn,
                                           List<RecipientOutcome> acc, DeliverySettings s) {
         if (i >= chunks.size()) {
             if (conn != null) {
@@ -130,12 +170,13 @@ public final class Deliverer {
             if (c.connection() == null) {
                 AttemptFailure f = c.failure();
                 for (int j = i; j < chunks.size(); j++) {
-                    acc.addAll(all(chunks.get(j), statusOf(f.reply()), f.reply(), f.kind(), f.mxHost(), f.mxAddress()));
+                    acc.addAll(all(chunks.get(j).rcpts(), statusOf(f.reply()), f.reply(), f.kind(), f.mxHost(), f.mxAddress()));
                 }
                 return CompletableFuture.completedFuture(null);
             }
             SmtpConnection sc = c.connection();
-            return Transaction.run(sc, msg, chunks.get(i), cs.timeouts(), s.strict8BitMime()).handle((r, t) -> {
+            Chunk ch = chunks.get(i);
+            return Transaction.run(sc, msg, ch.rcpts(), cs.timeouts(), s.strict8BitMime(), ch.returnPath()).handle((r, t) -> {
                 if (t == null) {
                     return r;
                 }

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.hermod.api.bounce.BounceClassifier;
+import org.hermod.api.bounce.ReturnPathCodec;
 import org.hermod.api.delivery.DeliveryListener;
 import org.hermod.api.spool.DeliveryQueue;
 import org.hermod.api.spool.Spool;
@@ -57,6 +58,11 @@ public final class DeliveryComponent {
     private Dispatcher dispatcher;
     private AccountingLog accounting;
 
+    /** VERP return paths (bounce bundle); used when present, its bounce domain is set and {@code verp} is on. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile ReturnPathCodec returnPaths;
+
     @Activate
     public DeliveryComponent(BundleContext context, DeliveryConfig config, @Reference(name = "queue") DeliveryQueue queue,
                              @Reference(name = "spool") Spool spool) {
@@ -86,13 +92,14 @@ public final class DeliveryComponent {
         limits = new DestinationLimits(s.maxConnections());
         accounting = newAccountingLog(s);
         recorder.accountingLog(accounting);
-        Deliverer deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io);
+        Deliverer deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io,
+                () -> returnPaths);
         dispatcher = new Dispatcher(queue, deliverer, limits, () -> settings, scheduler);
         scheduler.scheduleWithFixedDelay(pool::reap, 1, 1, TimeUnit.SECONDS);
         dispatcher.start();
-        LOG.info("delivery started: port {}, helo {}, {} transport, dns {}, accounting {}", s.smtpPort(), s.heloName(),
-                client.usesEpoll() ? "epoll" : "nio", s.dnsServers().isEmpty() ? "system" : s.dnsServers(),
-                accounting == null ? "off" : accounting.file());
+        LOG.info("delivery started: port {}, helo {}, {} transport, dns {}, accounting {}, verp {}", s.smtpPort(),
+                s.heloName(), client.usesEpoll() ? "epoll" : "nio", s.dnsServers().isEmpty() ? "system" : s.dnsServers(),
+                accounting == null ? "off" : accounting.file(), s.verp() ? "on when a bounce domain is set" : "off");
     }
 
     @Modified

@@ -105,6 +105,11 @@ public @interface DeliveryConfig {
     @AttributeDefinition(description = "Netty I/O threads for outbound SMTP (0: Netty's default)")
     int ioThreads() default 2;
 
+    @AttributeDefinition(description = "VERP: when the bounce bundle's return path codec has a bounce domain, send each "
+            + "recipient in its own transaction with MAIL FROM b-<queueid>-<hex recipient>-<hmac>@<bounce domain> "
+            + "(not for null-sender messages). false: always the original sender, many recipients per transaction")
+    boolean verp() default true;
+
     @AttributeDefinition(description = "Accounting log file (JSON lines). Empty: ${karaf.data}/hermod/log/delivery.jsonl")
     String accountingLog() default "";
 }

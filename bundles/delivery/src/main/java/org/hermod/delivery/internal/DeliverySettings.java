@@ -19,7 +19,7 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
                                int maxRecipientsPerTransaction, int maxMessagesPerConnection, Duration idleTimeout,
                                int maxConnectionsPerDomain, int maxConnections, RetryPolicy retry, Duration maxAge,
                                DomainOverrides overrides, boolean tlsEnabled, Set<String> tlsRequiredDomains,
-                               boolean strict8BitMime, int ioThreads, String accountingLog) {
+                               boolean strict8BitMime, int ioThreads, String accountingLog, boolean verp) {
 
     public DeliverySettings {
         dnsServers = List.copyOf(dnsServers);
@@ -42,14 +42,14 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
                 Durations.parse(c.idleTimeout()), c.maxConnectionsPerDomain(), c.maxConnections(), retry,
                 Durations.parse(c.maxAge()), DomainOverrides.parse(c.domainOverrides()), c.tlsEnabled(),
                 parseDomains(c.tlsRequiredDomains()), c.strict8BitMime(),
-                c.ioThreads(), c.accountingLog().trim());
+                c.ioThreads(), c.accountingLog().trim(), c.verp());
     }
 
     /** Defaults equal to {@link DeliveryConfig}'s, for tests. */
     public static DeliverySettings defaults() {
         return new DeliverySettings(List.of(), Duration.ofSeconds(5), 10000, 25, "localhost", "", false, Timeouts.defaults(),
                 100, 100, Duration.ofSeconds(30), 10, 200, RetryPolicy.defaults(), Duration.ofDays(5),
-                DomainOverrides.parse(""), true, Set.of(), false, 2, "");
+                DomainOverrides.parse(""), true, Set.of(), false, 2, "", true);
     }
 
     /** The effective settings for one destination domain. */
@@ -63,27 +63,35 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
         return new DeliverySettings(servers, timeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6, timeouts,
                 maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain, maxConnections,
                 retry, maxAge, overrides, tlsEnabled, tlsRequiredDomains, strict8BitMime, ioThreads,
-                accountingLog);
+                accountingLog, verp);
     }
 
     public DeliverySettings withSmtp(int port, Timeouts t, int maxRcpt, int maxMsgs, Duration idle) {
         return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, port, heloName, sourceAddress, preferIPv6, t,
                 maxRcpt, maxMsgs, idle, maxConnectionsPerDomain, maxConnections, retry, maxAge, overrides, tlsEnabled,
-                tlsRequiredDomains, strict8BitMime, ioThreads, accountingLog);
+                tlsRequiredDomains, strict8BitMime, ioThreads, accountingLog, verp);
     }
 
     public DeliverySettings withRetry(RetryPolicy r, Duration age, DomainOverrides o) {
         return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6,
                 timeouts, maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain,
                 maxConnections, r, age, o, tlsEnabled, tlsRequiredDomains, strict8BitMime, ioThreads,
-                accountingLog);
+                accountingLog, verp);
     }
 
     public DeliverySettings withTls(boolean enabled, Set<String> required) {
         return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6,
                 timeouts, maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain,
                 maxConnections, retry, maxAge, overrides, enabled, required, strict8BitMime, ioThreads,
-                accountingLog);
+                accountingLog, verp);
+    }
+
+    /** Switches VERP return paths on or off. */
+    public DeliverySettings withVerp(boolean on) {
+        return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6,
+                timeouts, maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain,
+                maxConnections, retry, maxAge, overrides, tlsEnabled, tlsRequiredDomains, strict8BitMime, ioThreads,
+                accountingLog, on);
     }
 
     /** Parses {@code host:port, [v6]:port, host} lists. */

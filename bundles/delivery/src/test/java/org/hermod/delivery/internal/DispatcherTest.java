@@ -24,6 +24,7 @@ import org.hermod.api.Envelope;
 import org.hermod.api.MailAddress;
 import org.hermod.api.Recipient;
 import org.hermod.api.bounce.Classification;
+import org.hermod.api.bounce.ReturnPathCodec;
 import org.hermod.api.delivery.DeliveryEvent;
 import org.hermod.api.spool.RecipientResult;
 import org.hermod.api.spool.RecipientResult.Status;
@@ -61,6 +62,7 @@ public class DispatcherTest {
     private AccountingLog accounting;
     private Path logFile;
     private volatile DeliverySettings settings;
+    private volatile ReturnPathCodec codec;
     private final List<DeliveryEvent> events = new CopyOnWriteArrayList<>();
 
     @Before
@@ -86,7 +88,8 @@ public class DispatcherTest {
         recorder.accountingLog(accounting);
         recorder.addListener(events::add);
         MxResolver resolver = new MxResolver(List.of(dns.address()), Duration.ofSeconds(2), 100, false);
-        Deliverer deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io);
+        Deliverer deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io,
+                () -> codec);
         dispatcher = new Dispatcher(queue, deliverer, new DestinationLimits(200), () -> settings, scheduler);
         dispatcher.start();
     }
@@ -264,5 +267,88 @@ public class DispatcherTest {
         dispatcher.stop(100);
         assertTrue(item.released);
         assertFalse(item.completed.isDone());
+    }
+
+    /** A codec that makes readable return paths on {@code domain}. */
+    private static ReturnPathCodec testCodec(String domain) {
+        return new ReturnPathCodec() {
+            @Override
+            public String encode(String queueId, String recipient) {
+                return "b-" + queueId + "-" + recipient.replace('@', '=') + "@" + domain;
+            }
+
+            @Override
+            public java.util.Optional<Decoded> decode(String returnPath) {
+                return java.util.Optional.empty();
+            }
+
+            @Override
+            public String bounceDomain() {
+                return domain;
+            }
+        };
+    }
+
+    /** MAIL FROM path without its parameters (SIZE=...). */
+    private static String path(TestSmtpServer.Received r) {
+        int sp = r.mailFrom().indexOf(' ');
+        return sp < 0 ? r.mailFrom() : r.mailFrom().substring(0, sp);
+    }
+
+    @Test
+    public void verpSendsOneTransactionPerRecipientWithItsReturnPath() throws Exception {
+        codec = testCodec("bounces.test");
+        smtp.rcptReplies.put("nobody@dest.test", "550 5.1.1 no such user");
+        FakeQueue.Item item = queue.add("V1", env("alice@origin.test", "a@dest.test", "b@dest.test", "nobody@dest.test"),
+                msg("verp"), Instant.now(), 0, false);
+        FakeQueue.Completion c = await(item);
+        assertEquals(List.of(Status.DELIVERED, Status.DELIVERED, Status.FAILED),
+                c.results().stream().map(RecipientResult::status).toList());
+        TestSmtpServer.Received first = smtp.next(5);
+        TestSmtpServer.Received second = smtp.next(5);
+        assertEquals("<b-V1-a=dest.test@bounces.test>", path(first));
+        assertEquals(List.of("a@dest.test"), first.rcpts());
+        assertEquals("<b-V1-b=dest.test@bounces.test>", path(second));
+        assertEquals(List.of("b@dest.test"), second.rcpts());
+        assertNull("the refused recipient got no DATA", smtp.received.poll(200, TimeUnit.MILLISECONDS));
+        assertTrue(smtp.commands.contains("MAIL FROM:<b-V1-nobody=dest.test@bounces.test> SIZE=" + msg("verp").length));
+        assertEquals("one connection carried all transactions", 1, smtp.connections.get());
+        assertEquals("accounting keeps the original sender", "alice@origin.test", events.get(0).sender());
+        assertNotNull("the DSN still goes to the original sender", spool.stored.poll(5, TimeUnit.SECONDS));
+    }
+
+    @Test
+    public void verpLeavesTheNullSenderAlone() throws Exception {
+        codec = testCodec("bounces.test");
+        FakeQueue.Item item = queue.add("V2", env("", "a@dest.test", "b@dest.test"), msg("bounce"), Instant.now(), 0, false);
+        assertEquals(Status.DELIVERED, await(item).results().get(1).status());
+        TestSmtpServer.Received r = smtp.next(5);
+        assertEquals("<>", path(r));
+        assertEquals(List.of("a@dest.test", "b@dest.test"), r.rcpts());
+        assertNull(smtp.received.poll(200, TimeUnit.MILLISECONDS));
+    }
+
+    @Test
+    public void withoutCodecOneTransactionCarriesAllRecipients() throws Exception {
+        assertOneTransactionFromAlice("V3");
+    }
+
+    @Test
+    public void blankBounceDomainOrVerpOffKeepsTheSender() throws Exception {
+        codec = testCodec(" ");
+        assertOneTransactionFromAlice("V4");
+        codec = testCodec("bounces.test");
+        settings = settings.withVerp(false);
+        assertOneTransactionFromAlice("V5");
+    }
+
+    private void assertOneTransactionFromAlice(String queueId) throws Exception {
+        FakeQueue.Item item = queue.add(queueId, env("alice@origin.test", "a@dest.test", "b@dest.test"), msg("plain"),
+                Instant.now(), 0, false);
+        assertEquals(Status.DELIVERED, await(item).results().get(1).status());
+        TestSmtpServer.Received r = smtp.next(5);
+        assertEquals("<alice@origin.test>", path(r));
+        assertEquals(List.of("a@dest.test", "b@dest.test"), r.rcpts());
+        assertNull(smtp.received.poll(200, TimeUnit.MILLISECONDS));
     }
 }

@@ -64,6 +64,15 @@ public final class Transaction {
 
     public static CompletableFuture<Result> run(SmtpConnection c, Message m, List<Recipient> rcpts, Timeouts to,
                                                 boolean strict8BitMime) {
+        return run(c, m, rcpts, to, strict8BitMime, null);
+    }
+
+    /**
+     * Like {@link #run(SmtpConnection, Message, List, Timeouts, boolean)}, with {@code returnPath} (when not null) sent
+     * as MAIL FROM instead of the envelope sender (VERP).
+     */
+    public static CompletableFuture<Result> run(SmtpConnection c, Message m, List<Recipient> rcpts, Timeouts to,
+                                                boolean strict8BitMime, MailAddress returnPath) {
         Capabilities caps = c.capabilities();
         long size = m.content().length;
         if (caps.maxSize() > 0 && size > caps.maxSize()) {
@@ -79,7 +88,7 @@ public final class Transaction {
             return done(all(c, rcpts, SmtpReply.of(554, "5.6.3", "8-bit message content and " + c.mxHost()
                     + " does not support 8BITMIME"), FailureInput.Kind.REPLY, true));
         }
-        String mail = mailCommand(m, caps, utf8, size);
+        String mail = mailCommand(m, caps, utf8, size, returnPath);
         List<String> rcptCmds = new ArrayList<>(rcpts.size());
         for (Recipient r : rcpts) {
             rcptCmds.add(rcptCommand(r, caps));
@@ -228,9 +237,10 @@ public final class Transaction {
         return new Result(out, reusable);
     }
 
-    static String mailCommand(Message m, Capabilities caps, boolean utf8, long size) {
+    static String mailCommand(Message m, Capabilities caps, boolean utf8, long size, MailAddress returnPath) {
         Envelope e = m.envelope();
-        StringBuilder sb = new StringBuilder("MAIL FROM:").append(e.sender().toSmtpPath());
+        MailAddress from = returnPath == null ? e.sender() : returnPath;
+        StringBuilder sb = new StringBuilder("MAIL FROM:").append(from.toSmtpPath());
         if (caps.size()) {
             sb.append(" SIZE=").append(size);
         }
