@@ -57,7 +57,9 @@ public class DefaultBounceProcessor implements BounceProcessor {
     }
 
     static Set<String> hardSet(String[] categories) {
-        return Arrays.stream(categories).map(s -> s.strip().toLowerCase(Locale.ROOT)).filter(s -> !s.isEmpty())
+        // etc/*.cfg gives "a,b,c" as one string; Config Admin arrays give one value per element: accept both
+        return Arrays.stream(categories).flatMap(s -> Arrays.stream(s.split("[,\\s]+")))
+                .map(s -> s.strip().toLowerCase(Locale.ROOT)).filter(s -> !s.isEmpty())
                 .collect(Collectors.toUnmodifiableSet());
     }
 

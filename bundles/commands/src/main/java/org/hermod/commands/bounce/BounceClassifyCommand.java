@@ -21,8 +21,9 @@ import org.hermod.api.bounce.FailureInput;
 @Service
 public class BounceClassifyCommand implements Action {
 
+    /** The active classifier is looked up per call: a higher-ranked one installed at runtime takes over at once. */
     @Reference
-    BounceClassifier classifier;
+    org.osgi.framework.BundleContext bundleContext;
 
     @Reference
     BounceProcessor processor;
@@ -58,7 +59,17 @@ public class BounceClassifyCommand implements Action {
             code = Integer.parseInt(m.group(1));
             text = m.group(2);
         }
-        print(classifier.classify(FailureInput.reply(code, null, text, null, null)));
+        org.osgi.framework.ServiceReference<BounceClassifier> ref = bundleContext.getServiceReference(BounceClassifier.class);
+        if (ref == null) {
+            System.out.println("no bounce classifier is available");
+            return null;
+        }
+        BounceClassifier classifier = bundleContext.getService(ref);
+        try {
+            print(classifier.classify(FailureInput.reply(code, null, text, null, null)));
+        } finally {
+            bundleContext.ungetService(ref);
+        }
         return null;
     }
 
