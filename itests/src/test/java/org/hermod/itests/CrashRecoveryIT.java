@@ -79,4 +79,79 @@ public class CrashRecoveryIT {
             assertTrue(karaf.log(), karaf.log().contains("messages queued"));
         }
     }
+
+    @Test
+    public void killDashNineDuringDeliveryLosesNothing() throws Exception {
+        int dnsPort = HermodKaraf.freePort();
+        int mxPort = HermodKaraf.freePort();
+        Map<String, Map<String, String>> cfg = Map.of("org.hermod.delivery", Map.of(
+                "dnsServers", "127.0.0.1:" + dnsPort, "smtpPort", String.valueOf(mxPort),
+                "maxConnectionsPerDomain", "2", "retryInitial", "2s", "retryMax", "2s", "connectTimeout", "2s"));
+        try (Dnsmasq dns = new Dnsmasq(dnsPort, List.of("--mx-host=slow.test,mx.slow.test,10",
+                "--host-record=mx.slow.test,127.0.0.1"));
+             SmtpPeer destination = new SmtpPeer("127.0.0.1", mxPort, (r, n) -> "250 2.1.5 Ok", 40);
+             KarafProcess karaf = KarafProcess.unpack("crash-delivery", cfg)) {
+            karaf.start();
+            Set<String> subjects = ConcurrentHashMap.newKeySet();
+            ExecutorService clients = Executors.newFixedThreadPool(4);
+            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int thread = t;
+                done.add(clients.submit(() -> {
+                    try (SmtpTestClient c = new SmtpTestClient("127.0.0.1", karaf.smtpPort())) {
+                        c.reply();
+                        c.command("EHLO load.test");
+                        for (int i = 0; i < 75; i++) {
+                            String subject = "deliver-" + thread + "-" + i;
+                            String r = c.sendMail("load@sender.test", "r" + i + "@slow.test",
+                                    "Subject: " + subject + "\r\n\r\nbody\r\n");
+                            assertTrue(r, r.startsWith("250"));
+                            subjects.add(subject);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            clients.shutdown();
+            assertEquals(300, subjects.size());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (destination.received().size() < 40 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            int before = destination.received().size();
+            assertTrue("delivery was under way: " + before, before >= 40 && before < 300);
+            karaf.kill9();
+
+            karaf.start();
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            Set<String> delivered = new HashSet<>();
+            while (System.nanoTime() < deadline) {
+                delivered.clear();
+                for (SmtpPeer.Received r : destination.received()) {
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("Subject: (\\S+)").matcher(r.data());
+                    if (m.find()) {
+                        delivered.add(m.group(1));
+                    }
+                }
+                if (delivered.containsAll(subjects)) {
+                    break;
+                }
+                Thread.sleep(250);
+            }
+            Set<String> missing = new HashSet<>(subjects);
+            missing.removeAll(delivered);
+            assertEquals("accepted but never delivered after kill -9 during delivery", Set.of(), missing);
+            String list = karaf.console("hermod:queue-list");
+            for (int i = 0; i < 40 && !list.contains("Queue is empty"); i++) {
+                Thread.sleep(250);
+                list = karaf.console("hermod:queue-list");
+            }
+            assertTrue(list, list.contains("Queue is empty"));
+            System.out.println("kill -9 during delivery: " + before + " delivered before the kill, "
+                    + (destination.received().size() - 300) + " delivered twice (at-least-once)");
+        }
+    }
 }
