@@ -435,11 +435,12 @@ sink_count() {
   local c; c=$(tail -c 96 "$WORK/$1.cnt" 2>/dev/null | tr '\r' '\n' | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -1)
   echo "${c:-0}"
 }
-# dns_start PORT: dnsmasq answering MX bench.test -> mx.bench.test (127.0.0.1) on 127.0.0.1:PORT
+# dns_start PORT: dnsmasq answering MX bench.test -> mx.bench.test (127.0.0.1) on 127.0.0.1:PORT, with a TTL of
+# 300 s like real MX records (dnsmasq's default for local records is 0, which would make every message a DNS query).
 dns_start() {
   local port=$1
   ( exec timeout "$TOTAL_TIMEOUT" dnsmasq --keep-in-foreground --port="$port" --no-resolv --no-hosts --no-poll \
-      --listen-address=127.0.0.1 --bind-interfaces --user=root --group=root \
+      --listen-address=127.0.0.1 --bind-interfaces --user=root --group=root --local-ttl=300 \
       --mx-host=bench.test,mx.bench.test,10 --host-record=mx.bench.test,127.0.0.1 \
       --log-facility="$WORK/dnsmasq.log" --pid-file="$WORK/dnsmasq.pid" ) >/dev/null 2>"$WORK/dnsmasq.err" 8>&- 9>&- &
   at_exit "stop_bg $!"

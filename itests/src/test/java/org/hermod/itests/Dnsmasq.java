@@ -4,12 +4,11 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /** A real DNS server (dnsmasq from Debian) on a loopback port, serving the MX and A records a test needs. */
 public final class Dnsmasq implements Closeable {
 
-    private final Process process;
+    private final ChildProcess process;
 
     /** @param records dnsmasq options such as "--mx-host=a.test,mx.a.test,10" and "--host-record=mx.a.test,127.0.0.1" */
     public Dnsmasq(int port, List<String> records) throws IOException, InterruptedException {
@@ -18,8 +17,7 @@ public final class Dnsmasq implements Closeable {
                 "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root",
                 "--pid-file", "--log-facility=-"));
         cmd.addAll(records);
-        process = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        process = ChildProcess.start(cmd);
         Thread.sleep(500);
         if (!process.isAlive()) {
             throw new IOException("dnsmasq did not start (is the dnsmasq-base package installed?): " + cmd);
@@ -28,11 +26,6 @@ public final class Dnsmasq implements Closeable {
 
     @Override
     public void close() {
-        process.destroy();
-        try {
-            process.waitFor(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        process.stop();
     }
 }

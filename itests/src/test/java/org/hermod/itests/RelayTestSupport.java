@@ -99,11 +99,11 @@ public abstract class RelayTestSupport {
                     "--mx-host=nullmx.test,.,0"));
             sinkDir = Files.createTempDirectory("hermod-sink");
             String sink = Files.exists(Paths.get("/usr/sbin/smtp-sink")) ? "/usr/sbin/smtp-sink" : "smtp-sink";
-            Process sinkProcess = new ProcessBuilder(sink, "-u", "root", "-d", sinkDir + "/m.", "127.0.0.1:" + mx, "50")
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            ChildProcess sinkProcess = ChildProcess.start(List.of(sink, "-u", "root", "-d", sinkDir + "/m.",
+                    "127.0.0.1:" + mx, "50"));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 dnsmasq.close();
-                sinkProcess.destroy();
+                sinkProcess.stop();
             }));
             flaky = new SmtpPeer("127.0.0.3", mx, (r, n) -> n == 0 ? "451 4.3.0 Try again later" : "250 2.1.5 Ok", 0);
             rejecting = new SmtpPeer("127.0.0.4", mx,

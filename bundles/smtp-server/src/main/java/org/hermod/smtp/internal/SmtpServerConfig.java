@@ -45,6 +45,10 @@ public @interface SmtpServerConfig {
     @AttributeDefinition(description = "Bare CR or LF in commands or message data: 'reject' (5xx) or 'normalize' (treat as CRLF)")
     String bareNewline() default "reject";
 
+    @AttributeDefinition(description = "Refuse suppressed recipients at RCPT (550 5.7.1); when false they are accepted and"
+            + " failed with a DSN by delivery before any connection is made")
+    boolean refuseSuppressed() default true;
+
     @AttributeDefinition(description = "Event loop threads; 0 = number of processors")
     int ioThreads() default 0;
 }

@@ -337,7 +337,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("554 5.7.1 <" + to + ">: Relay access denied");
             return;
         }
-        String refusal = policy.refusal(to);
+        String refusal = settings.refuseSuppressed() ? policy.refusal(to) : null;
         if (refusal != null) {
             error(refusal);
             return;

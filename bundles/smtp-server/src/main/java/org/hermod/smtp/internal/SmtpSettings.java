@@ -11,7 +11,7 @@ import java.util.Set;
 /** The SMTP server's settings, parsed once per configuration change and shared read-only by all sessions. */
 record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int maxConnections, int maxConnectionsPerIp,
                     long commandTimeoutMillis, long dataTimeoutMillis, int maxErrors, List<Cidr> mynetworks,
-                    Set<String> relayDomains, boolean normalizeBareNewlines) {
+                    Set<String> relayDomains, boolean normalizeBareNewlines, boolean refuseSuppressed) {
 
     static SmtpSettings from(SmtpServerConfig c) {
         String host = c.hostname();
@@ -36,7 +36,7 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
         }
         return new SmtpSettings(host, c.maxMessageSize(), c.maxRecipients(), c.maxConnections(), c.maxConnectionsPerIp(),
                 c.commandTimeoutSeconds() * 1000L, c.dataTimeoutSeconds() * 1000L, c.maxErrors(), List.copyOf(nets),
-                Set.copyOf(relay), bare.equals("normalize"));
+                Set.copyOf(relay), bare.equals("normalize"), c.refuseSuppressed());
     }
 
     /** Config values may be arrays or comma/space separated strings (as written in etc/*.cfg). */

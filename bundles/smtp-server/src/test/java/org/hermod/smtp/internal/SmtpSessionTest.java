@@ -62,10 +62,66 @@ public class SmtpSessionTest {
     }
 
     private EmbeddedChannel channel(boolean normalize, long maxSize) {
-        SmtpSettings s = new SmtpSettings("mx.test", maxSize, 3, 100, 10, 300_000, 180_000, 20,
-                List.of(SmtpSettings.Cidr.parse("127.0.0.0/8")), java.util.Set.of("relay.test"), normalize);
+        return channel(normalize, maxSize, 300_000, true, RecipientPolicy.NONE);
+    }
+
+    private EmbeddedChannel channel(boolean normalize, long maxSize, long commandTimeout, boolean refuseSuppressed,
+                                    RecipientPolicy policy) {
+        SmtpSettings s = new SmtpSettings("mx.test", maxSize, 3, 100, 10, commandTimeout, 180_000, 20,
+                List.of(SmtpSettings.Cidr.parse("127.0.0.0/8")), java.util.Set.of("relay.test"), normalize,
+                refuseSuppressed);
         SmtpFrameDecoder framer = new SmtpFrameDecoder(normalize);
-        return new EmbeddedChannel(framer, new SmtpSession(s, spool, framer, RecipientPolicy.NONE));
+        return new EmbeddedChannel(framer, new SmtpSession(s, spool, framer, policy));
+    }
+
+    /** A policy that refuses one address, as the suppression list does. */
+    private static RecipientPolicy suppressing(String address) {
+        return new RecipientPolicy() {
+            @Override
+            public boolean isLocalDomain(String domain) {
+                return false;
+            }
+
+            @Override
+            public String refusal(org.hermod.api.MailAddress r) {
+                return r.toString().equals(address) ? "550 5.7.1 <" + r + ">: suppressed" : null;
+            }
+
+            @Override
+            public boolean isBounceInput(Envelope envelope) {
+                return false;
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<String> acceptBounce(Envelope e, byte[] c) {
+                return NONE.acceptBounce(e, c);
+            }
+        };
+    }
+
+    @Test
+    public void suppressedRecipientsAreRefusedAtRcptUnlessConfiguredOtherwise() {
+        ch = channel(false, 10_000, 300_000, true, suppressing("gone@y.test"));
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<gone@y.test>\r\nRCPT TO:<here@y.test>\r\n");
+        String r = replies();
+        assertTrue(r, r.contains("550 5.7.1 <gone@y.test>: suppressed") && r.endsWith("250 2.1.5 Ok\r\n"));
+        ch = channel(false, 10_000, 300_000, false, suppressing("gone@y.test"));
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<gone@y.test>\r\n");
+        assertTrue(replies().endsWith("250 2.1.5 Ok\r\n"));
+    }
+
+    @Test
+    public void anIdleClientIsDisconnectedWith421() throws Exception {
+        ch = channel(false, 10_000, 150, true, RecipientPolicy.NONE);
+        replies();
+        send("EHLO c\r\n");
+        replies();
+        Thread.sleep(250);
+        ch.runScheduledPendingTasks();
+        assertTrue(replies().startsWith("421 4.4.2 mx.test Error: timeout exceeded"));
+        assertFalse(ch.isActive());
     }
 
     private void send(String s) {
