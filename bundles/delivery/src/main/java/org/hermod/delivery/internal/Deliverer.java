@@ -2,12 +2,15 @@ package org.hermod.delivery.internal;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
 import org.hermod.api.Envelope;
@@ -16,6 +19,7 @@ import org.hermod.api.Recipient;
 import org.hermod.api.SmtpReply;
 import org.hermod.api.bounce.FailureInput;
 import org.hermod.api.bounce.ReturnPathCodec;
+import org.hermod.api.bounce.SuppressionList;
 import org.hermod.api.spool.DeliveryItem;
 import org.hermod.api.spool.RecipientResult;
 import org.hermod.api.spool.Spool;
@@ -43,6 +47,15 @@ import org.slf4j.LoggerFactory;
  * is not the null sender, every recipient gets its own transaction (one after the other on the same connection) whose
  * MAIL FROM is {@code codec.encode(queueId, recipient)}. Otherwise the original sender goes out in transactions of up to
  * {@code maxRecipientsPerTransaction} recipients.
+ *
+ * <p>Suppression: when {@code suppressionCheck} is on and a {@link SuppressionList} is present, recipients on it fail
+ * before any connection is made ({@code 550 5.7.1}), with the usual events, accounting and failure DSN. They may have
+ * been queued before the address was suppressed; the SMTP server refuses new ones at RCPT. When every recipient of the
+ * item is suppressed, nothing is resolved or connected.
+ *
+ * <p>Delayed DSN (RFC 3464 {@code Action: delayed}, RFC 3461 NOTIFY=DELAY): see {@link #delayNoticeDue}. It lists the
+ * still-deferred recipients that asked for it, with the status of their last reply and {@code Will-Retry-Until} =
+ * arrival + maxAge; never for the null sender; {@code delayNotice = 0} disables it.
  */
 public final class Deliverer {
 
@@ -56,6 +69,7 @@ public final class Deliverer {
     private final Supplier<Spool> spool;
     private final Executor io;
     private final Supplier<ReturnPathCodec> returnPaths;
+    private final Supplier<SuppressionList> suppression;
 
     /** Without VERP. */
     public Deliverer(Supplier<DeliverySettings> settings, Supplier<MxResolver> resolver, SmtpClient client,
@@ -67,7 +81,18 @@ public final class Deliverer {
     public Deliverer(Supplier<DeliverySettings> settings, Supplier<MxResolver> resolver, SmtpClient client,
                      ConnectionPool pool, AttemptRecorder recorder, Supplier<Spool> spool, Executor io,
                      Supplier<ReturnPathCodec> returnPaths) {
+        this(settings, resolver, client, pool, recorder, spool, io, returnPaths, () -> null);
+    }
+
+    /**
+     * @param returnPaths the VERP codec, or a supplier of null when there is none (read once per delivery)
+     * @param suppression the suppression list, or a supplier of null when there is none (read once per delivery)
+     */
+    public Deliverer(Supplier<DeliverySettings> settings, Supplier<MxResolver> resolver, SmtpClient client,
+                     ConnectionPool pool, AttemptRecorder recorder, Supplier<Spool> spool, Executor io,
+                     Supplier<ReturnPathCodec> returnPaths, Supplier<SuppressionList> suppression) {
         this.returnPaths = returnPaths;
+        this.suppression = suppression;
         this.settings = settings;
         this.resolver = resolver;
         this.client = client;
@@ -79,6 +104,7 @@ public final class Deliverer {
 
     /** Delivers the item; the future completes after the lease has ended. Never completes exceptionally. */
     CompletableFuture<Void> deliver(LeasedItem leased) {
+        Instant started = Instant.now();
         DeliveryItem item = leased.item;
         DeliverySettings s = settings.get();
         DomainPolicy policy = s.policy(item.domain());
@@ -94,21 +120,26 @@ public final class Deliverer {
             outcomes = CompletableFuture.completedFuture(all(item.envelope().recipients(), RecipientResult.Status.FAILED,
                     SmtpReply.of(550, "5.0.0", "message bounced by administrator"), FailureInput.Kind.OTHER, null, null));
         } else {
-            outcomes = resolver.get().resolve(item.domain()).toCompletableFuture().thenCompose(route -> {
-                if (route.failed()) {
-                    return CompletableFuture.completedFuture(all(item.envelope().recipients(), statusOf(route.failure()),
-                            route.failure(), FailureInput.Kind.DNS_FAILURE, null, null));
-                }
-                return content.thenCompose(bytes -> send(item, route, bytes, s, policy));
-            });
+            List<Recipient> all = item.envelope().recipients();
+            List<RecipientOutcome> blocked = suppressed(item, s);
+            List<Recipient> rest = blocked.isEmpty() ? all : remaining(all, blocked);
+            CompletableFuture<List<RecipientOutcome>> sent = rest.isEmpty() ? CompletableFuture.completedFuture(List.of())
+                    : resolver.get().resolve(item.domain()).toCompletableFuture().thenCompose(route -> {
+                        if (route.failed()) {
+                            return CompletableFuture.completedFuture(all(rest, statusOf(route.failure()),
+                                    route.failure(), FailureInput.Kind.DNS_FAILURE, null, null));
+                        }
+                        return content.thenCompose(bytes -> send(item, rest, route, bytes, s, policy));
+                    });
+            outcomes = sent.exceptionally(t -> {
+                Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+                LOG.warn("delivery of {} to {} failed locally", item.queueId(), item.domain(), c);
+                return all(rest, RecipientResult.Status.DEFERRED,
+                        SmtpReply.of(451, "4.3.0", "local error: " + c), FailureInput.Kind.OTHER, null, null);
+            }).thenApply(list -> blocked.isEmpty() ? list : inOrder(all, blocked, list));
         }
-        return outcomes.exceptionally(t -> {
-            Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-            LOG.warn("delivery of {} to {} failed locally", item.queueId(), item.domain(), c);
-            return all(item.envelope().recipients(), RecipientResult.Status.DEFERRED,
-                    SmtpReply.of(451, "4.3.0", "local error: " + c), FailureInput.Kind.OTHER, null, null);
-        }).thenCompose(list -> content.handle((bytes, t) -> bytes == null ? new byte[0] : bytes)
-                .thenComposeAsync(bytes -> finish(leased, list, bytes, s, policy), io))
+        return outcomes.thenCompose(list -> content.handle((bytes, t) -> bytes == null ? new byte[0] : bytes)
+                .thenComposeAsync(bytes -> finish(leased, list, bytes, s, policy, started), io))
                 .exceptionally(t -> {
                     LOG.error("finishing delivery of {} failed; releasing it", item.queueId(), t);
                     leased.release();
@@ -116,10 +147,65 @@ public final class Deliverer {
                 });
     }
 
-    private CompletableFuture<List<RecipientOutcome>> send(DeliveryItem item, Route route, byte[] content, DeliverySettings s,
-                                                           DomainPolicy policy) {
+    /** Recipients on the suppression list, failed with 550 5.7.1; empty when the check is off or there is no list. */
+    private List<RecipientOutcome> suppressed(DeliveryItem item, DeliverySettings s) {
+        SuppressionList list = s.suppressionCheck() ? suppression.get() : null;
+        if (list == null) {
+            return List.of();
+        }
+        List<RecipientOutcome> out = new ArrayList<>();
+        try {
+            for (Recipient r : item.envelope().recipients()) {
+                String address = r.address().toString();
+                if (list.contains(address)) {
+                    SmtpReply reply = SmtpReply.of(550, "5.7.1", "<" + address
+                            + ">: recipient is on the suppression list (earlier hard bounce or complaint)");
+                    out.add(new RecipientOutcome(new RecipientResult(r, RecipientResult.Status.FAILED, reply, null),
+                            FailureInput.Kind.OTHER, null, null));
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("{}: suppression list lookup failed; delivering without the check", item.queueId(), e);
+            return List.of();
+        }
+        if (!out.isEmpty()) {
+            LOG.info("{}: {} of {} recipient(s) at {} are suppressed; not sending to them", item.queueId(), out.size(),
+                    item.envelope().recipients().size(), item.domain());
+        }
+        return out;
+    }
+
+    private static List<Recipient> remaining(List<Recipient> all, List<RecipientOutcome> blocked) {
+        List<Recipient> rest = new ArrayList<>(all);
+        for (RecipientOutcome o : blocked) {
+            rest.remove(o.result().recipient());
+        }
+        return rest;
+    }
+
+    /** The outcomes of both lists in the envelope's recipient order. */
+    static List<RecipientOutcome> inOrder(List<Recipient> rcpts, List<RecipientOutcome> a, List<RecipientOutcome> b) {
+        Map<Recipient, ArrayDeque<RecipientOutcome>> by = new HashMap<>();
+        for (List<RecipientOutcome> l : List.of(a, b)) {
+            for (RecipientOutcome o : l) {
+                by.computeIfAbsent(o.result().recipient(), k -> new ArrayDeque<>()).add(o);
+            }
+        }
+        List<RecipientOutcome> out = new ArrayList<>(a.size() + b.size());
+        for (Recipient r : rcpts) {
+            ArrayDeque<RecipientOutcome> q = by.get(r);
+            if (q != null && !q.isEmpty()) {
+                out.add(q.poll());
+            }
+        }
+        by.values().forEach(out::addAll); // anything not matched (should not happen) is kept
+        return out;
+    }
+
+    private CompletableFuture<List<RecipientOutcome>> send(DeliveryItem item, List<Recipient> rcpts, Route route,
+                                                           byte[] content, DeliverySettings s, DomainPolicy policy) {
         Transaction.Message msg = Transaction.Message.of(item.envelope(), content);
-        List<Chunk> chunks = chunks(item, s);
+        List<Chunk> chunks = chunks(item, rcpts, s);
         ConnectSettings cs = new ConnectSettings(s.smtpPort(), s.heloName(), s.sourceAddress(), s.timeouts(), s.tlsEnabled(),
                 policy.tlsRequired());
         List<RecipientOutcome> acc = new ArrayList<>();
@@ -132,7 +218,10 @@ public final class Deliverer {
 
     /** One transaction per recipient with its VERP return path, or transactions of up to maxRecipientsPerTransaction. */
     List<Chunk> chunks(DeliveryItem item, DeliverySettings s) {
-        List<Recipient> rcpts = item.envelope().recipients();
+        return chunks(item, item.envelope().recipients(), s);
+    }
+
+    private List<Chunk> chunks(DeliveryItem item, List<Recipient> rcpts, DeliverySettings s) {
         List<Chunk> chunks = new ArrayList<>();
         ReturnPathCodec codec = s.verp() && !item.envelope().sender().isNullSender() ? returnPaths.get() : null;
         String bounceDomain = codec == null ? null : codec.bounceDomain();
@@ -206,7 +295,7 @@ public final class Deliverer {
 
     /** Runs on the I/O executor: expiry, events, DSN, completion. */
     private CompletableFuture<Void> finish(LeasedItem leased, List<RecipientOutcome> outcomes, byte[] content,
-                                           DeliverySettings s, DomainPolicy policy) {
+                                           DeliverySettings s, DomainPolicy policy, Instant started) {
         DeliveryItem item = leased.item;
         Instant now = Instant.now();
         Instant deadline = item.arrival().plus(policy.maxAge());
@@ -215,6 +304,10 @@ public final class Deliverer {
         Envelope env = item.envelope();
         List<RecipientResult> results = new ArrayList<>(outcomes.size());
         List<DsnRecipient> failed = new ArrayList<>();
+        List<DsnRecipient> delayed = new ArrayList<>();
+        boolean delayDue = !expired && !env.sender().isNullSender() && delayNoticeDue(s.delayNotice(), item.arrival(),
+                item.attempts(), started, now, item.attempts() == 0 ? Duration.ZERO
+                        : retryDelay(policy.retry(), item.queueId(), item.domain(), item.attempts()));
         boolean anyDeferred = false;
         for (RecipientOutcome o : outcomes) {
             RecipientResult r = o.result();
@@ -234,13 +327,17 @@ public final class Deliverer {
             results.add(r);
             if (r.status() == RecipientResult.Status.DEFERRED) {
                 anyDeferred = true;
+                if (delayDue && r.recipient().wantsDelayNotice()) {
+                    delayed.add(new DsnRecipient(r.recipient(), "delayed", delayStatus(r.reply()), r.remoteMta(),
+                            r.reply(), now, deadline));
+                }
             } else if (r.status() == RecipientResult.Status.FAILED && r.recipient().wantsFailureNotice()) {
                 failed.add(new DsnRecipient(r.recipient(), "failed", status, r.remoteMta(), diagnostic, now));
             }
         }
         Instant retryAt = null;
         if (anyDeferred) {
-            Duration d = policy.retry().delay(attempt, ThreadLocalRandom.current());
+            Duration d = retryDelay(policy.retry(), item.queueId(), item.domain(), attempt);
             retryAt = now.plus(d);
             if (retryAt.isAfter(deadline)) {
                 retryAt = deadline; // one last attempt when the message expires
@@ -253,20 +350,80 @@ public final class Deliverer {
                 LOG.info("{}: not bouncing a bounce; {} recipient(s) failed: {}", item.queueId(), failed.size(),
                         failed.get(0).diagnostic());
             } else {
-                dsn = storeDsn(item, failed, content, s, now);
+                dsn = storeDsn(item, failed, content, s, now, "non-delivery");
             }
         }
+        CompletableFuture<?> delayDsn = CompletableFuture.completedFuture(null);
+        if (!delayed.isEmpty()) {
+            delayDsn = storeDsn(item, delayed, content, s, now, "delayed-delivery");
+        }
+        CompletableFuture<?> notified = delayDsn.handle((v, t) -> {
+            if (t != null) {
+                LOG.error("{}: could not store the delayed-delivery DSN to {}", item.queueId(), env.sender(), t);
+            }
+            return null;
+        });
         return dsn.handle((v, t) -> {
             if (t != null) {
                 LOG.error("{}: could not store the DSN to {}", item.queueId(), env.sender(), t);
             }
+            return null;
+        }).thenCombine(notified, (a, b) -> {
             leased.complete(results, retry);
             return null;
         });
     }
 
+    /**
+     * Whether the attempt that just ended deferred sends the delayed DSN. The spool keeps no per-message state for it
+     * (only {@code attempts()} and {@code arrival()}), so the rule is stateless: it is sent by the first attempt that
+     * ends at or after {@code T = arrival + delayNotice}, i.e. when {@code now >= T} and the previous attempt ended before
+     * {@code T}. The previous attempt ended at most {@code started - previousInterval}: the spool makes an item due at
+     * {@code previousEnd + previousInterval} and never leases it earlier, and the interval is reproducible because its
+     * jitter is seeded by queue id, domain and attempt ({@link #retryDelay}). So the rule is
+     * {@code now >= T && (first attempt || started - previousInterval < T)}.
+     *
+     * <p>Edges (acceptable for an optional notice): an attempt made earlier than scheduled (an operator's flush, a retry
+     * policy changed in between) can send it a second time; an attempt that starts later than scheduled (bundle down,
+     * backlog, connection limits) by more than the time between the previous attempt and {@code T} skips it.
+     *
+     * @param delayNotice after how long in the queue; zero disables
+     * @param attemptsBefore attempts made before this one
+     * @param started when this attempt started
+     * @param now when this attempt ended
+     * @param previousInterval the retry interval the previous attempt scheduled (ignored when attemptsBefore is 0)
+     */
+    static boolean delayNoticeDue(Duration delayNotice, Instant arrival, int attemptsBefore, Instant started, Instant now,
+                                  Duration previousInterval) {
+        if (delayNotice.isZero() || delayNotice.isNegative()) {
+            return false;
+        }
+        Instant threshold = arrival.plus(delayNotice);
+        if (now.isBefore(threshold)) {
+            return false;
+        }
+        return attemptsBefore == 0 || started.minus(previousInterval).isBefore(threshold);
+    }
+
+    /**
+     * The retry interval after {@code attempt}, with jitter that is random across messages but reproducible for the
+     * same queue id, domain and attempt (so {@link #delayNoticeDue} can tell when the previous attempt was).
+     */
+    static Duration retryDelay(RetryPolicy retry, String queueId, String domain, int attempt) {
+        long z = (queueId.hashCode() * 0x9E3779B97F4A7C15L) ^ (domain.hashCode() * 0xC2B2AE3D27D4EB4FL) ^ attempt;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L; // SplitMix64 finaliser: nearby inputs give unrelated seeds
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return retry.delay(attempt, new Random(z ^ (z >>> 31)));
+    }
+
+    /** The status of a delayed recipient: the 4.x.x of its last reply. */
+    static String delayStatus(SmtpReply reply) {
+        String st = reply == null ? null : DsnRecipient.statusOf(reply);
+        return st != null && st.startsWith("4.") ? st : "4.0.0";
+    }
+
     private CompletableFuture<?> storeDsn(DeliveryItem item, List<DsnRecipient> failed, byte[] content, DeliverySettings s,
-                                          Instant now) {
+                                          Instant now, String what) {
         try {
             Spool sp = spool.get();
             if (sp == null) {
@@ -274,7 +431,7 @@ public final class Deliverer {
             }
             byte[] dsn = new DsnBuilder(s.heloName()).build(item.envelope(), item.queueId(), item.arrival(), failed, content, now);
             return sp.store(DsnBuilder.envelopeFor(item.envelope(), dsn), dsn).thenAccept(id ->
-                    LOG.info("{}: sender non-delivery notification: {}", item.queueId(), id));
+                    LOG.info("{}: sender {} notification: {}", item.queueId(), what, id));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.hermod.api.bounce.BounceClassifier;
 import org.hermod.api.bounce.ReturnPathCodec;
+import org.hermod.api.bounce.SuppressionList;
 import org.hermod.api.delivery.DeliveryListener;
 import org.hermod.api.spool.DeliveryQueue;
 import org.hermod.api.spool.Spool;
@@ -63,6 +64,11 @@ public final class DeliveryComponent {
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile ReturnPathCodec returnPaths;
 
+    /** Suppressed addresses (bounce bundle); when present and {@code suppressionCheck} is on, they fail before sending. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile SuppressionList suppression;
+
     @Activate
     public DeliveryComponent(BundleContext context, DeliveryConfig config, @Reference(name = "queue") DeliveryQueue queue,
                              @Reference(name = "spool") Spool spool) {
@@ -93,13 +99,16 @@ public final class DeliveryComponent {
         accounting = newAccountingLog(s);
         recorder.accountingLog(accounting);
         Deliverer deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io,
-                () -> returnPaths);
+                () -> returnPaths, () -> suppression);
         dispatcher = new Dispatcher(queue, deliverer, limits, () -> settings, scheduler);
         scheduler.scheduleWithFixedDelay(pool::reap, 1, 1, TimeUnit.SECONDS);
         dispatcher.start();
-        LOG.info("delivery started: port {}, helo {}, {} transport, dns {}, accounting {}, verp {}", s.smtpPort(),
-                s.heloName(), client.usesEpoll() ? "epoll" : "nio", s.dnsServers().isEmpty() ? "system" : s.dnsServers(),
-                accounting == null ? "off" : accounting.file(), s.verp() ? "on when a bounce domain is set" : "off");
+        LOG.info("delivery started: port {}, helo {}, {} transport, dns {}, accounting {}, verp {}, delay notice {}, "
+                        + "suppression check {}", s.smtpPort(), s.heloName(), client.usesEpoll() ? "epoll" : "nio",
+                s.dnsServers().isEmpty() ? "system" : s.dnsServers(), accounting == null ? "off" : accounting.file(),
+                s.verp() ? "on when a bounce domain is set" : "off",
+                s.delayNotice().isZero() ? "off" : "after " + Durations.format(s.delayNotice()),
+                s.suppressionCheck() ? "on when the suppression list is present" : "off");
     }
 
     @Modified

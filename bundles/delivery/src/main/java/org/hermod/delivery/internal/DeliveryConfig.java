@@ -88,6 +88,10 @@ public @interface DeliveryConfig {
     @AttributeDefinition(description = "Maximum time a message stays queued before it bounces as expired")
     String maxAge() default "5d";
 
+    @AttributeDefinition(description = "Send one delayed DSN (RFC 3464 Action: delayed) to the sender for recipients that asked "
+            + "for NOTIFY=DELAY once their message has been queued this long and is still deferred. 0: never")
+    String delayNotice() default "4h";
+
     @AttributeDefinition(description = "Per-destination overrides: 'domain: key=value, key=value; domain2: ...' with keys maxAge, retry "
             + "(alias of retryInitial), retryInitial, retryFactor, retryMax, retrySchedule (values separated by '/'), "
             + "maxConnections, tlsRequired. A domain starting with '.' matches its subdomains")
@@ -109,6 +113,10 @@ public @interface DeliveryConfig {
             + "recipient in its own transaction with MAIL FROM b-<queueid>-<hex recipient>-<hmac>@<bounce domain> "
             + "(not for null-sender messages). false: always the original sender, many recipients per transaction")
     boolean verp() default true;
+
+    @AttributeDefinition(description = "Before connecting, fail (550 5.7.1, with a DSN) every recipient on the bounce bundle's "
+            + "suppression list instead of sending to it (when that list is present)")
+    boolean suppressionCheck() default true;
 
     @AttributeDefinition(description = "Accounting log file (JSON lines). Empty: ${karaf.data}/hermod/log/delivery.jsonl")
     String accountingLog() default "";

@@ -19,13 +19,17 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
                                int maxRecipientsPerTransaction, int maxMessagesPerConnection, Duration idleTimeout,
                                int maxConnectionsPerDomain, int maxConnections, RetryPolicy retry, Duration maxAge,
                                DomainOverrides overrides, boolean tlsEnabled, Set<String> tlsRequiredDomains,
-                               boolean strict8BitMime, int ioThreads, String accountingLog, boolean verp) {
+                               boolean strict8BitMime, int ioThreads, String accountingLog, boolean verp,
+                               Duration delayNotice, boolean suppressionCheck) {
 
     public DeliverySettings {
         dnsServers = List.copyOf(dnsServers);
         tlsRequiredDomains = Set.copyOf(tlsRequiredDomains);
         if (maxRecipientsPerTransaction < 1 || maxMessagesPerConnection < 1 || maxConnectionsPerDomain < 1 || maxConnections < 1) {
             throw new IllegalArgumentException("limits must be >= 1");
+        }
+        if (delayNotice.isNegative()) {
+            throw new IllegalArgumentException("delayNotice must be >= 0");
         }
     }
 
@@ -42,14 +46,14 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
                 Durations.parse(c.idleTimeout()), c.maxConnectionsPerDomain(), c.maxConnections(), retry,
                 Durations.parse(c.maxAge()), DomainOverrides.parse(c.domainOverrides()), c.tlsEnabled(),
                 parseDomains(c.tlsRequiredDomains()), c.strict8BitMime(),
-                c.ioThreads(), c.accountingLog().trim(), c.verp());
+                c.ioThreads(), c.accountingLog().trim(), c.verp(), Durations.parse(c.delayNotice()), c.suppressionCheck());
     }
 
     /** Defaults equal to {@link DeliveryConfig}'s, for tests. */
     public static DeliverySettings defaults() {
         return new DeliverySettings(List.of(), Duration.ofSeconds(5), 10000, 25, "localhost", "", false, Timeouts.defaults(),
                 100, 100, Duration.ofSeconds(30), 10, 200, RetryPolicy.defaults(), Duration.ofDays(5),
-                DomainOverrides.parse(""), true, Set.of(), false, 2, "", true);
+                DomainOverrides.parse(""), true, Set.of(), false, 2, "", true, Duration.ofHours(4), true);
     }
 
     /** The effective settings for one destination domain. */
@@ -63,27 +67,27 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
         return new DeliverySettings(servers, timeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6, timeouts,
                 maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain, maxConnections,
                 retry, maxAge, overrides, tlsEnabled, tlsRequiredDomains, strict8BitMime, ioThreads,
-                accountingLog, verp);
+                accountingLog, verp, delayNotice, suppressionCheck);
     }
 
     public DeliverySettings withSmtp(int port, Timeouts t, int maxRcpt, int maxMsgs, Duration idle) {
         return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, port, heloName, sourceAddress, preferIPv6, t,
                 maxRcpt, maxMsgs, idle, maxConnectionsPerDomain, maxConnections, retry, maxAge, overrides, tlsEnabled,
-                tlsRequiredDomains, strict8BitMime, ioThreads, accountingLog, verp);
+                tlsRequiredDomains, strict8BitMime, ioThreads, accountingLog, verp, delayNotice, suppressionCheck);
     }
 
     public DeliverySettings withRetry(RetryPolicy r, Duration age, DomainOverrides o) {
         return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6,
                 timeouts, maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain,
                 maxConnections, r, age, o, tlsEnabled, tlsRequiredDomains, strict8BitMime, ioThreads,
-                accountingLog, verp);
+                accountingLog, verp, delayNotice, suppressionCheck);
     }
 
     public DeliverySettings withTls(boolean enabled, Set<String> required) {
         return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6,
                 timeouts, maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain,
                 maxConnections, retry, maxAge, overrides, enabled, required, strict8BitMime, ioThreads,
-                accountingLog, verp);
+                accountingLog, verp, delayNotice, suppressionCheck);
     }
 
     /** Switches VERP return paths on or off. */
@@ -91,7 +95,23 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
         return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6,
                 timeouts, maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain,
                 maxConnections, retry, maxAge, overrides, tlsEnabled, tlsRequiredDomains, strict8BitMime, ioThreads,
-                accountingLog, on);
+                accountingLog, on, delayNotice, suppressionCheck);
+    }
+
+    /** Sets when a delayed DSN goes out (zero: never). */
+    public DeliverySettings withDelayNotice(Duration after) {
+        return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6,
+                timeouts, maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain,
+                maxConnections, retry, maxAge, overrides, tlsEnabled, tlsRequiredDomains, strict8BitMime, ioThreads,
+                accountingLog, verp, after, suppressionCheck);
+    }
+
+    /** Switches the suppression list check before delivery on or off. */
+    public DeliverySettings withSuppressionCheck(boolean on) {
+        return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6,
+                timeouts, maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain,
+                maxConnections, retry, maxAge, overrides, tlsEnabled, tlsRequiredDomains, strict8BitMime, ioThreads,
+                accountingLog, verp, delayNotice, on);
     }
 
     /** Parses {@code host:port, [v6]:port, host} lists. */

@@ -25,6 +25,8 @@ import org.hermod.api.MailAddress;
 import org.hermod.api.Recipient;
 import org.hermod.api.bounce.Classification;
 import org.hermod.api.bounce.ReturnPathCodec;
+import org.hermod.api.bounce.SuppressionEntry;
+import org.hermod.api.bounce.SuppressionList;
 import org.hermod.api.delivery.DeliveryEvent;
 import org.hermod.api.spool.RecipientResult;
 import org.hermod.api.spool.RecipientResult.Status;
@@ -63,6 +65,7 @@ public class DispatcherTest {
     private Path logFile;
     private volatile DeliverySettings settings;
     private volatile ReturnPathCodec codec;
+    private volatile SuppressionList suppression;
     private final List<DeliveryEvent> events = new CopyOnWriteArrayList<>();
 
     @Before
@@ -89,7 +92,7 @@ public class DispatcherTest {
         recorder.addListener(events::add);
         MxResolver resolver = new MxResolver(List.of(dns.address()), Duration.ofSeconds(2), 100, false);
         Deliverer deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io,
-                () -> codec);
+                () -> codec, () -> suppression);
         dispatcher = new Dispatcher(queue, deliverer, new DestinationLimits(200), () -> settings, scheduler);
         dispatcher.start();
     }
@@ -350,5 +353,224 @@ public class DispatcherTest {
         assertEquals("<alice@origin.test>", path(r));
         assertEquals(List.of("a@dest.test", "b@dest.test"), r.rcpts());
         assertNull(smtp.received.poll(200, TimeUnit.MILLISECONDS));
+    }
+
+    // --- delayed-delivery DSN (NOTIFY=DELAY) -------------------------------------------------------------------------
+
+    private static Recipient rcpt(String address, Recipient.Notify... notify) {
+        return new Recipient(MailAddress.parse(address), java.util.Set.of(notify), null);
+    }
+
+    private static Envelope env(String sender, Recipient... rcpts) {
+        return env(sender, "x@dest.test").withRecipients(List.of(rcpts));
+    }
+
+    private static Map<String, String> onlyRecipientGroup(TestSpool.Stored dsn) throws Exception {
+        List<Entity> parts = DsnBuilderTest.checkReport(dsn.content());
+        assertEquals("the original's header only", "text/rfc822-headers", parts.get(2).getMimeType());
+        List<Map<String, String>> groups = DsnBuilderTest.statusGroups(DsnBuilderTest.text(parts.get(1).getBody()));
+        assertEquals("one delayed recipient reported", 2, groups.size());
+        return groups.get(1);
+    }
+
+    @Test
+    public void delayedDsnGoesOutWithTheFirstDeferralPastDelayNotice() throws Exception {
+        smtp.rcptReplies.put("later@dest.test", "451 4.2.1 mailbox busy");
+        smtp.rcptReplies.put("quiet@dest.test", "451 4.2.1 mailbox busy");
+        Duration notice = settings.delayNotice();
+        assertEquals(Duration.ofHours(4), notice);
+        RetryPolicy retry = settings.retry();
+        // the previous attempt (the 6th) ended 1 minute before arrival + 4h: this attempt is the first one past it
+        Duration interval = Deliverer.retryDelay(retry, "D1", "dest.test", 6);
+        Instant arrival = Instant.now().minus(interval).minus(notice).plus(Duration.ofMinutes(1));
+        FakeQueue.Item item = queue.add("D1", env("alice@origin.test",
+                rcpt("later@dest.test", Recipient.Notify.DELAY, Recipient.Notify.FAILURE),
+                rcpt("quiet@dest.test"), rcpt("ok@dest.test", Recipient.Notify.DELAY)), msg("slow"), arrival, 6, false);
+        FakeQueue.Completion c = await(item);
+        assertEquals(List.of(Status.DEFERRED, Status.DEFERRED, Status.DELIVERED),
+                c.results().stream().map(RecipientResult::status).toList());
+        assertNotNull("still retried", c.retryAt());
+        TestSpool.Stored dsn = spool.stored.poll(5, TimeUnit.SECONDS);
+        assertNotNull(dsn);
+        assertTrue(dsn.envelope().sender().isNullSender());
+        assertEquals("alice@origin.test", dsn.envelope().recipients().get(0).address().toString());
+        String text = new String(dsn.content(), StandardCharsets.UTF_8);
+        assertTrue(text, text.contains("Subject: Delayed Mail (still being retried)"));
+        Map<String, String> g = onlyRecipientGroup(dsn);
+        assertEquals("rfc822; later@dest.test", g.get("Final-Recipient"));
+        assertEquals("delayed", g.get("Action"));
+        assertEquals("4.2.1", g.get("Status"));
+        assertEquals("smtp; 451 4.2.1 mailbox busy", g.get("Diagnostic-Code"));
+        java.time.format.DateTimeFormatter rfc5322 = java.time.format.DateTimeFormatter.ofPattern(
+                "EEE, d MMM yyyy HH:mm:ss Z", java.util.Locale.ROOT);
+        assertEquals(rfc5322.format(arrival.plus(Duration.ofDays(5)).atZone(java.time.ZoneId.systemDefault())),
+                g.get("Will-Retry-Until"));
+        assertNull("one DSN only", spool.stored.poll(300, TimeUnit.MILLISECONDS));
+
+        // the next attempt: the previous one (above) ended after arrival + 4h, so no second notice
+        Duration next = Deliverer.retryDelay(retry, "D1", "dest.test", 7);
+        Instant arrival2 = Instant.now().minus(next).minus(notice).minus(Duration.ofMinutes(1));
+        FakeQueue.Item again = queue.add("D1", env("alice@origin.test",
+                rcpt("later@dest.test", Recipient.Notify.DELAY, Recipient.Notify.FAILURE)), msg("slow"), arrival2, 7, false);
+        assertEquals(Status.DEFERRED, await(again).results().get(0).status());
+        assertNull("no second notice", spool.stored.poll(300, TimeUnit.MILLISECONDS));
+    }
+
+    @Test
+    public void noDelayedDsnUnlessAskedDueAndForARealSender() throws Exception {
+        smtp.rcptReplies.put("later@dest.test", "451 4.2.1 mailbox busy");
+        Instant old = Instant.now().minus(Duration.ofHours(5));
+        List<FakeQueue.Item> items = List.of(
+                // NOTIFY without DELAY
+                queue.add("N1", env("alice@origin.test", rcpt("later@dest.test", Recipient.Notify.FAILURE)), msg("x"),
+                        old, 0, false),
+                // a bounce: never a DSN
+                queue.add("N2", env("", rcpt("later@dest.test", Recipient.Notify.DELAY)), msg("x"), old, 0, false),
+                // not queued long enough
+                queue.add("N3", env("alice@origin.test", rcpt("later@dest.test", Recipient.Notify.DELAY)), msg("x"),
+                        Instant.now().minus(Duration.ofHours(3)), 0, false));
+        for (FakeQueue.Item item : items) {
+            assertEquals(Status.DEFERRED, await(item).results().get(0).status());
+        }
+        settings = settings.withDelayNotice(Duration.ZERO);
+        FakeQueue.Item off = queue.add("N4", env("alice@origin.test", rcpt("later@dest.test", Recipient.Notify.DELAY)),
+                msg("x"), old, 0, false);
+        assertEquals(Status.DEFERRED, await(off).results().get(0).status());
+        assertNull(spool.stored.poll(300, TimeUnit.MILLISECONDS));
+
+        settings = settings.withDelayNotice(Duration.ofHours(4)); // first attempt already past the threshold: sent
+        FakeQueue.Item first = queue.add("N5", env("alice@origin.test", rcpt("later@dest.test", Recipient.Notify.DELAY)),
+                msg("x"), old, 0, false);
+        assertEquals(Status.DEFERRED, await(first).results().get(0).status());
+        assertEquals("delayed", onlyRecipientGroup(spool.stored.poll(5, TimeUnit.SECONDS)).get("Action"));
+    }
+
+    @Test
+    public void delayNoticeRuleFiresOncePerMessageOverAJitteredSchedule() {
+        Duration notice = Duration.ofHours(4);
+        RetryPolicy retry = RetryPolicy.defaults();
+        for (int m = 0; m < 500; m++) {
+            String id = "M" + m;
+            Instant arrival = Instant.parse("2024-05-01T00:00:00Z").plusSeconds(m * 7L);
+            Instant started = arrival.plusMillis(m % 3 == 0 ? 0 : 800); // queueing latency before the first attempt
+            int due = 0;
+            Instant firstPast = null;
+            Instant dueAt = null;
+            for (int attempts = 0; started.isBefore(arrival.plus(Duration.ofDays(5))); attempts++) {
+                Instant now = started.plusMillis(1 + (m * 37L + attempts * 11L) % 30_000); // the attempt takes up to 30 s
+                if (firstPast == null && !now.isBefore(arrival.plus(notice))) {
+                    firstPast = now;
+                }
+                Duration previous = attempts == 0 ? Duration.ZERO : Deliverer.retryDelay(retry, id, "dest.test", attempts);
+                if (Deliverer.delayNoticeDue(notice, arrival, attempts, started, now, previous)) {
+                    due++;
+                    dueAt = now;
+                }
+                // due again at retryAt = end + interval, leased a little later
+                started = now.plus(Deliverer.retryDelay(retry, id, "dest.test", attempts + 1)).plusMillis(m % 5 * 10L);
+            }
+            assertEquals(id, 1, due);
+            assertEquals(id, firstPast, dueAt);
+        }
+        assertFalse("disabled", Deliverer.delayNoticeDue(Duration.ZERO, Instant.EPOCH, 0, Instant.now(), Instant.now(),
+                Duration.ZERO));
+        // jitter is reproducible per message and attempt, and still spreads messages
+        assertEquals(Deliverer.retryDelay(retry, "Q", "d.test", 3), Deliverer.retryDelay(retry, "Q", "d.test", 3));
+        java.util.Set<Duration> spread = new java.util.HashSet<>();
+        for (int m = 0; m < 50; m++) {
+            Duration d = Deliverer.retryDelay(retry, "Q" + m, "d.test", 1);
+            assertTrue(d.toString(), d.toMillis() >= 270_000 && d.toMillis() <= 330_000);
+            spread.add(d);
+        }
+        assertTrue(spread.size() > 40);
+    }
+
+    // --- suppression before delivery -------------------------------------------------------------------------------
+
+    /** An in-memory suppression list. */
+    private static SuppressionList suppressing(String... addresses) {
+        java.util.Set<String> set = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        for (String a : addresses) {
+            set.add(a.toLowerCase(java.util.Locale.ROOT));
+        }
+        return new SuppressionList() {
+            @Override
+            public boolean add(String address, String reason, String source) {
+                return set.add(address.toLowerCase(java.util.Locale.ROOT));
+            }
+
+            @Override
+            public boolean remove(String address) {
+                return set.remove(address.toLowerCase(java.util.Locale.ROOT));
+            }
+
+            @Override
+            public boolean contains(String address) {
+                return set.contains(address.toLowerCase(java.util.Locale.ROOT));
+            }
+
+            @Override
+            public List<SuppressionEntry> list(int limit) {
+                return List.of();
+            }
+
+            @Override
+            public int size() {
+                return set.size();
+            }
+        };
+    }
+
+    private static final String SUPPRESSED = "recipient is on the suppression list (earlier hard bounce or complaint)";
+
+    @Test
+    public void suppressedRecipientFailsWithoutBeingSent() throws Exception {
+        suppression = suppressing("Gone@dest.test");
+        FakeQueue.Item item = queue.add("S1", env("alice@origin.test", "a@dest.test", "gone@dest.test", "b@dest.test"),
+                msg("x"), Instant.now(), 0, false);
+        FakeQueue.Completion c = await(item);
+        assertEquals(List.of(Status.DELIVERED, Status.FAILED, Status.DELIVERED),
+                c.results().stream().map(RecipientResult::status).toList());
+        assertEquals("550 5.7.1 <gone@dest.test>: " + SUPPRESSED, c.results().get(1).reply().toString());
+        TestSmtpServer.Received r = smtp.next(5);
+        assertEquals(List.of("a@dest.test", "b@dest.test"), r.rcpts());
+        assertTrue(smtp.commands.stream().noneMatch(cmd -> cmd.toLowerCase(java.util.Locale.ROOT).contains("gone@")));
+        Map<String, String> g = DsnBuilderTest.statusGroups(DsnBuilderTest.text(
+                DsnBuilderTest.checkReport(spool.stored.poll(5, TimeUnit.SECONDS).content()).get(1).getBody())).get(1);
+        assertEquals("rfc822; gone@dest.test", g.get("Final-Recipient"));
+        assertEquals("failed", g.get("Action"));
+        assertEquals("5.7.1", g.get("Status"));
+        assertEquals("smtp; 550 5.7.1 <gone@dest.test>: " + SUPPRESSED, g.get("Diagnostic-Code"));
+        DeliveryEvent e = events.stream().filter(x -> x.recipient().equals("gone@dest.test")).findFirst().orElseThrow();
+        assertEquals(Status.FAILED, e.outcome());
+        assertEquals(1, e.attempt());
+        accounting.close();
+        String log = Files.readString(logFile);
+        assertTrue(log, log.lines().anyMatch(l -> l.contains("gone@dest.test") && l.contains("\"outcome\":\"FAILED\"")));
+    }
+
+    @Test
+    public void allSuppressedMakesNoConnectionAndHonoursNotify() throws Exception {
+        suppression = suppressing("gone@dest.test", "quiet@dest.test");
+        FakeQueue.Item item = queue.add("S2", env("alice@origin.test", rcpt("gone@dest.test"),
+                rcpt("quiet@dest.test", Recipient.Notify.NEVER)), msg("x"), Instant.now(), 0, false);
+        FakeQueue.Completion c = await(item);
+        assertEquals(List.of(Status.FAILED, Status.FAILED), c.results().stream().map(RecipientResult::status).toList());
+        assertNull(c.retryAt());
+        assertEquals(0, smtp.connections.get());
+        TestSpool.Stored dsn = spool.stored.poll(5, TimeUnit.SECONDS);
+        List<Map<String, String>> groups = DsnBuilderTest.statusGroups(DsnBuilderTest.text(
+                DsnBuilderTest.checkReport(dsn.content()).get(1).getBody()));
+        assertEquals("NOTIFY=NEVER is left out", 2, groups.size());
+        assertEquals("rfc822; gone@dest.test", groups.get(1).get("Final-Recipient"));
+        assertNull(spool.stored.poll(300, TimeUnit.MILLISECONDS));
+
+        settings = settings.withSuppressionCheck(false);
+        FakeQueue.Item off = queue.add("S3", env("alice@origin.test", "gone@dest.test"), msg("x"), Instant.now(), 0, false);
+        assertEquals(Status.DELIVERED, await(off).results().get(0).status());
+        settings = settings.withSuppressionCheck(true);
+        suppression = null;
+        FakeQueue.Item none = queue.add("S4", env("alice@origin.test", "gone@dest.test"), msg("x"), Instant.now(), 0, false);
+        assertEquals("no list: delivered", Status.DELIVERED, await(none).results().get(0).status());
     }
 }

@@ -98,6 +98,10 @@ public final class DsnBuilder {
                 h.append("delivery time expired. ");
             }
             h.append(r.diagnostic() == null ? r.status() : r.diagnostic().toString()).append("\r\n");
+            if (r.willRetryUntil() != null) {
+                h.append("    (will be retried until ").append(RFC5322.format(r.willRetryUntil().atZone(zone)))
+                        .append(")\r\n");
+            }
         }
         h.append("\r\n");
 
@@ -128,6 +132,9 @@ public final class DsnBuilder {
             }
             if (r.lastAttempt() != null) {
                 h.append("Last-Attempt-Date: ").append(RFC5322.format(r.lastAttempt().atZone(zone))).append("\r\n");
+            }
+            if (r.willRetryUntil() != null) {
+                h.append("Will-Retry-Until: ").append(RFC5322.format(r.willRetryUntil().atZone(zone))).append("\r\n");
             }
         }
         h.append("\r\n");

@@ -14,9 +14,16 @@ import org.hermod.api.SmtpReply;
  * @param remoteMta the remote host that answered, or null
  * @param diagnostic the remote (or locally made) reply, or null
  * @param lastAttempt when it was last tried, or null
+ * @param willRetryUntil for {@code delayed}: when delivery attempts stop (RFC 3464 2.3.9 Will-Retry-Until), or null
  */
 public record DsnRecipient(Recipient recipient, String action, String status, String remoteMta, SmtpReply diagnostic,
-                           Instant lastAttempt) {
+                           Instant lastAttempt, Instant willRetryUntil) {
+
+    /** Without Will-Retry-Until (failure reports). */
+    public DsnRecipient(Recipient recipient, String action, String status, String remoteMta, SmtpReply diagnostic,
+                        Instant lastAttempt) {
+        this(recipient, action, status, remoteMta, diagnostic, lastAttempt, null);
+    }
 
     /** The status to report for a reply: its enhanced code, or one derived from the reply class. */
     public static String statusOf(SmtpReply reply) {
