@@ -4,8 +4,6 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +14,6 @@ import java.util.stream.Stream;
 
 import javax.inject.Inject;
 
-import org.apache.karaf.shell.api.console.Session;
 import org.apache.karaf.shell.api.console.SessionFactory;
 import org.hermod.api.spool.QueueManager;
 import org.junit.Before;
@@ -177,20 +174,6 @@ public abstract class RelayTestSupport {
     }
 
     String console(String command) throws Exception {
-        for (int i = 0; i < 50; i++) {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            PrintStream ps = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-            try {
-                Session s = sessions.create(System.in, ps, ps);
-                s.execute(command);
-                return bytes.toString(StandardCharsets.UTF_8);
-            } catch (Exception e) {
-                if (!String.valueOf(e.getMessage()).contains("not found")) {
-                    throw e;
-                }
-                Thread.sleep(200);
-            }
-        }
-        throw new AssertionError("command never became available: " + command);
+        return KarafConsole.run(sessions, command);
     }
 }

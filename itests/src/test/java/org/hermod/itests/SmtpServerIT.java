@@ -3,8 +3,6 @@ package org.hermod.itests;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Dictionary;
 import java.util.List;
@@ -12,7 +10,6 @@ import java.util.concurrent.TimeUnit;
 
 import javax.inject.Inject;
 
-import org.apache.karaf.shell.api.console.Session;
 import org.apache.karaf.shell.api.console.SessionFactory;
 import org.hermod.api.spool.MessageInfo;
 import org.hermod.api.spool.QueueManager;
@@ -63,22 +60,7 @@ public class SmtpServerIT {
     }
 
     String console(String command) throws Exception {
-        for (int i = 0; i < 50; i++) {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            PrintStream ps = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-            try {
-                Session s = sessions.create(System.in, ps, ps);
-                s.execute(command);
-                ps.flush();
-                return bytes.toString(StandardCharsets.UTF_8);
-            } catch (Exception e) {
-                if (!String.valueOf(e.getMessage()).contains("not found")) {
-                    throw e;
-                }
-                Thread.sleep(200); // commands register asynchronously
-            }
-        }
-        throw new AssertionError("command never became available: " + command);
+        return KarafConsole.run(sessions, command);
     }
 
     private void configure(String... kv) throws Exception {

@@ -31,11 +31,13 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     record DataEnd(ByteBuf content, long size, Violation violation) {
     }
 
-    enum Violation { NONE, BARE_NEWLINE, LINE_TOO_LONG, TOO_BIG }
+    enum Violation { NONE, BARE_NEWLINE, LINE_TOO_LONG, TOO_BIG, NO_MEMORY }
 
     private enum DataState { START, START_AFTER_BARE, DOT, DOT_CR, IN_LINE, CR }
 
     private final boolean normalize;
+    private final DataBudget budget;
+    private long reserved;
     private boolean dataMode;
     private boolean paused;
     private long maxSize;
@@ -46,8 +48,9 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     private DataState state;
     private boolean discardingCommand;
 
-    SmtpFrameDecoder(boolean normalize) {
+    SmtpFrameDecoder(boolean normalize, DataBudget budget) {
         this.normalize = normalize;
+        this.budget = budget;
     }
 
     void startData(ChannelHandlerContext ctx, long maxMessageSize, int initialCapacity) {
@@ -234,11 +237,24 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         }
         if (violation == Violation.NONE) {
             content.writeByte(b);
+            if (content.writerIndex() > reserved) {
+                if (budget.tryReserve(DataBudget.CHUNK)) {
+                    reserved += DataBudget.CHUNK;
+                } else {
+                    flag(Violation.NO_MEMORY);
+                }
+            }
         }
+    }
+
+    private void releaseBudget() {
+        budget.release(reserved);
+        reserved = 0;
     }
 
     private void finish(List<Object> out) {
         dataMode = false;
+        releaseBudget();
         ByteBuf c = content;
         content = null;
         if (violation != Violation.NONE) {
@@ -255,5 +271,6 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
             content.release();
             content = null;
         }
+        releaseBudget();
     }
 }

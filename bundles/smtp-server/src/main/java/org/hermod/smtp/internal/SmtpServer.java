@@ -47,6 +47,7 @@ public final class SmtpServer {
     private final PolicyTracker policy;
     private volatile SmtpSettings settings;
     private ConnectionLimiter limiter;
+    private final DataBudget dataBudget = new DataBudget(0);
     private EventLoopGroup boss;
     private EventLoopGroup workers;
     private Channel server;
@@ -58,6 +59,7 @@ public final class SmtpServer {
         this.spool = spool;
         this.policy = policy;
         this.settings = SmtpSettings.from(config);
+        dataBudget.setLimit(config.maxBufferedDataMb() * 1024 * 1024);
         start(config);
     }
 
@@ -78,7 +80,7 @@ public final class SmtpServer {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         SmtpSettings s = settings;
-                        SmtpFrameDecoder framer = new SmtpFrameDecoder(s.normalizeBareNewlines());
+                        SmtpFrameDecoder framer = new SmtpFrameDecoder(s.normalizeBareNewlines(), dataBudget);
                         ch.pipeline()
                                 .addLast(LIMITER, limiter)
                                 .addLast(FRAMER, framer)
@@ -96,6 +98,7 @@ public final class SmtpServer {
         SmtpSettings s = SmtpSettings.from(config);
         this.settings = s;
         limiter.update(s);
+        dataBudget.setLimit(config.maxBufferedDataMb() * 1024 * 1024);
         if (!boundTo.equals(config.bindAddress() + ":" + config.port())) {
             stop();
             start(config);

@@ -18,6 +18,10 @@ public @interface SmtpServerConfig {
     @AttributeDefinition(description = "Largest message accepted, in bytes (advertised with SIZE)")
     long maxMessageSize() default 36_700_160L;
 
+    @AttributeDefinition(description = "MiB of message data all sessions together may buffer before it is spooled;"
+            + " past it transfers get 452 4.3.1 (try later)")
+    long maxBufferedDataMb() default 1024;
+
     @AttributeDefinition(description = "Most recipients accepted per message")
     int maxRecipients() default 1000;
 

@@ -377,6 +377,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 error("554 5.5.2 Error: message contains bare <CR> or <LF>; lines must end with <CR><LF>");
                 return;
             }
+            case NO_MEMORY -> {
+                resetTransaction();
+                reply("452 4.3.1 Error: insufficient system resources for this message now, try again later");
+                return;
+            }
             case LINE_TOO_LONG -> {
                 resetTransaction();
                 error("554 5.6.0 Error: message line longer than 998 characters");

@@ -54,6 +54,7 @@ public class SmtpSessionTest {
 
     private RecordingSpool spool;
     private EmbeddedChannel ch;
+    private DataBudget budget = new DataBudget(1L << 30);
 
     @Before
     public void setUp() {
@@ -70,7 +71,7 @@ public class SmtpSessionTest {
         SmtpSettings s = new SmtpSettings("mx.test", maxSize, 3, 100, 10, commandTimeout, 180_000, 20,
                 List.of(SmtpSettings.Cidr.parse("127.0.0.0/8")), java.util.Set.of("relay.test"), normalize,
                 refuseSuppressed);
-        SmtpFrameDecoder framer = new SmtpFrameDecoder(normalize);
+        SmtpFrameDecoder framer = new SmtpFrameDecoder(normalize, budget);
         return new EmbeddedChannel(framer, new SmtpSession(s, spool, framer, policy));
     }
 
@@ -110,6 +111,23 @@ public class SmtpSessionTest {
         replies();
         send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<gone@y.test>\r\n");
         assertTrue(replies().endsWith("250 2.1.5 Ok\r\n"));
+    }
+
+    @Test
+    public void sharedDataBudgetDefersTransfersAndIsReturnedAfterwards() {
+        budget = new DataBudget(DataBudget.CHUNK);
+        ch = channel(false, 1_000_000);
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+        replies();
+        send(("y".repeat(900) + "\r\n").repeat(100) + ".\r\n");
+        assertTrue(replies().startsWith("452 4.3.1"));
+        assertEquals("memory given back", 0, budget.used());
+        send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+        replies();
+        send("small\r\n.\r\n");
+        assertTrue(replies().startsWith("250 2.0.0"));
+        assertEquals(0, budget.used());
     }
 
     @Test
