@@ -31,13 +31,26 @@ public final class HermodKaraf {
         }
     }
 
+    /**
+     * The distribution this build just made (karaf-assembly/target), so that the tests never run an older copy from the
+     * local Maven repository; falls back to the repository when run outside the reactor.
+     */
+    static String distribution(String version) {
+        File built = new File(System.getProperty("hermod.distribution",
+                "../karaf-assembly/target/hermod-karaf-" + version + ".tar.gz"));
+        if (built.isFile()) {
+            return built.getAbsoluteFile().toURI().toString();
+        }
+        return maven("org.hermod", "hermod-karaf", version).type("tar.gz").getURL();
+    }
+
     /** The distribution with the SMTP server on {@code smtpPort}, plus any extra options. */
     public static Option[] options(int smtpPort, Option... extra) {
         String version = System.getProperty("project.version", "0.1.0-SNAPSHOT");
         String repo = System.getProperty("maven.repo.local", System.getProperty("user.home") + "/.m2/repository");
         List<Option> o = new ArrayList<>(List.of(
                 karafDistributionConfiguration()
-                        .frameworkUrl(maven("org.hermod", "hermod-karaf", version).type("tar.gz"))
+                        .frameworkUrl(distribution(version))
                         .name("hermod").karafVersion("4.4.10").unpackDirectory(new File("target/exam"))
                         .useDeployFolder(false),
                 keepRuntimeFolder(),
