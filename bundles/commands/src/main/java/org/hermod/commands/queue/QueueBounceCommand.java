@@ -1,36 +1,19 @@
 package org.hermod.commands.queue;
 
-import org.apache.karaf.shell.api.action.Argument;
 import org.apache.karaf.shell.api.action.Command;
-import org.apache.karaf.shell.api.action.Completion;
-import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 
 @Command(scope = "hermod", name = "queue-bounce", description = "Returns queued mail to its sender with a DSN, by queue id or with -d by domain")
 @Service
-public class QueueBounceCommand extends QueueCommandSupport {
-
-    @Option(name = "-d", aliases = "--domain", description = "Bounce every recipient queued for this domain")
-    @Completion(DomainCompleter.class)
-    String domain;
-
-    @Argument(index = 0, name = "ids", description = "Queue ids", multiValued = true)
-    @Completion(QueueIdCompleter.class)
-    java.util.List<String> ids;
+public class QueueBounceCommand extends QueueActionCommand {
 
     @Override
-    public Object execute() {
-        if (domain != null) {
-            System.out.println(queues.bounceDomain(domain) + " message(s) marked for bouncing at " + domain);
-        }
-        if (ids != null) {
-            for (String id : ids) {
-                System.out.println(id + (queues.bounce(id) ? ": will be bounced" : ": not in the queue"));
-            }
-        }
-        if (domain == null && ids == null) {
-            System.out.println("Give queue ids or -d <domain>.");
-        }
-        return null;
+    String onDomain(String d) {
+        return queues.bounceDomain(d) + " message(s) marked for bouncing at " + d;
+    }
+
+    @Override
+    String onId(String id) {
+        return id + (queues.bounce(id) ? ": will be bounced" : ": not in the queue");
     }
 }
