@@ -7,8 +7,8 @@
 # Unpacks the Hermod distribution (karaf-assembly/target/hermod-karaf-*.tar.gz, built by `mvn install`)
 # into a temp dir under /tmp, sets its SMTP port (etc/org.hermod.smtp.cfg) and starts it with bin/start;
 # starts a private Postfix instance (own config and queue in the same temp dir, no syslog). Neither
-# delivers: Hermod holds the destination domain (etc/org.hermod.delivery.cfg domainOverrides
-# maxConnections=0), Postfix puts every message on hold (check_client_access static:HOLD).
+# delivers: Hermod holds the destination domain (suspended in the spool before start, as
+# `hermod:queue-suspend bench.test` would), Postfix puts every message on hold (check_client_access static:HOLD).
 # Then, after an unmeasured warm-up of each, RUNS times alternately: smtp-source sends MSGS messages of
 # SIZE bytes over SESSIONS parallel sessions, a new connection per message (like Postfix's reference
 # runs), to Hermod, then to Postfix. accept msg/s = MSGS / (smtp-source start .. smtp-source exit);
@@ -37,10 +37,10 @@ RCPT_DOMAIN=bench.test
 
 # ---- Hermod: unpack, configure (delivery held for the benchmark domain), start
 hermod_unpack
-cat > "$HM_HOME/etc/org.hermod.delivery.cfg" <<EOF
-# written by bench/$SCRIPT: accept-only, nothing is delivered (no leases for $RCPT_DOMAIN)
-domainOverrides = $RCPT_DOMAIN: maxConnections=0
-EOF
+# accept-only: the destination domain is suspended (the spool reads data/hermod/spool/suspended.txt at start, the
+# file hermod:queue-suspend writes), so nothing is leased to delivery
+mkdir -p "$HM_HOME/data/hermod/spool"
+echo "$RCPT_DOMAIN" > "$HM_HOME/data/hermod/spool/suspended.txt"
 # ---- Postfix: private instance, hold queue
 pf_setup accept
 mkcg src CG_SRC
