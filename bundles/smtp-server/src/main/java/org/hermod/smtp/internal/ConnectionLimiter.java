@@ -39,7 +39,11 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         InetAddress ip = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
         SmtpSettings s = settings;
         int all = total.incrementAndGet();
-        int mine = perIp.computeIfAbsent(ip, k -> new AtomicInteger()).incrementAndGet();
+        int mine = perIp.compute(ip, (k, v) -> {
+            AtomicInteger c = v == null ? new AtomicInteger() : v;
+            c.incrementAndGet();
+            return c;
+        }).get();
         ctx.channel().closeFuture().addListener(f -> release(ip));
         if (all > s.maxConnections() || mine > s.maxConnectionsPerIp()) {
             ctx.channel().config().setAutoRead(false);
@@ -53,6 +57,6 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
 
     private void release(InetAddress ip) {
         total.decrementAndGet();
-        perIp.computeIfPresent(ip, (k, v) -> v.decrementAndGet() <= 0 ? null : v);
+        perIp.computeIfPresent(ip, (k, v) -> v.decrementAndGet() <= 0 ? null : v); // same lock as compute above
     }
 }

@@ -53,6 +53,9 @@ public @interface SmtpServerConfig {
             + " failed with a DSN by delivery before any connection is made")
     boolean refuseSuppressed() default true;
 
+    @AttributeDefinition(description = "Where RCPT TO:<postmaster> (no domain, RFC 5321 4.5.1) goes; empty = postmaster@<hostname>")
+    String postmaster() default "";
+
     @AttributeDefinition(description = "Event loop threads; 0 = number of processors")
     int ioThreads() default 0;
 }

@@ -36,6 +36,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(SmtpSession.class);
+    static final int JUNK_LIMIT = 100;
+    private static final java.util.regex.Pattern POSTMASTER =
+            java.util.regex.Pattern.compile("(?i)\\s*TO:\\s*<postmaster>(\\s.*)?");
     private static final DateTimeFormatter RFC5322 = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT);
 
     private final SmtpSettings settings;
@@ -48,6 +51,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private String heloName;
     private boolean esmtp;
     private int errors;
+    private int junk;
     private boolean closing;
     private boolean busy;
     private long lastActivity;
@@ -135,6 +139,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             case "RCPT" -> rcpt(arg);
             case "DATA" -> data(arg);
             case "RSET" -> {
+                if (!junk()) {
+                    return;
+                }
                 if (!arg.isBlank()) {
                     error("501 5.5.4 Syntax: RSET");
                 } else {
@@ -142,12 +149,19 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                     reply("250 2.0.0 Ok");
                 }
             }
-            case "NOOP" -> reply("250 2.0.0 Ok");
+            case "NOOP" -> {
+                if (junk()) {
+                    reply("250 2.0.0 Ok");
+                }
+            }
             case "QUIT" -> {
                 closing = true;
                 ctx.writeAndFlush(buf("221 2.0.0 Bye\r\n")).addListener(ChannelFutureListener.CLOSE);
             }
             case "VRFY" -> {
+                if (!junk()) {
+                    return;
+                }
                 if (arg.isBlank()) {
                     error("501 5.5.4 Syntax: VRFY address");
                 } else {
@@ -162,7 +176,24 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Counts commands that move no mail (NOOP, RSET, VRFY, HELO/EHLO) like Postfix's smtpd_junk_command_limit: a client
+     * that only sends those is disconnected after {@value #JUNK_LIMIT}. Returns false when the session was closed.
+     */
+    private boolean junk() {
+        if (++junk > JUNK_LIMIT) {
+            closing = true;
+            ctx.writeAndFlush(buf("421 4.7.0 " + settings.hostname() + " Error: too many commands without mail\r\n"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return false;
+        }
+        return true;
+    }
+
     private void helo(String arg, boolean extended) {
+        if (!junk()) {
+            return;
+        }
         String name = arg.trim();
         if (name.isEmpty() || name.contains(" ")) {
             error("501 5.5.4 Syntax: " + (extended ? "EHLO" : "HELO") + " hostname");
@@ -275,6 +306,12 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("503 5.5.1 Error: need MAIL command");
             return;
         }
+        // RFC 5321 4.5.1: "postmaster" without a domain must be accepted, from anyone
+        java.util.regex.Matcher pm = POSTMASTER.matcher(arg);
+        boolean toPostmaster = pm.matches();
+        if (toPostmaster) {
+            arg = "TO:<" + settings.postmaster() + ">" + (pm.group(1) == null ? "" : pm.group(1));
+        }
         SmtpArguments.PathAndParams p;
         try {
             p = SmtpArguments.parse(arg, "TO", false, "5.1.3");
@@ -333,7 +370,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             reply("452 4.5.3 Error: too many recipients");
             return;
         }
-        if (!settings.mayRelay(clientIp) && !settings.isRelayDomain(to.domain()) && !policy.isLocalDomain(to.domain())) {
+        if (!toPostmaster && !settings.mayRelay(clientIp) && !settings.isRelayDomain(to.domain())
+                && !policy.isLocalDomain(to.domain())) {
             error("554 5.7.1 <" + to + ">: Relay access denied");
             return;
         }
@@ -360,7 +398,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         reply("354 End data with <CR><LF>.<CR><LF>");
-        decoder.startData(ctx, settings.maxMessageSize(), (int) Math.min(Math.max(declaredSize, 4096), 1 << 20));
+        // start small whatever SIZE says (a client's claim must not reserve memory); the buffer grows with the data
+        decoder.startData(ctx, settings.maxMessageSize(), (int) Math.min(Math.max(declaredSize, 4096), 64 * 1024));
         rescheduleTimeout();
     }
 
@@ -402,6 +441,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         Envelope env = new Envelope(sender, recipients, ret(), envId(), body8bit() ? Envelope.BodyType.EIGHT_BIT_MIME
                 : Envelope.BodyType.SEVEN_BIT, mailParams.containsKey("SMTPUTF8"), heloName, clientIp.getHostAddress(), null);
         resetTransaction();
+        junk = 0;
         busy = true;
         decoder.pause();
         ctx.channel().config().setAutoRead(false);
@@ -421,7 +461,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         ctx.flush();
         decoder.resume();
-        ctx.channel().config().setAutoRead(true);
+        if (ctx.channel().isWritable()) {
+            ctx.channel().config().setAutoRead(true);
+        }
         // decode whatever the client pipelined after the message
         ctx.channel().pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER);
         ctx.flush();
@@ -509,6 +551,19 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     private void reply(String text) {
         ctx.write(buf(text + "\r\n"));
+        if (!ctx.channel().isWritable()) {
+            // the client does not read its replies: stop reading its commands until it does
+            ctx.flush();
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable() && !busy && !closing) {
+            ctx.channel().config().setAutoRead(true);
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     /** An error reply: counts towards the session's error limit. */

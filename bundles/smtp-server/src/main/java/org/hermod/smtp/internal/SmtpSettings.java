@@ -11,7 +11,8 @@ import java.util.Set;
 /** The SMTP server's settings, parsed once per configuration change and shared read-only by all sessions. */
 record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int maxConnections, int maxConnectionsPerIp,
                     long commandTimeoutMillis, long dataTimeoutMillis, int maxErrors, List<Cidr> mynetworks,
-                    Set<String> relayDomains, boolean normalizeBareNewlines, boolean refuseSuppressed) {
+                    Set<String> relayDomains, boolean normalizeBareNewlines, boolean refuseSuppressed,
+                    String postmaster) {
 
     static SmtpSettings from(SmtpServerConfig c) {
         String host = c.hostname();
@@ -36,7 +37,8 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
         }
         return new SmtpSettings(host, c.maxMessageSize(), c.maxRecipients(), c.maxConnections(), c.maxConnectionsPerIp(),
                 c.commandTimeoutSeconds() * 1000L, c.dataTimeoutSeconds() * 1000L, c.maxErrors(), List.copyOf(nets),
-                Set.copyOf(relay), bare.equals("normalize"), c.refuseSuppressed());
+                Set.copyOf(relay), bare.equals("normalize"), c.refuseSuppressed(),
+                c.postmaster() == null || c.postmaster().isBlank() ? "postmaster@" + host : c.postmaster().trim());
     }
 
     /** Config values may be arrays or comma/space separated strings (as written in etc/*.cfg). */

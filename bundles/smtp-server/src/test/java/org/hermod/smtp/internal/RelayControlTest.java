@@ -13,7 +13,7 @@ public class RelayControlTest {
 
     private final SmtpSettings s = new SmtpSettings("h", 1, 1, 1, 1, 1, 1, 1,
             List.of(SmtpSettings.Cidr.parse("127.0.0.0/8"), SmtpSettings.Cidr.parse("10.1.0.0/16"),
-                    SmtpSettings.Cidr.parse("::1/128")), Set.of("example.com"), false, true);
+                    SmtpSettings.Cidr.parse("::1/128")), Set.of("example.com"), false, true, "postmaster@h");
 
     @Test
     public void onlyConfiguredNetworksMayRelay() throws Exception {

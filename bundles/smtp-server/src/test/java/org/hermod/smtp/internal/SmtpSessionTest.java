@@ -70,7 +70,7 @@ public class SmtpSessionTest {
                                     RecipientPolicy policy) {
         SmtpSettings s = new SmtpSettings("mx.test", maxSize, 3, 100, 10, commandTimeout, 180_000, 20,
                 List.of(SmtpSettings.Cidr.parse("127.0.0.0/8")), java.util.Set.of("relay.test"), normalize,
-                refuseSuppressed);
+                refuseSuppressed, "postmaster@mx.test");
         SmtpFrameDecoder framer = new SmtpFrameDecoder(normalize, budget);
         return new EmbeddedChannel(framer, new SmtpSession(s, spool, framer, policy));
     }
@@ -128,6 +128,28 @@ public class SmtpSessionTest {
         send("small\r\n.\r\n");
         assertTrue(replies().startsWith("250 2.0.0"));
         assertEquals(0, budget.used());
+    }
+
+    @Test
+    public void postmasterWithoutDomainIsAccepted() {
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<Postmaster>\r\nDATA\r\n");
+        assertTrue(replies().contains("250 2.1.5 Ok\r\n354"));
+        send("hi\r\n.\r\n");
+        replies();
+        assertEquals("postmaster@mx.test", spool.envelopes.get(0).recipients().get(0).address().toString());
+    }
+
+    @Test
+    public void aClientThatOnlySendsNoopsIsDisconnected() {
+        replies();
+        for (int i = 0; i < SmtpSession.JUNK_LIMIT; i++) {
+            send("NOOP\r\n");
+        }
+        assertTrue(ch.isActive());
+        send("NOOP\r\n");
+        assertTrue(replies().endsWith("421 4.7.0 mx.test Error: too many commands without mail\r\n"));
+        assertFalse(ch.isActive());
     }
 
     @Test

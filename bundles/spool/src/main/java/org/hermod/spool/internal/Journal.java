@@ -45,6 +45,8 @@ final class Journal implements Closeable {
 
     private FileChannel active;
     private volatile int activeSegment;
+    /** The segment the batch being written started in, or MAX_VALUE: records there may not be indexed yet. */
+    private volatile int writingFrom = Integer.MAX_VALUE;
     private long position;
 
     /** Where a record landed. */
@@ -133,8 +135,11 @@ final class Journal implements Closeable {
                 corrupt = true;
             }
             if (corrupt) {
-                LOG.warn("Spool segment {} has an incomplete or corrupt record at offset {}; truncating the unacknowledged tail",
-                        f, offset);
+                LOG.warn("Spool segment {} has an incomplete or corrupt record at offset {} of {}; truncating the tail"
+                        + " (a torn write is never acknowledged; a copy of the segment is kept as .corrupt)", f, offset, size);
+                if (size - offset > RecordCodec.HEADER + RecordCodec.TRAILER) {
+                    Files.copy(f, f.resolveSibling(f.getFileName() + ".corrupt-" + System.currentTimeMillis()));
+                }
                 try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
                     ch.truncate(offset);
                     ch.force(true);
@@ -155,6 +160,7 @@ final class Journal implements Closeable {
         if (active != null) {
             active.force(false);
             active.close();
+            active = null;
         }
         active = FileChannel.open(file(seg), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         position = 0;
@@ -172,6 +178,14 @@ final class Journal implements Closeable {
 
     int activeSegment() {
         return activeSegment;
+    }
+
+    /**
+     * The lowest segment that may hold records whose futures have not completed yet (so the index may not know them);
+     * compaction must read {@link #activeSegment()} first, then this, and delete only below both.
+     */
+    int writingFrom() {
+        return writingFrom;
     }
 
     /**
@@ -199,26 +213,64 @@ final class Journal implements Closeable {
                 }
                 batch.add(first);
                 queue.drainTo(batch, MAX_BATCH - 1);
+                writingFrom = activeSegment;
                 writeBatch(batch, locations);
                 for (int i = 0; i < batch.size(); i++) {
                     batch.get(i).done.complete(locations.get(i));
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                failAll(batch, new IOException("spool is closing"));
                 break;
             } catch (Throwable t) {
-                LOG.error("Spool write failed; {} messages not accepted", batch.size(), t);
-                for (Pending p : batch) {
-                    p.done.completeExceptionally(t);
-                }
+                LOG.error("Spool write failed; {} records not written (their messages were refused with 451)",
+                        batch.size(), t);
+                failAll(batch, t);
+                abandonSegment();
             } finally {
+                writingFrom = Integer.MAX_VALUE;
                 batch.clear();
                 locations.clear();
             }
         }
+        // anything queued after the loop ended must not wait forever
+        List<Pending> rest = new ArrayList<>();
+        queue.drainTo(rest);
+        failAll(rest, new IOException("spool is closed"));
+    }
+
+    private static void failAll(List<Pending> batch, Throwable t) {
+        for (Pending p : batch) {
+            p.done.completeExceptionally(t);
+        }
+    }
+
+    /**
+     * After a failed write or fsync the active segment may end in a torn record and its unsynced pages cannot be
+     * trusted (a failed fsync may have dropped them): nothing more is written there. Earlier records in it were
+     * acknowledged only after their own successful fsync and stay valid; replay cuts the torn tail. Writing goes on in
+     * a new segment; if that cannot be opened now, the next batch tries again.
+     */
+    private void abandonSegment() {
+        try {
+            if (active != null) {
+                active.close();
+            }
+        } catch (IOException ignored) {
+            // already broken
+        }
+        active = null;
+        try {
+            openSegment(activeSegment + 1);
+        } catch (IOException e) {
+            LOG.error("Cannot open a new spool segment; will retry with the next message", e);
+        }
     }
 
     private void writeBatch(List<Pending> batch, List<Location> locations) throws IOException {
+        if (active == null) {
+            openSegment(activeSegment + 1);
+        }
         List<ByteBuffer> buffers = new ArrayList<>(batch.size() * 3);
         for (Pending p : batch) {
             int contentLen = p.content == null ? 0 : p.content.length;

@@ -535,19 +535,26 @@ final class QueueIndex {
         return out;
     }
 
-    List<String> queueIds(String domain, int limit) {
-        List<MessageEntry> all = domain == null ? new ArrayList<>(messages.values()) : messagesAt(domain);
+    /** The messages of a domain (or all), unsorted: a snapshot to sort outside the lock. */
+    List<MessageEntry> snapshot(String domain) {
+        return domain == null ? new ArrayList<>(messages.values()) : messagesAt(domain);
+    }
+
+    /** Oldest first, at most limit ids; call without the lock on a snapshot. */
+    static List<String> oldestIds(List<MessageEntry> all, int limit) {
         all.sort(Comparator.comparingLong(MessageEntry::arrival).thenComparing(m -> m.id));
-        List<String> out = new ArrayList<>();
+        List<String> out = new ArrayList<>(Math.min(limit, all.size()));
         for (MessageEntry m : all) {
             if (out.size() >= limit) {
                 break;
             }
-            if (!out.contains(m.id)) {
-                out.add(m.id);
-            }
+            out.add(m.id);
         }
         return out;
+    }
+
+    boolean isLive(int segment) {
+        return liveBySegment.containsKey(segment);
     }
 
     /** Segments that still hold a live message. */

@@ -244,19 +244,48 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         }
     }
 
-    /** Called by {@link LeasedItem}: records outcomes durably and updates the index. */
+    /**
+     * Called by {@link LeasedItem}. A release (nothing decided) applies at once. Outcomes are written to the journal
+     * first and applied to the index only once they are fsynced, so what the index shows is always what a restart
+     * would show; the slot stays leased meanwhile. If the write fails the slot becomes due again (the attempt is
+     * repeated: at-least-once) instead of silently forgetting the outcome.
+     */
     void complete(QueueIndex.Slot slot, int[] idx, byte[] status, boolean countAttempt, long retryAt, String lastError) {
+        if (!countAttempt && idx.length == 0) {
+            index.lock.lock();
+            try {
+                index.complete(slot, idx, status, false, 0, null);
+            } finally {
+                index.lock.unlock();
+            }
+            fireReady();
+            return;
+        }
+        CompletableFuture<Journal.Location> durable;
         index.lock.lock();
         try {
-            index.complete(slot, idx, status, countAttempt, retryAt, lastError);
-            if (countAttempt || idx.length > 0) {
-                journal.append(RecordCodec.STATE, RecordCodec.stateRecord(slot.msg.id, slot.domain, slot.attempts,
-                        slot.nextAttempt, slot.lastError, idx, status), null);
-            }
+            int attempts = slot.attempts + (countAttempt ? 1 : 0);
+            String err = lastError != null ? lastError : slot.lastError;
+            durable = journal.append(RecordCodec.STATE, RecordCodec.stateRecord(slot.msg.id, slot.domain, attempts,
+                    retryAt, err, idx, status), null);
         } finally {
             index.lock.unlock();
         }
-        fireReady();
+        durable.whenComplete((loc, failure) -> {
+            index.lock.lock();
+            try {
+                if (failure == null) {
+                    index.complete(slot, idx, status, countAttempt, retryAt, lastError);
+                } else {
+                    LOG.error("Could not record the delivery outcome of {} ({}); it will be attempted again",
+                            slot.msg.id, slot.domain, failure);
+                    index.complete(slot, new int[0], new byte[0], false, 0, null);
+                }
+            } finally {
+                index.lock.unlock();
+            }
+            fireReady();
+        });
     }
 
     byte[] content(QueueIndex.MessageEntry m) throws IOException {
@@ -344,12 +373,14 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
 
     @Override
     public List<String> queueIds(String domain, int limit) {
+        List<QueueIndex.MessageEntry> all;
         index.lock.lock();
         try {
-            return index.queueIds(domain, limit);
+            all = index.snapshot(domain);
         } finally {
             index.lock.unlock();
         }
+        return QueueIndex.oldestIds(all, limit); // sorting a million entries must not hold up acceptance
     }
 
     @Override
@@ -367,21 +398,24 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
 
     @Override
     public boolean delete(String queueId) {
+        CompletableFuture<Journal.Location> durable;
         index.lock.lock();
         try {
             if (index.remove(queueId) == null) {
                 return false;
             }
-            journal.append(RecordCodec.DELETE, RecordCodec.deleteRecord(queueId), null);
-            return true;
+            durable = journal.append(RecordCodec.DELETE, RecordCodec.deleteRecord(queueId), null);
         } finally {
             index.lock.unlock();
         }
+        durable.join(); // an operator's delete is durable when the command returns
+        return true;
     }
 
     @Override
     public int deleteDomain(String domain) {
         int n = 0;
+        CompletableFuture<Journal.Location> last = null;
         index.lock.lock();
         try {
             for (QueueIndex.MessageEntry m : index.messagesAt(domain)) {
@@ -391,18 +425,21 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
                 }
                 if (m.slots.size() == 1) {
                     index.remove(m.id);
-                    journal.append(RecordCodec.DELETE, RecordCodec.deleteRecord(m.id), null);
+                    last = journal.append(RecordCodec.DELETE, RecordCodec.deleteRecord(m.id), null);
                 } else {
                     int[] idx = index.dropSlot(s);
                     byte[] st = new byte[idx.length];
                     java.util.Arrays.fill(st, QueueIndex.FAILED);
-                    journal.append(RecordCodec.STATE, RecordCodec.stateRecord(m.id, s.domain, s.attempts, 0,
+                    last = journal.append(RecordCodec.STATE, RecordCodec.stateRecord(m.id, s.domain, s.attempts, 0,
                             "deleted by operator", idx, st), null);
                 }
                 n++;
             }
         } finally {
             index.lock.unlock();
+        }
+        if (last != null) {
+            last.join(); // records are written in order: the last one durable means all are
         }
         return n;
     }
@@ -503,34 +540,45 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
      */
     void compact() {
         try {
-            Map<Integer, Integer> live;
-            index.lock.lock();
-            try {
-                live = index.liveBySegment();
-            } finally {
-                index.lock.unlock();
-            }
-            List<Integer> segs = journal.segments();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            // order matters: a batch in flight pins the segment it started in until its messages are indexed
             int active = journal.activeSegment();
+            int limit = Math.min(active, journal.writingFrom());
+            List<Integer> segs = journal.segments();
             for (int seg : segs) {
-                if (seg >= active) {
+                if (seg >= limit || System.nanoTime() > deadline) {
                     break;
                 }
-                if (!live.containsKey(seg)) {
+                if (!isLive(seg)) {
                     journal.deleteSegment(seg);
                     continue;
                 }
-                if (segs.size() > 2) {
-                    relocate(seg);
+                // Copy forward the few messages pinning an old segment. Always when the spool has grown large
+                // (more than 8 segments behind the active one), otherwise only when little of the segment is live.
+                boolean large = active - seg > 8;
+                if (!relocate(seg, large)) {
+                    break;
                 }
-                break;
+                if (!isLive(seg)) {
+                    journal.deleteSegment(seg);
+                }
             }
         } catch (IOException | RuntimeException e) {
             LOG.warn("Spool compaction failed", e);
         }
     }
 
-    private void relocate(int seg) throws IOException {
+    private boolean isLive(int seg) {
+        index.lock.lock();
+        try {
+            return index.isLive(seg);
+        } finally {
+            index.lock.unlock();
+        }
+    }
+
+    /** Copies the live messages of a segment forward; false when it was not worth it (mostly live). */
+    private boolean relocate(int seg, boolean force) throws IOException {
         List<QueueIndex.MessageEntry> pinned = new ArrayList<>();
         index.lock.lock();
         try {
@@ -539,8 +587,8 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             index.lock.unlock();
         }
         long liveBytes = pinned.stream().mapToLong(m -> m.contentLength).sum();
-        if (liveBytes > segmentSize / 4) {
-            return; // still mostly live: not worth copying yet
+        if (!force && liveBytes > segmentSize / 4) {
+            return false; // still mostly live: not worth copying yet
         }
         for (QueueIndex.MessageEntry m : pinned) {
             byte[] content = content(m);
@@ -569,5 +617,6 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             }
         }
         LOG.info("Spool segment {}: relocated {} long-queued messages so the segment can be reclaimed", seg, pinned.size());
+        return true;
     }
 }

@@ -105,6 +105,10 @@ public class SpoolServiceTest {
         assertEquals(List.of("y@a.test"), again.envelope().recipients().stream().map(r -> r.address().toString()).toList());
         again.complete(List.of(new RecipientResult(again.envelope().recipients().get(0), RecipientResult.Status.DELIVERED,
                 null, null)), null);
+        // the outcome reaches the index once it is fsynced
+        for (int i = 0; i < 100 && !spool.summaries().isEmpty(); i++) {
+            Thread.sleep(20);
+        }
         assertTrue(spool.summaries().isEmpty());
         Thread.sleep(200);
         reopen();
