@@ -8,7 +8,9 @@ import java.util.Set;
  *
  * @param address the forward-path
  * @param notifyOn NOTIFY= values; empty when the client gave none (then the default, FAILURE, applies)
- * @param orcpt ORCPT= value as given (e.g. {@code rfc822;user@example.com}), or null
+ * @param orcpt ORCPT= value stored xtext-DECODED as {@code addr-type;address} (e.g. {@code rfc822;user+tag@example.com}
+ *              for {@code ORCPT=rfc822;user+2Btag@example.com}), or null; whoever sends it on in SMTP must xtext-encode
+ *              the part after ';' again
  */
 public record Recipient(MailAddress address, Set<Notify> notifyOn, String orcpt) {
 

@@ -129,7 +129,16 @@ public final class Deliverer {
                             return CompletableFuture.completedFuture(all(rest, statusOf(route.failure()),
                                     route.failure(), FailureInput.Kind.DNS_FAILURE, null, null));
                         }
-                        return content.thenCompose(bytes -> send(item, rest, route, bytes, s, policy));
+                        // dot-stuffed once per delivery, on the I/O executor (not on an event loop per transaction)
+                        return content.thenApplyAsync(bytes -> Transaction.Message.stuffed(item.envelope(), bytes), io)
+                                .thenCompose(msg -> {
+                                    try {
+                                        return send(item, rest, route, msg, s, policy).whenComplete((v, t) -> msg.release());
+                                    } catch (RuntimeException e) {
+                                        msg.release();
+                                        throw e;
+                                    }
+                                });
                     });
             outcomes = sent.exceptionally(t -> {
                 Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
@@ -203,8 +212,7 @@ public final class Deliverer {
     }
 
     private CompletableFuture<List<RecipientOutcome>> send(DeliveryItem item, List<Recipient> rcpts, Route route,
-                                                           byte[] content, DeliverySettings s, DomainPolicy policy) {
-        Transaction.Message msg = Transaction.Message.of(item.envelope(), content);
+                                                           Transaction.Message msg, DeliverySettings s, DomainPolicy policy) {
         List<Chunk> chunks = chunks(item, rcpts, s);
         ConnectSettings cs = new ConnectSettings(s.smtpPort(), s.heloName(), s.sourceAddress(), s.timeouts(), s.tlsEnabled(),
                 policy.tlsRequired());
@@ -297,6 +305,10 @@ public final class Deliverer {
     private CompletableFuture<Void> finish(LeasedItem leased, List<RecipientOutcome> outcomes, byte[] content,
                                            DeliverySettings s, DomainPolicy policy, Instant started) {
         DeliveryItem item = leased.item;
+        if (leased.ended()) { // released (e.g. at shutdown) while running: it is tried again; no events, no DSNs
+            LOG.info("{}: lease ended before the delivery finished; its outcome is dropped", item.queueId());
+            return CompletableFuture.completedFuture(null);
+        }
         Instant now = Instant.now();
         Instant deadline = item.arrival().plus(policy.maxAge());
         boolean expired = !now.isBefore(deadline);
@@ -344,6 +356,10 @@ public final class Deliverer {
             }
         }
         Instant retry = retryAt;
+        if (leased.ended()) {
+            LOG.info("{}: lease ended before the delivery finished; no DSN is sent", item.queueId());
+            return CompletableFuture.completedFuture(null);
+        }
         CompletableFuture<?> dsn = CompletableFuture.completedFuture(null);
         if (!failed.isEmpty()) {
             if (env.sender().isNullSender()) {
@@ -364,14 +380,45 @@ public final class Deliverer {
             return null;
         });
         return dsn.handle((v, t) -> {
-            if (t != null) {
-                LOG.error("{}: could not store the DSN to {}", item.queueId(), env.sender(), t);
+            if (t == null) {
+                return false;
+            }
+            LOG.error("{}: could not store the DSN to {}; its {} recipient(s) are deferred to try again", item.queueId(),
+                    env.sender(), failed.size(), t);
+            return true;
+        }).thenCombine(notified, (dsnLost, b) -> {
+            if (dsnLost) {
+                // completing them FAILED would lose the bounce: keep them queued and fail (and bounce) them again soon
+                leased.complete(deferUnbounced(results, failed), earliest(retry, Instant.now().plus(DSN_RETRY)));
+            } else {
+                leased.complete(results, retry);
             }
             return null;
-        }).thenCombine(notified, (a, b) -> {
-            leased.complete(results, retry);
-            return null;
         });
+    }
+
+    /** When the failures are tried again after their DSN could not be stored. */
+    static final Duration DSN_RETRY = Duration.ofMinutes(1);
+
+    /** The results with the failed recipients whose DSN was lost turned into deferrals (delivered ones are kept). */
+    private static List<RecipientResult> deferUnbounced(List<RecipientResult> results, List<DsnRecipient> unbounced) {
+        java.util.Set<Recipient> lost = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        unbounced.forEach(d -> lost.add(d.recipient()));
+        List<RecipientResult> out = new ArrayList<>(results.size());
+        for (RecipientResult r : results) {
+            if (r.status() == RecipientResult.Status.FAILED && lost.contains(r.recipient())) {
+                out.add(new RecipientResult(r.recipient(), RecipientResult.Status.DEFERRED, SmtpReply.of(451, "4.3.0",
+                        "failed (" + r.reply() + ") but the failure notice could not be queued; trying again"),
+                        r.remoteMta()));
+            } else {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
+    private static Instant earliest(Instant a, Instant b) {
+        return a == null || b.isBefore(a) ? b : a;
     }
 
     /**

@@ -25,15 +25,31 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
     public DeliverySettings {
         dnsServers = List.copyOf(dnsServers);
         tlsRequiredDomains = Set.copyOf(tlsRequiredDomains);
-        if (maxRecipientsPerTransaction < 1 || maxMessagesPerConnection < 1 || maxConnectionsPerDomain < 1 || maxConnections < 1) {
-            throw new IllegalArgumentException("limits must be >= 1");
-        }
+        atLeastOne("maxRecipientsPerTransaction", maxRecipientsPerTransaction);
+        atLeastOne("maxMessagesPerConnection", maxMessagesPerConnection);
+        atLeastOne("maxConnectionsPerDomain", maxConnectionsPerDomain);
+        atLeastOne("maxConnections", maxConnections);
         if (delayNotice.isNegative()) {
             throw new IllegalArgumentException("delayNotice must be >= 0");
         }
     }
 
+    private static void atLeastOne(String key, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(key + " must be >= 1, got " + value);
+        }
+    }
+
+    /** @throws IllegalArgumentException naming the bad setting when the configuration is invalid */
     public static DeliverySettings from(DeliveryConfig c, String defaultHeloName) {
+        try {
+            return parse(c, defaultHeloName);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("invalid delivery configuration (org.hermod.delivery): " + e.getMessage(), e);
+        }
+    }
+
+    private static DeliverySettings parse(DeliveryConfig c, String defaultHeloName) {
         List<Duration> schedule = RetryPolicy.parseSchedule(c.retrySchedule());
         RetryPolicy retry = new RetryPolicy(schedule, Durations.parse(c.retryInitial()), c.retryFactor(),
                 Durations.parse(c.retryMax()), c.retryJitter());

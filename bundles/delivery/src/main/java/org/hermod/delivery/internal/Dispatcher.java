@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * and once a second, it walks {@link DeliveryQueue#readyDomains()} and leases as many items per domain as
  * {@link DestinationLimits} allow (one item = one delivery = at most one connection at a time). It never scans the queue.
  *
- * <p>All pumping runs on the one scheduler thread given; deliveries run asynchronously.
+ * <p>All pumping runs on the one scheduler thread given (and under this object's lock, which {@link #stop} takes to
+ * switch leasing off); deliveries run asynchronously.
  */
 public final class Dispatcher {
 
@@ -35,6 +36,8 @@ public final class Dispatcher {
     private final Runnable readyListener = this::wake;
     private volatile boolean running;
     private ScheduledFuture<?> tick;
+    /** Where the next pump starts in the ready domains (round-robin); guarded by this. */
+    private int nextDomain;
 
     public Dispatcher(DeliveryQueue queue, Deliverer deliverer, DestinationLimits limits, Supplier<DeliverySettings> settings,
                       ScheduledExecutorService scheduler) {
@@ -65,13 +68,23 @@ public final class Dispatcher {
         }
     }
 
-    void pump() {
+    /**
+     * Leases and starts what the limits allow. Synchronized with {@link #stop}'s switch-off, so that no lease is taken
+     * after stop has begun. Domains are walked round-robin: each pump starts after the last domain that got a slot in the
+     * previous one, so that under the global limit the first ready domains do not starve the others.
+     */
+    synchronized void pump() {
         if (!running) {
             return;
         }
         try {
             DeliverySettings s = settings.get();
-            for (String domain : queue.readyDomains()) {
+            List<String> domains = List.copyOf(queue.readyDomains());
+            int n = domains.size();
+            int start = n == 0 ? 0 : Math.floorMod(nextDomain, n);
+            for (int k = 0; k < n; k++) {
+                int index = (start + k) % n;
+                String domain = domains.get(index);
                 if (!limits.globalSpare() || !running) {
                     return;
                 }
@@ -81,22 +94,44 @@ public final class Dispatcher {
                     continue;
                 }
                 List<DeliveryItem> items = queue.lease(domain, spare);
+                if (!items.isEmpty()) {
+                    nextDomain = index + 1;
+                }
                 for (DeliveryItem item : items) {
-                    LeasedItem leased = new LeasedItem(item);
-                    if (!running || !limits.tryAcquire(domain, domainMax)) {
-                        leased.release();
-                        continue;
-                    }
-                    inFlight.add(leased);
-                    deliverer.deliver(leased).whenComplete((v, t) -> {
-                        inFlight.remove(leased);
-                        limits.release(domain);
-                        wake();
-                    });
+                    launch(domain, domainMax, new LeasedItem(item));
                 }
             }
         } catch (RuntimeException e) {
             LOG.error("dispatcher pump failed", e);
+        }
+    }
+
+    /** Starts one leased delivery; whatever goes wrong, the lease and the slot are given back. */
+    private void launch(String domain, int domainMax, LeasedItem leased) {
+        boolean acquired = false;
+        try {
+            if (!running || !limits.tryAcquire(domain, domainMax)) {
+                leased.release();
+                return;
+            }
+            acquired = true;
+            inFlight.add(leased);
+            deliverer.deliver(leased).whenComplete((v, t) -> {
+                inFlight.remove(leased);
+                limits.release(domain);
+                wake();
+            });
+        } catch (RuntimeException e) {
+            LOG.error("could not start the delivery of {} to {}; releasing it", leased.item.queueId(), domain, e);
+            if (acquired) {
+                inFlight.remove(leased);
+                limits.release(domain);
+            }
+            try {
+                leased.release();
+            } catch (RuntimeException r) {
+                LOG.error("could not release {}", leased.item.queueId(), r);
+            }
         }
     }
 

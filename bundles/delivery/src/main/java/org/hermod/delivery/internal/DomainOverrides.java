@@ -53,7 +53,11 @@ public final class DomainOverrides {
         }
         DomainOverrides o = new DomainOverrides(entries);
         for (String d : entries.keySet()) {
-            o.apply(d, new DomainPolicy(Duration.ofDays(1), RetryPolicy.defaults(), 1, false)); // validates values now
+            try {
+                o.apply(d, new DomainPolicy(Duration.ofDays(1), RetryPolicy.defaults(), 1, false)); // validates values now
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("domainOverrides entry '" + d + "': " + e.getMessage(), e);
+            }
         }
         return o;
     }
@@ -86,6 +90,10 @@ public final class DomainOverrides {
         }
         RetryPolicy retry = new RetryPolicy(schedule, initial, factor, max, r.jitter());
         int maxConn = kv.containsKey("maxConnections") ? Integer.parseInt(kv.get("maxConnections")) : defaults.maxConnections();
+        if (maxConn < 1) {
+            throw new IllegalArgumentException("domainOverrides maxConnections must be >= 1, got " + maxConn
+                    + " (to hold a domain's mail, suspend it in the spool instead)");
+        }
         boolean tls = kv.containsKey("tlsRequired") ? Boolean.parseBoolean(kv.get("tlsRequired")) : defaults.tlsRequired();
         return new DomainPolicy(maxAge, retry, maxConn, tls);
     }

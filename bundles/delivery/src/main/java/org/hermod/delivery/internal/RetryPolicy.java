@@ -11,8 +11,24 @@ import java.util.Random;
  */
 public record RetryPolicy(List<Duration> schedule, Duration initial, double factor, Duration max, double jitter) {
 
+    /** The shortest retry interval accepted (a shorter one would make deferred mail spin). */
+    public static final Duration MIN_INTERVAL = Duration.ofSeconds(1);
+
     public RetryPolicy {
         schedule = List.copyOf(schedule);
+        if (initial.compareTo(MIN_INTERVAL) < 0) {
+            throw new IllegalArgumentException("retryInitial (or an override's retry) must be at least 1s, got "
+                    + Durations.format(initial));
+        }
+        for (Duration d : schedule) {
+            if (d.compareTo(MIN_INTERVAL) < 0) {
+                throw new IllegalArgumentException("every retrySchedule interval must be at least 1s, got "
+                        + Durations.format(d));
+            }
+        }
+        if (max.compareTo(MIN_INTERVAL) < 0) {
+            throw new IllegalArgumentException("retryMax must be at least 1s, got " + Durations.format(max));
+        }
         if (factor < 1.0) {
             throw new IllegalArgumentException("retryFactor must be >= 1");
         }

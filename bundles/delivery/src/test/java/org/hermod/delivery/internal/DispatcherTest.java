@@ -67,6 +67,8 @@ public class DispatcherTest {
     private volatile ReturnPathCodec codec;
     private volatile SuppressionList suppression;
     private final List<DeliveryEvent> events = new CopyOnWriteArrayList<>();
+    private MxResolver resolver;
+    private Deliverer deliverer;
 
     @Before
     public void setUp() throws Exception {
@@ -90,8 +92,8 @@ public class DispatcherTest {
         accounting = new AccountingLog(logFile);
         recorder.accountingLog(accounting);
         recorder.addListener(events::add);
-        MxResolver resolver = new MxResolver(List.of(dns.address()), Duration.ofSeconds(2), 100, false);
-        Deliverer deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io,
+        resolver = new MxResolver(List.of(dns.address()), Duration.ofSeconds(2), 100, false);
+        deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io,
                 () -> codec, () -> suppression);
         dispatcher = new Dispatcher(queue, deliverer, new DestinationLimits(200), () -> settings, scheduler);
         dispatcher.start();
@@ -572,5 +574,100 @@ public class DispatcherTest {
         suppression = null;
         FakeQueue.Item none = queue.add("S4", env("alice@origin.test", "gone@dest.test"), msg("x"), Instant.now(), 0, false);
         assertEquals("no list: delivered", Status.DELIVERED, await(none).results().get(0).status());
+    }
+
+    // --- robustness ------------------------------------------------------------------------------------------------
+
+    @Test
+    public void lostDsnDefersTheFailedRecipientsInsteadOfFailingThem() throws Exception {
+        smtp.rcptReplies.put("nobody@dest.test", "550 5.1.1 no such user");
+        spool.failure = new IllegalStateException("disk full");
+        Instant before = Instant.now();
+        FakeQueue.Item item = queue.add("F1", env("alice@origin.test", "nobody@dest.test", "ok@dest.test"), msg("x"),
+                Instant.now(), 0, false);
+        FakeQueue.Completion c = await(item);
+        assertEquals(List.of(Status.DEFERRED, Status.DELIVERED), c.results().stream().map(RecipientResult::status).toList());
+        assertTrue(c.results().get(0).reply().toString(), c.results().get(0).reply().toString().contains("5.1.1"));
+        assertNotNull(c.retryAt());
+        Duration d = Duration.between(before, c.retryAt());
+        assertTrue(d.toString(), d.compareTo(Duration.ofMinutes(2)) < 0);
+        // a failure that needs no DSN (NOTIFY=NEVER) is still completed FAILED
+        Envelope never = env("alice@origin.test", "nobody@dest.test").withRecipients(List.of(new Recipient(
+                MailAddress.parse("nobody@dest.test"), java.util.Set.of(Recipient.Notify.NEVER), null)));
+        FakeQueue.Completion n = await(queue.add("F2", never, msg("x"), Instant.now(), 0, false));
+        assertEquals(Status.FAILED, n.results().get(0).status());
+        assertNull(n.retryAt());
+    }
+
+    @Test
+    public void domainsAreServedRoundRobinUnderTheGlobalLimit() throws Exception {
+        dns.mx("a.test", 10, "mx.dest.test").mx("b.test", 10, "mx.dest.test");
+        FakeQueue q = new FakeQueue();
+        List<FakeQueue.Item> items = new ArrayList<>();
+        for (String id : List.of("a1", "a2", "a3")) {
+            items.add(q.add(id, env("alice@origin.test", id + "@a.test"), msg(id), Instant.now(), 0, false));
+        }
+        items.add(q.add("b1", env("alice@origin.test", "b1@b.test"), msg("b1"), Instant.now(), 0, false));
+        Dispatcher one = new Dispatcher(q, deliverer, new DestinationLimits(1), () -> settings, scheduler);
+        one.start();
+        try {
+            for (FakeQueue.Item item : items) {
+                assertEquals(Status.DELIVERED, await(item).results().get(0).status());
+            }
+        } finally {
+            one.stop(1000);
+        }
+        List<String> order = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            order.add(smtp.next(5).rcpts().get(0));
+        }
+        assertEquals(List.of("a1@a.test", "b1@b.test", "a2@a.test", "a3@a.test"), order);
+    }
+
+    @Test
+    public void deliveryThatCannotStartReleasesLeaseAndSlot() throws Exception {
+        java.util.concurrent.ExecutorService dead = Executors.newSingleThreadExecutor();
+        dead.shutdown(); // deliver() throws RejectedExecutionException synchronously
+        Deliverer broken = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, dead);
+        FakeQueue q = new FakeQueue();
+        FakeQueue.Item x = q.add("R1", env("alice@origin.test", "x@dest.test"), msg("x"), Instant.now(), 0, false);
+        FakeQueue.Item y = q.add("R2", env("alice@origin.test", "y@dest.test"), msg("y"), Instant.now(), 0, false);
+        DestinationLimits limits = new DestinationLimits(10);
+        Dispatcher d = new Dispatcher(q, broken, limits, () -> settings, scheduler);
+        d.pump(); // not started: does nothing
+        assertFalse(x.released);
+        d.start();
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!(x.released && y.released) && System.nanoTime() < end) {
+                Thread.sleep(10);
+            }
+            assertTrue(x.released && y.released);
+            assertEquals(0, limits.total());
+            assertEquals(0, d.inFlight());
+        } finally {
+            d.stop(100);
+        }
+    }
+
+    @Test
+    public void deliveryEndingAfterItsLeaseWasReleasedStoresNoDsn() throws Exception {
+        settings = settings.withSmtp(smtp.port(), new Timeouts(Duration.ofSeconds(5), Duration.ofSeconds(5),
+                Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofSeconds(5),
+                Duration.ofSeconds(5), Duration.ofMillis(700)), 100, 100, Duration.ofSeconds(30));
+        smtp.rcptReplies.put("nobody@dest.test", "550 5.1.1 no such user");
+        smtp.dataEndReply = null; // hangs until the 700 ms timeout
+        FakeQueue.Item item = queue.add("E1", env("alice@origin.test", "nobody@dest.test", "slow@dest.test"), msg("x"),
+                Instant.now(), 0, false);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (smtp.received.isEmpty() && System.nanoTime() < end) {
+            Thread.sleep(10);
+        }
+        dispatcher.stop(0);
+        assertTrue(item.released);
+        Thread.sleep(1200); // the delivery ends (timeout) after the release
+        assertNull("no DSN", spool.stored.poll(100, TimeUnit.MILLISECONDS));
+        assertTrue("no events", events.isEmpty());
+        assertFalse(item.completed.isDone());
     }
 }

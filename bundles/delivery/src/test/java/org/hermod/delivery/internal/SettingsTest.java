@@ -76,4 +76,42 @@ public class SettingsTest {
         assertEquals(List.of(5353, 53, 53), hp.stream().map(a -> a.getPort()).toList());
         assertEquals("0:0:0:0:0:0:0:1", hp.get(1).getHostString().replace("::1", "0:0:0:0:0:0:0:1"));
     }
+
+    private static void rejected(String what, Runnable r) {
+        try {
+            r.run();
+            org.junit.Assert.fail(what + " was accepted");
+        } catch (IllegalArgumentException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains(what));
+        }
+    }
+
+    /** A configuration with the annotation's defaults except {@code values}. */
+    private static DeliveryConfig config(java.util.Map<String, Object> values) {
+        return (DeliveryConfig) java.lang.reflect.Proxy.newProxyInstance(DeliveryConfig.class.getClassLoader(),
+                new Class<?>[] {DeliveryConfig.class}, (proxy, m, args) -> {
+                    if (m.getDeclaringClass() == Object.class || m.getName().equals("annotationType")) {
+                        return m.getName().equals("annotationType") ? DeliveryConfig.class : null;
+                    }
+                    return values.containsKey(m.getName()) ? values.get(m.getName()) : m.getDefaultValue();
+                });
+    }
+
+    @Test
+    public void tooShortRetryIntervalsAndZeroLimitsAreRejected() {
+        assertEquals(25, DeliverySettings.from(config(java.util.Map.of()), "h").smtpPort());
+        rejected("retryInitial", () -> DeliverySettings.from(config(java.util.Map.of("retryInitial", "500ms")), "h"));
+        rejected("retrySchedule", () -> DeliverySettings.from(config(java.util.Map.of("retrySchedule", "1m,0")), "h"));
+        rejected("maxConnections must", () -> DeliverySettings.from(config(java.util.Map.of("maxConnections", 0)), "h"));
+        rejected("maxConnectionsPerDomain", () -> DeliverySettings.from(
+                config(java.util.Map.of("maxConnectionsPerDomain", 0)), "h"));
+        rejected("invalid delivery configuration", () -> DeliverySettings.from(
+                config(java.util.Map.of("domainOverrides", "x.test: retry=0")), "h"));
+        rejected("'x.test'", () -> DomainOverrides.parse("x.test: retry=999ms"));
+        rejected("retrySchedule", () -> DomainOverrides.parse("x.test: retrySchedule=1m/10ms"));
+        rejected("maxConnections", () -> DomainOverrides.parse("x.test: maxConnections=0"));
+        rejected("maxConnections", () -> DomainOverrides.parse("x.test: maxConnections=-1"));
+        assertEquals(Duration.ofSeconds(1), DomainOverrides.parse("x.test: retry=1s").apply("x.test",
+                DeliverySettings.defaults().policy("y.test")).retry().nominal(1));
+    }
 }

@@ -112,7 +112,7 @@ public final class DsnBuilder {
         h.append("Reporting-MTA: dns; ").append(reportingMta).append("\r\n");
         h.append("X-Hermod-Queue-ID: ").append(queueId).append("\r\n");
         if (original.envId() != null) {
-            h.append("Original-Envelope-Id: ").append(original.envId()).append("\r\n");
+            h.append("Original-Envelope-Id: ").append(oneLine(original.envId())).append("\r\n");
         }
         h.append("Arrival-Date: ").append(RFC5322.format(arrival.atZone(zone))).append("\r\n");
         for (DsnRecipient r : recipients) {
@@ -176,29 +176,13 @@ public final class DsnBuilder {
         return content;
     }
 
-    /** ORCPT as given is {@code type;xtext}; RFC 3464 wants {@code type; address} with xtext decoded. */
+    /** ORCPT is stored {@code type;address}, already xtext-decoded; RFC 3464 wants {@code type; address}. */
     static String orcpt(String orcpt) {
         int semi = orcpt.indexOf(';');
         if (semi < 0) {
-            return "rfc822; " + orcpt;
+            return "rfc822; " + oneLine(orcpt.trim());
         }
-        String type = orcpt.substring(0, semi).trim();
-        String value = orcpt.substring(semi + 1).trim();
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c == '+' && i + 2 < value.length()) {
-                try {
-                    sb.append((char) Integer.parseInt(value.substring(i + 1, i + 3), 16));
-                    i += 2;
-                    continue;
-                } catch (NumberFormatException ignored) {
-                    // literal plus
-                }
-            }
-            sb.append(c);
-        }
-        return type + "; " + sb;
+        return oneLine(orcpt.substring(0, semi).trim()) + "; " + oneLine(orcpt.substring(semi + 1).trim());
     }
 
     private static String oneLine(String s) {

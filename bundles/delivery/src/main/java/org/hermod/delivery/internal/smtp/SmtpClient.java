@@ -80,22 +80,47 @@ public final class SmtpClient implements AutoCloseable {
             return CompletableFuture.completedFuture(new Connected(null, new AttemptFailure(
                     SmtpReply.of(451, "4.4.4", "no address to connect to"), FailureInput.Kind.DNS_FAILURE, null, null)));
         }
-        return tryFrom(targets, 0, cs, null);
+        return tryFrom(targets, 0, cs, null, true);
     }
 
-    private CompletableFuture<Connected> tryFrom(List<Target> targets, int i, ConnectSettings cs, AttemptFailure last) {
+    /**
+     * Tries the targets from {@code i} on. A 5xx greeting, EHLO or HELO reply only skips that address (like Postfix's
+     * {@code smtp_skip_5xx_greeting}); the result is permanent only when every address tried answered with 5xx, else the
+     * last failure is turned into a temporary one. When the STARTTLS handshake fails and TLS is not required, the same
+     * address is tried once more in plaintext before moving on.
+     */
+    private CompletableFuture<Connected> tryFrom(List<Target> targets, int i, ConnectSettings cs, AttemptFailure last,
+                                                 boolean all5xx) {
         if (i >= targets.size()) {
-            return CompletableFuture.completedFuture(new Connected(null, last));
+            return CompletableFuture.completedFuture(new Connected(null, all5xx ? last : temporary(last)));
         }
         Target t = targets.get(i);
-        return open(t, cs).thenCompose(c -> c.connection != null ? CompletableFuture.completedFuture(c)
-                : tryFrom(targets, i + 1, cs, c.failure));
+        return open(t, cs, true).thenCompose(c -> {
+            if (c.connection == null && c.failure.kind() == FailureInput.Kind.TLS_FAILURE && !cs.tlsRequired()) {
+                return open(t, cs, false);
+            }
+            return CompletableFuture.completedFuture(c);
+        }).thenCompose(c -> c.connection != null ? CompletableFuture.completedFuture(c)
+                : tryFrom(targets, i + 1, cs, c.failure, all5xx && c.failure.isPermanent()));
+    }
+
+    /** A permanent connection-phase failure made temporary (other addresses may still accept), else unchanged. */
+    static AttemptFailure temporary(AttemptFailure f) {
+        if (f == null || !f.isPermanent()) {
+            return f;
+        }
+        SmtpReply r = f.reply();
+        String status = r.enhancedStatus() == null ? "4.0.0" : "4" + r.enhancedStatus().substring(1);
+        List<String> lines = new ArrayList<>(r.lines());
+        lines.set(0, "host " + f.mxHost() + "[" + f.mxAddress() + "] refused to talk to me: " + r.code() + " "
+                + (r.enhancedStatus() == null ? "" : r.enhancedStatus() + " ") + lines.get(0));
+        return new AttemptFailure(new SmtpReply(r.code() - 100, status, lines), f.kind(), f.mxHost(), f.mxAddress());
     }
 
     private record Target(String host, InetAddress address) {
     }
 
-    private CompletableFuture<Connected> open(Target t, ConnectSettings cs) {
+    private CompletableFuture<Connected> open(Target t, ConnectSettings cs, boolean tlsAllowed) {
         CompletableFuture<Connected> result = new CompletableFuture<>();
         ReplyHandler replies = new ReplyHandler();
         CompletableFuture<SmtpReply> greeting = replies.expect(cs.timeouts().greeting().toMillis(), "greeting", true);
@@ -129,7 +154,7 @@ public final class SmtpClient implements AutoCloseable {
                     conn.quit();
                     return done(fail(g, FailureInput.Kind.REPLY, t));
                 }
-                return hello(conn, cs, t, true);
+                return hello(conn, cs, t, tlsAllowed);
             }).whenComplete((c, e) -> {
                 if (e != null) {
                     conn.close();
@@ -166,7 +191,15 @@ public final class SmtpClient implements AutoCloseable {
                     if (st.code() != 220) {
                         return done(requireTls(conn, cs, t));
                     }
-                    return conn.startTls(sslContext, cs.port(), to.helo()).thenCompose(v -> hello(conn, cs, t, false));
+                    return conn.startTls(sslContext, cs.port(), to.helo()).handle((v, e) -> {
+                        if (e == null) {
+                            return hello(conn, cs, t, false);
+                        }
+                        Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                        conn.close();
+                        return done(fail(c instanceof SSLException ? c : new SSLException("TLS handshake failed: " + c, c),
+                                t, "STARTTLS"));
+                    }).thenCompose(f -> f);
                 });
             }
             return done(requireTls(conn, cs, t));

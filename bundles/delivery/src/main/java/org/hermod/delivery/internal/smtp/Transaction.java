@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import org.hermod.api.Envelope;
 import org.hermod.api.MailAddress;
 import org.hermod.api.Recipient;
@@ -18,13 +20,19 @@ import org.hermod.api.spool.RecipientResult;
  * PIPELINING. Every recipient gets its own outcome: a refused RCPT does not fail the others.
  *
  * <p>Decisions: a SIZE the peer announced and the message exceeds fails permanently (5.3.4) without sending; an
- * internationalised address to a peer without SMTPUTF8 fails permanently (5.6.7); 8-bit content to a peer without
+ * internationalised recipient at a peer without SMTPUTF8 fails permanently (5.6.7) on its own while the other recipients
+ * of the transaction are sent without SMTPUTF8 (an internationalised MAIL FROM fails them all); 8-bit content to a peer without
  * 8BITMIME is sent anyway (as most MTAs do, without BODY=) unless {@code strict8BitMime}, then it fails with 5.6.3.
  */
 public final class Transaction {
 
-    /** What the transaction needs to know about the message. */
-    public record Message(Envelope envelope, byte[] content, boolean eightBit) {
+    /**
+     * What the transaction needs to know about the message.
+     *
+     * @param stuffed the DATA stream made once for the whole delivery ({@link #stuffed}), or null: then each transaction
+     *                stuffs {@code content} itself
+     */
+    public record Message(Envelope envelope, byte[] content, boolean eightBit, ByteBuf stuffed) {
 
         public static Message of(Envelope envelope, byte[] content) {
             boolean eight = envelope.body() != Envelope.BodyType.SEVEN_BIT;
@@ -36,19 +44,28 @@ public final class Transaction {
                     }
                 }
             }
-            return new Message(envelope, content, eight);
+            return new Message(envelope, content, eight, null);
         }
 
-        boolean needsSmtpUtf8() {
-            if (envelope.sender().isInternational()) {
-                return true;
+        /**
+         * Like {@link #of}, with the content dot-stuffed now (call it off the event loop); every transaction sends a
+         * duplicate of it. The caller must {@link #release()} it once the last transaction has ended.
+         */
+        public static Message stuffed(Envelope envelope, byte[] content) {
+            Message m = of(envelope, content);
+            return new Message(envelope, content, m.eightBit(), DotStuffer.stuff(content, ByteBufAllocator.DEFAULT));
+        }
+
+        /** Releases the pre-stuffed data, if any. */
+        public void release() {
+            if (stuffed != null && stuffed.refCnt() > 0) {
+                stuffed.release();
             }
-            for (Recipient r : envelope.recipients()) {
-                if (r.address().isInternational()) {
-                    return true;
-                }
-            }
-            return false;
+        }
+
+        /** The DATA stream for one transaction; the caller owns it. */
+        ByteBuf data() {
+            return stuffed != null ? stuffed.retainedDuplicate() : DotStuffer.stuff(content, ByteBufAllocator.DEFAULT);
         }
     }
 
@@ -79,11 +96,49 @@ public final class Transaction {
             return done(all(c, rcpts, SmtpReply.of(552, "5.3.4", "message size " + size + " exceeds the size limit "
                     + caps.maxSize() + " of " + c.mxHost()), FailureInput.Kind.REPLY, true));
         }
-        boolean utf8 = m.needsSmtpUtf8();
-        if (utf8 && !caps.smtpUtf8()) {
-            return done(all(c, rcpts, SmtpReply.of(553, "5.6.7", "an internationalised address needs SMTPUTF8, which "
-                    + c.mxHost() + " does not support"), FailureInput.Kind.REPLY, true));
+        // SMTPUTF8 is needed by what this transaction sends: its MAIL FROM and its own recipients
+        MailAddress from = returnPath == null ? m.envelope().sender() : returnPath;
+        boolean intlRcpt = rcpts.stream().anyMatch(r -> r.address().isInternational());
+        if (!caps.smtpUtf8() && (from.isInternational() || intlRcpt)) {
+            SmtpReply no = SmtpReply.of(553, "5.6.7", "an internationalised address needs SMTPUTF8, which "
+                    + c.mxHost() + " does not support");
+            if (from.isInternational()) {
+                return done(all(c, rcpts, no, FailureInput.Kind.REPLY, true));
+            }
+            // only the internationalised recipients fail; the others go without SMTPUTF8
+            List<Recipient> ascii = rcpts.stream().filter(r -> !r.address().isInternational()).toList();
+            Result refused = all(c, rcpts.stream().filter(r -> r.address().isInternational()).toList(), no,
+                    FailureInput.Kind.REPLY, true);
+            if (ascii.isEmpty()) {
+                return done(refused);
+            }
+            return send(c, m, ascii, to, strict8BitMime, returnPath, false, caps, size)
+                    .thenApply(r -> merge(rcpts, refused, r))
+                    .exceptionally(t -> {
+                        Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+                        if (e instanceof StaleConnectionException stale) {
+                            throw new StaleConnectionException(merge(rcpts, refused, stale.result()), stale.getCause());
+                        }
+                        throw t instanceof CompletionException ce ? ce : new CompletionException(e);
+                    });
         }
+        return send(c, m, rcpts, to, strict8BitMime, returnPath, from.isInternational() || intlRcpt, caps, size);
+    }
+
+    /** Both results' outcomes in the order of {@code rcpts}; reusable when the sent part's connection is. */
+    private static Result merge(List<Recipient> rcpts, Result refused, Result sent) {
+        List<RecipientOutcome> out = new ArrayList<>(rcpts.size());
+        java.util.Iterator<RecipientOutcome> a = refused.outcomes().iterator();
+        java.util.Iterator<RecipientOutcome> b = sent.outcomes().iterator();
+        for (Recipient r : rcpts) {
+            out.add(r.address().isInternational() ? a.next() : b.next());
+        }
+        return new Result(out, sent.reusable());
+    }
+
+    private static CompletableFuture<Result> send(SmtpConnection c, Message m, List<Recipient> rcpts, Timeouts to,
+                                                  boolean strict8BitMime, MailAddress returnPath, boolean utf8,
+                                                  Capabilities caps, long size) {
         if (m.eightBit() && !caps.eightBitMime() && strict8BitMime) {
             return done(all(c, rcpts, SmtpReply.of(554, "5.6.3", "8-bit message content and " + c.mxHost()
                     + " does not support 8BITMIME"), FailureInput.Kind.REPLY, true));
@@ -204,7 +259,7 @@ public final class Transaction {
             }
             return done(new Result(List.of(out), dataReply.code() != 421 && !closing));
         }
-        return c.data(DotStuffer.stuff(m.content(), io.netty.buffer.ByteBufAllocator.DEFAULT), to.dataBlock(), to.dataEnd())
+        return c.data(m.data(), to.dataBlock(), to.dataEnd())
                 .thenApply(end -> {
                     c.countMessage();
                     for (int i : accepted) {
@@ -278,11 +333,29 @@ public final class Transaction {
                     sb.append(String.join(",", n));
                 }
             }
-            if (r.orcpt() != null) {
-                sb.append(" ORCPT=").append(r.orcpt());
+            String orcpt = orcptParameter(r.orcpt());
+            if (orcpt != null) {
+                sb.append(" ORCPT=").append(orcpt);
             }
         }
         return sb.toString();
+    }
+
+    /**
+     * The ORCPT parameter value for a recipient's stored ORCPT ({@code addr-type;address}, stored xtext-decoded):
+     * {@code addr-type;xtext(address)}, or null when there is none or its address type is not an atom.
+     */
+    static String orcptParameter(String stored) {
+        if (stored == null) {
+            return null;
+        }
+        int semi = stored.indexOf(';');
+        String type = semi < 0 ? "rfc822" : stored.substring(0, semi).trim();
+        String value = semi < 0 ? stored : stored.substring(semi + 1);
+        if (type.isEmpty() || !type.chars().allMatch(c -> c > 32 && c < 127 && "()<>@,;:\\\"[]=+".indexOf(c) < 0)) {
+            return null;
+        }
+        return type + ";" + xtext(value);
     }
 
     /** RFC 3461 xtext. */

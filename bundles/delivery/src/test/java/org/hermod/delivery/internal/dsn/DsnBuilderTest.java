@@ -88,7 +88,7 @@ public class DsnBuilderTest {
 
     @Test
     public void failureReportWithFullMessage() throws Exception {
-        Recipient bob = new Recipient(MailAddress.parse("bob@dest.test"), Set.of(), "rfc822;bob+2Balias@dest.test");
+        Recipient bob = new Recipient(MailAddress.parse("bob@dest.test"), Set.of(), "rfc822;bob+alias@dest.test"); // decoded
         Recipient carol = Recipient.of(MailAddress.parse("carol@dest.test"));
         Envelope env = new Envelope(MailAddress.parse("alice@origin.test"), List.of(bob, carol), Envelope.Ret.FULL,
                 "env-42", Envelope.BodyType.SEVEN_BIT, false, "h", "127.0.0.1", Instant.parse("2024-05-01T10:00:00Z"));
@@ -124,6 +124,25 @@ public class DsnBuilderTest {
         Message original = (Message) parts.get(2).getBody();
         assertEquals("hello there", original.getSubject());
         assertTrue(text(((Message) parts.get(2).getBody()).getBody()).contains("Second line."));
+    }
+
+    @Test
+    public void orcptIsNotDecodedTwiceAndDsnFieldsStayOneLine() throws Exception {
+        // stored already xtext-decoded: a literal "+2B" is part of the address and must stay as it is
+        Recipient bob = new Recipient(MailAddress.parse("bob@dest.test"), Set.of(),
+                "rfc822;odd+2Bname@dest.test\r\nX-Injected: yes");
+        Envelope env = new Envelope(MailAddress.parse("alice@origin.test"), List.of(bob), null, "env\r\nX-Evil: 1",
+                Envelope.BodyType.SEVEN_BIT, false, "h", "127.0.0.1", Instant.parse("2024-05-01T10:00:00Z"));
+        Instant now = Instant.parse("2024-05-01T10:05:00Z");
+        byte[] dsn = new DsnBuilder("mta.hermod.test").build(env, "Q124", env.receivedAt(), List.of(
+                new DsnRecipient(bob, "failed", "5.1.1", "mx.dest.test", SmtpReply.of(550, "5.1.1", "no such user"), now)),
+                ORIGINAL, now);
+        List<Map<String, String>> groups = statusGroups(text(checkReport(dsn).get(1).getBody()));
+        assertEquals("env  X-Evil: 1", groups.get(0).get("Original-Envelope-Id"));
+        assertFalse(groups.get(0).containsKey("X-Evil"));
+        assertEquals("rfc822; odd+2Bname@dest.test  X-Injected: yes", groups.get(1).get("Original-Recipient"));
+        assertFalse(groups.get(1).containsKey("X-Injected"));
+        assertEquals("rfc822; plain@dest.test", DsnBuilder.orcpt("plain@dest.test"));
     }
 
     @Test

@@ -266,6 +266,89 @@ public class SmtpClientTest {
     }
 
     @Test
+    public void orcptIsXtextEncodedInRcptTo() throws Exception {
+        server.extensions = List.of("PIPELINING", "DSN");
+        SmtpConnection c = connect(route("mx.dest.test", "127.0.0.1"));
+        // stored decoded; '+', '=', space and CR LF must go out as +HH (and cannot inject a command)
+        Recipient r = new Recipient(MailAddress.parse("ok@dest.test"), java.util.Set.of(Recipient.Notify.FAILURE),
+                "rfc822;a+b=c d\r\nRSET@x.test");
+        Envelope e = env("ok@dest.test").withRecipients(List.of(r));
+        Transaction.Result res = Transaction.run(c, Transaction.Message.of(e, msg("x\r\n")), List.of(r),
+                Timeouts.uniform(Duration.ofSeconds(5)), false).get(10, TimeUnit.SECONDS);
+        assertEquals(Status.DELIVERED, res.outcomes().get(0).result().status());
+        assertTrue(server.commands.toString(), server.commands.contains(
+                "RCPT TO:<ok@dest.test> NOTIFY=FAILURE ORCPT=rfc822;a+2Bb+3Dc+20d+0D+0ARSET@x.test"));
+        assertFalse(server.commands.contains("RSET"));
+        assertEquals("bad address type: left out", "RCPT TO:<ok@dest.test>", Transaction.rcptCommand(
+                new Recipient(MailAddress.parse("ok@dest.test"), java.util.Set.of(), "rfc 822;x@y.test"),
+                c.capabilities()));
+        c.quit();
+    }
+
+    @Test
+    public void internationalRecipientFailsAloneWithoutSmtpUtf8() throws Exception {
+        SmtpConnection c = connect(route("mx.dest.test", "127.0.0.1"));
+        Transaction.Result r = send(c, env("a@dest.test", "jörg@dest.test", "b@dest.test"), msg("x\r\n"));
+        assertEquals(Status.DELIVERED, r.outcomes().get(0).result().status());
+        assertEquals(Status.FAILED, r.outcomes().get(1).result().status());
+        assertEquals("5.6.7", r.outcomes().get(1).result().reply().enhancedStatus());
+        assertEquals(Status.DELIVERED, r.outcomes().get(2).result().status());
+        TestSmtpServer.Received got = server.next(5);
+        assertEquals(List.of("a@dest.test", "b@dest.test"), got.rcpts());
+        assertFalse(got.mailFrom(), got.mailFrom().contains("SMTPUTF8"));
+        assertTrue(r.reusable());
+        c.quit();
+    }
+
+    @Test
+    public void fiveHundredGreetingIsPermanentOnlyWhenEveryAddressSaysSo() throws Exception {
+        TestSmtpServer rude = new TestSmtpServer(InetAddress.getByName("127.0.0.3"), server.port());
+        extra.add(rude);
+        rude.greeting = "554 5.7.1 go away";
+        // another address accepts: skipped
+        SmtpConnection c = connect(route("rude.dest.test", "127.0.0.3", "up.dest.test", "127.0.0.1"));
+        assertEquals("up.dest.test", c.mxHost());
+        c.quit();
+        // 5xx then unreachable, and unreachable then 5xx: temporary whatever the MX order
+        for (Route r : List.of(route("rude.dest.test", "127.0.0.3", "down.dest.test", "127.0.0.2"),
+                route("down.dest.test", "127.0.0.2", "rude.dest.test", "127.0.0.3"))) {
+            SmtpClient.Connected f = client.connect(r, cs(server.port())).get(10, TimeUnit.SECONDS);
+            assertNull(f.connection());
+            assertTrue(f.failure().reply().toString(), f.failure().reply().isTransient());
+        }
+        SmtpClient.Connected f = client.connect(route("down.dest.test", "127.0.0.2", "rude.dest.test", "127.0.0.3"),
+                cs(server.port())).get(10, TimeUnit.SECONDS);
+        assertEquals("4.7.1", f.failure().reply().enhancedStatus());
+        assertTrue(f.failure().reply().text(), f.failure().reply().text().contains("go away"));
+        // every address refuses with 5xx (greeting or EHLO+HELO): permanent
+        server.greeting = "521 5.3.2 no mail here";
+        f = client.connect(route("rude.dest.test", "127.0.0.3", "mx.dest.test", "127.0.0.1"), cs(server.port()))
+                .get(10, TimeUnit.SECONDS);
+        assertNull(f.connection());
+        assertEquals(521, f.failure().reply().code());
+    }
+
+    @Test
+    public void failedStartTlsHandshakeFallsBackToPlaintextOnTheSameAddress() throws Exception {
+        javax.net.ssl.SSLContext keyless = javax.net.ssl.SSLContext.getInstance("TLS");
+        keyless.init(null, null, null); // no certificate: every handshake fails
+        server.tls = keyless;
+        SmtpConnection c = connect(route("mx.dest.test", "127.0.0.1"));
+        assertFalse(c.isTls());
+        assertEquals(2, server.connections.get());
+        assertEquals(Status.DELIVERED, send(c, env("ok@dest.test"), msg("x\r\n")).outcomes().get(0).result().status());
+        assertFalse(server.next(5).tls());
+        c.quit();
+        // TLS required: no plaintext fallback
+        ConnectSettings req = new ConnectSettings(server.port(), "client.test", "", Timeouts.uniform(Duration.ofSeconds(5)),
+                true, true);
+        SmtpClient.Connected f = client.connect(route("mx.dest.test", "127.0.0.1"), req).get(10, TimeUnit.SECONDS);
+        assertNull(f.connection());
+        assertEquals("4.7.5", f.failure().reply().enhancedStatus());
+        assertEquals(3, server.connections.get());
+    }
+
+    @Test
     public void tlsRequiredButNotOfferedIsTemporary475() throws Exception {
         ConnectSettings req = new ConnectSettings(server.port(), "client.test", "", Timeouts.uniform(Duration.ofSeconds(5)),
                 true, true);

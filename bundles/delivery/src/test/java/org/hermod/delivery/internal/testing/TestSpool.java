@@ -15,6 +15,8 @@ public final class TestSpool implements Spool {
 
     public final LinkedBlockingQueue<Stored> stored = new LinkedBlockingQueue<>();
     private final AtomicInteger ids = new AtomicInteger();
+    /** When set, every store fails with it (nothing is recorded). */
+    public volatile RuntimeException failure;
 
     @Override
     public CompletableFuture<String> store(Envelope envelope, byte[] content) {
@@ -23,6 +25,10 @@ public final class TestSpool implements Spool {
 
     @Override
     public CompletableFuture<String> store(String queueId, Envelope envelope, byte[] content) {
+        RuntimeException f = failure;
+        if (f != null) {
+            return CompletableFuture.failedFuture(f);
+        }
         stored.add(new Stored(queueId, envelope, content));
         return CompletableFuture.completedFuture(queueId);
     }
