@@ -178,8 +178,8 @@ public final class DeliveryComponent {
         recorder.removeListener(l);
     }
 
-    private static MxResolver newResolver(DeliverySettings s) {
-        return new MxResolver(s.dnsServers(), s.dnsTimeout(), s.dnsCacheSize(), s.preferIPv6());
+    private MxResolver newResolver(DeliverySettings s) {
+        return new MxResolver(s.dnsServers(), s.dnsTimeout(), s.dnsCacheSize(), s.preferIPv6(), io);
     }
 
     private AccountingLog newAccountingLog(DeliverySettings s) {

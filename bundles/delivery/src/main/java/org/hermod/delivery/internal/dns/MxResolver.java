@@ -45,15 +45,26 @@ public final class MxResolver {
     private final LookupSession session;
     private final boolean preferIPv6;
 
+    /** With callbacks run directly on dnsjava's I/O thread (tests). */
     public MxResolver(List<InetSocketAddress> servers, Duration timeout, int cacheSize, boolean preferIPv6) {
-        this(resolver(servers, timeout), cacheSize, preferIPv6);
+        this(resolver(servers, timeout), cacheSize, preferIPv6, Runnable::run);
     }
 
-    MxResolver(Resolver resolver, int cacheSize, boolean preferIPv6) {
+    /**
+     * @param executor runs dnsjava's asynchronous steps. It must be given: dnsjava's default is the common fork-join
+     *     pool, and on a machine with two cores the JDK then starts a new thread for every asynchronous step.
+     */
+    public MxResolver(List<InetSocketAddress> servers, Duration timeout, int cacheSize, boolean preferIPv6,
+                      java.util.concurrent.Executor executor) {
+        this(resolver(servers, timeout), cacheSize, preferIPv6, executor);
+    }
+
+    MxResolver(Resolver resolver, int cacheSize, boolean preferIPv6, java.util.concurrent.Executor executor) {
         Cache cache = new Cache(DClass.IN);
         cache.setMaxEntries(cacheSize);
         cache.setMaxNCache(300);
-        this.session = LookupSession.builder().resolver(resolver).cache(cache).clearSearchPath().build();
+        this.session = LookupSession.builder().resolver(resolver).cache(cache).clearSearchPath().executor(executor)
+                .build();
         this.preferIPv6 = preferIPv6;
     }
 
