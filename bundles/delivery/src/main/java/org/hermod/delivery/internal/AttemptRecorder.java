@@ -64,7 +64,8 @@ public final class AttemptRecorder {
                     category = cl.category();
                     ruleId = cl.trace().ruleId();
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | StackOverflowError e) {
+                // a classifier (possibly an operator's bundle) must never take a delivery thread down
                 LOG.warn("bounce classifier failed on {}", in, e);
             }
         }
@@ -77,7 +78,8 @@ public final class AttemptRecorder {
         for (DeliveryListener dl : listeners) {
             try {
                 dl.onAttempt(e);
-            } catch (RuntimeException ex) {
+            } catch (RuntimeException | StackOverflowError | LinkageError ex) {
+                // whiteboard listeners come from other bundles, possibly being updated right now
                 LOG.warn("delivery listener {} failed", dl, ex);
             }
         }
