@@ -21,6 +21,10 @@ public @interface BounceConfig {
     @AttributeDefinition(description = "Add complaining recipients (ARF reports) to the suppression list")
     boolean suppressComplaints() default true;
 
+    @AttributeDefinition(description = "ARF feedback types that suppress the complaining recipient (only when a "
+            + "verified VERP return path identifies the recipient)")
+    String[] complaintFeedbackTypes() default {"abuse", "fraud", "opt-out"};
+
     @AttributeDefinition(description = "Derby database directory of the suppression list. "
             + "Empty: ${karaf.data}/hermod/derby")
     String databaseName() default "";

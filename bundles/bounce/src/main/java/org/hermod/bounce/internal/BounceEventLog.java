@@ -14,6 +14,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,8 +28,14 @@ public class BounceEventLog {
 
     private static final Logger LOG = LoggerFactory.getLogger(BounceEventLog.class);
 
-    private Path file;
+    /** Every this many writes, check whether the file was rotated away (renamed, deleted, truncated). */
+    static final int CHECK_EVERY = 32;
+
+    private volatile Path file;
     private BufferedWriter out;
+    private BundleContext context;
+    private int writes;
+    private long written;
 
     /** For OSGi. */
     public BounceEventLog() {
@@ -41,7 +48,24 @@ public class BounceEventLog {
 
     @Activate
     void activate(BundleContext ctx, BounceConfig config) {
-        file = KarafPaths.resolve(config.eventLog(), KarafPaths.data(ctx), "hermod/log/bounce-events.jsonl");
+        context = ctx;
+        file = fileOf(ctx, config);
+    }
+
+    /** Other settings of the PID change without a restart; the file is reopened only when its path changed. */
+    @Modified
+    synchronized void modified(BounceConfig config) {
+        Path f = fileOf(context, config);
+        if (!f.equals(file)) {
+            close();
+            file = f;
+        }
+    }
+
+    /** The configured path; a relative one is resolved against {@code ${karaf.data}/hermod/log}. */
+    static Path fileOf(BundleContext ctx, BounceConfig config) {
+        return KarafPaths.resolve(config.eventLog(), KarafPaths.data(ctx).resolve("hermod").resolve("log"),
+                "bounce-events.jsonl").toAbsolutePath();
     }
 
     @Deactivate
@@ -82,17 +106,34 @@ public class BounceEventLog {
 
     private synchronized void append(String line) {
         try {
+            if (out != null && ++writes % CHECK_EVERY == 0 && rotated()) {
+                close(); // logrotate moved or truncated it: start a new file under the configured name
+            }
             if (out == null) {
-                Files.createDirectories(file.getParent());
+                Path dir = file.toAbsolutePath().getParent();
+                if (dir != null) {
+                    Files.createDirectories(dir);
+                }
                 out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                         StandardOpenOption.APPEND);
+                written = Files.size(file);
             }
             out.write(line);
             out.write('\n');
             out.flush();
+            written += line.getBytes(StandardCharsets.UTF_8).length + 1;
         } catch (IOException e) {
             LOG.warn("bounce event log {}: {}", file, e.toString());
             close();
+        }
+    }
+
+    /** True when the file under the configured name is gone or shorter than what this writer wrote to it. */
+    private boolean rotated() {
+        try {
+            return !Files.exists(file) || Files.size(file) < written;
+        } catch (IOException e) {
+            return true;
         }
     }
 

@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Handles messages arriving at the bounce domain: parse, classify (with the highest-ranked classifier), suppress
- * hard bounces and complainers, log one event per recipient. Never throws.
+ * hard bounces and complainers, log one event per recipient. Never throws. Only a verified VERP return path (for
+ * complaints also one in the attached original's headers) leads to suppression, and only of the recipient it was
+ * made for; anything else is logged with source {@code async-unverified} and changes nothing.
  */
 @Component(service = BounceProcessor.class, configurationPid = "org.hermod.bounce",
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
@@ -36,6 +38,9 @@ public class DefaultBounceProcessor implements BounceProcessor {
     private final BounceEventLog events;
     private volatile Set<String> hard = Set.of("bad-mailbox", "bad-domain", "inactive-mailbox");
     private volatile boolean suppressComplaints = true;
+    private volatile Set<String> complaintTypes = Set.of("abuse", "fraud", "opt-out");
+    /** Longest address acted upon (RFC 5321 path limit). */
+    static final int MAX_ADDRESS = 254;
 
     @Activate
     public DefaultBounceProcessor(@Reference(policyOption = ReferencePolicyOption.GREEDY) BounceClassifier classifier,
@@ -54,6 +59,7 @@ public class DefaultBounceProcessor implements BounceProcessor {
     void modified(BounceConfig config) {
         hard = hardSet(config.hardCategories());
         suppressComplaints = config.suppressComplaints();
+        complaintTypes = hardSet(config.complaintFeedbackTypes());
     }
 
     static Set<String> hardSet(String[] categories) {
@@ -70,28 +76,44 @@ public class DefaultBounceProcessor implements BounceProcessor {
 
     @Override
     public BounceReport process(byte[] rawMessage, String envelopeRecipient) {
-        BounceReport report = analyse(rawMessage, envelopeRecipient);
+        BounceAnalyzer.Result result = BounceAnalyzer.analyseVerified(rawMessage, envelopeRecipient, classifier,
+                codec);
+        BounceReport report = result.report();
         try {
             boolean complaint = report.kind() == BounceReport.Kind.COMPLAINT;
             if (!report.isBounce() && !complaint) {
                 return report;
             }
+            ReturnPathCodec.Decoded verp = result.verified();
+            if (verp == null) {
+                LOG.info("unverified {} to {}: logged, nothing suppressed", complaint ? "complaint" : "bounce",
+                        envelopeRecipient);
+            }
             String src = "bounce to " + envelopeRecipient + (report.queueId() == null ? "" : " queue "
                     + report.queueId());
+            boolean suppressed = false;
             for (BouncedRecipient r : report.recipients()) {
-                String rcpt = r.recipient() != null ? r.recipient() : r.originalRecipient();
-                events.write(complaint ? "complaint" : "async", report.queueId(), rcpt, r.classification(),
-                        r.replyCode());
-                if (rcpt == null) {
-                    continue;
-                }
-                boolean suppress = complaint ? suppressComplaints
-                        : r.classification().permanent() && hard.contains(r.classification().category());
-                if (suppress) {
-                    suppression.add(rcpt, r.classification().category(), src);
-                    if (r.originalRecipient() != null && !r.originalRecipient().equalsIgnoreCase(rcpt)) {
-                        suppression.add(r.originalRecipient(), r.classification().category(), src);
+                try {
+                    String rcpt = r.recipient() != null ? r.recipient() : r.originalRecipient();
+                    if (rcpt != null && rcpt.length() > MAX_ADDRESS) {
+                        continue;
                     }
+                    String source = verp == null ? "async-unverified" : complaint ? "complaint" : "async";
+                    events.write(source, report.queueId(), rcpt, r.classification(), r.replyCode());
+                    if (verp == null || suppressed) {
+                        continue;
+                    }
+                    boolean suppress = complaint
+                            ? suppressComplaints && report.feedbackType() != null
+                                    && complaintTypes.contains(report.feedbackType().toLowerCase(Locale.ROOT))
+                            : r.classification().permanent() && hard.contains(r.classification().category());
+                    if (suppress && verp.recipient() != null && verp.recipient().length() <= MAX_ADDRESS) {
+                        // only ever the address the signed return path was made for
+                        suppression.add(verp.recipient(), r.classification().category(), src);
+                        suppressed = true;
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("bounce processing side effects failed for one recipient: {}", e.toString());
                 }
             }
         } catch (RuntimeException e) {

@@ -20,6 +20,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,8 +34,10 @@ public class DerbySuppressionList implements SuppressionList {
 
     private static final Logger LOG = LoggerFactory.getLogger(DerbySuppressionList.class);
 
-    private final ConcurrentHashMap<String, Boolean> addresses = new ConcurrentHashMap<>();
-    private EmbeddedDataSource ds;
+    private volatile ConcurrentHashMap<String, Boolean> addresses = new ConcurrentHashMap<>();
+    private volatile EmbeddedDataSource ds;
+    private BundleContext context;
+    private String dbDir;
 
     /** For OSGi. */
     public DerbySuppressionList() {
@@ -47,15 +50,29 @@ public class DerbySuppressionList implements SuppressionList {
 
     @Activate
     void activate(BundleContext ctx, BounceConfig config) throws SQLException {
-        open(KarafPaths.resolve(config.databaseName(), KarafPaths.data(ctx), "hermod/derby").toString());
+        this.context = ctx;
+        open(dirOf(ctx, config));
     }
 
-    private void open(String dbDir) throws SQLException {
+    /** Other settings of the PID change without a restart; the database is reopened only when its name changed. */
+    @Modified
+    synchronized void modified(BounceConfig config) throws SQLException {
+        String dir = dirOf(context, config);
+        if (!dir.equals(dbDir)) {
+            open(dir);
+        }
+    }
+
+    private static String dirOf(BundleContext ctx, BounceConfig config) {
+        return KarafPaths.resolve(config.databaseName(), KarafPaths.data(ctx), "hermod/derby").toString();
+    }
+
+    private synchronized void open(String dir) throws SQLException {
         EmbeddedDataSource d = new EmbeddedDataSource();
-        d.setDatabaseName(dbDir);
+        d.setDatabaseName(dir);
         d.setCreateDatabase("create");
-        this.ds = d;
-        try (Connection c = ds.getConnection()) {
+        ConcurrentHashMap<String, Boolean> loaded = new ConcurrentHashMap<>();
+        try (Connection c = d.getConnection()) {
             try (Statement s = c.createStatement()) {
                 s.executeUpdate("CREATE TABLE HERMOD_SUPPRESSION (ADDRESS VARCHAR(320) NOT NULL PRIMARY KEY, "
                         + "REASON VARCHAR(200), CREATED TIMESTAMP NOT NULL, SOURCE VARCHAR(500))");
@@ -67,11 +84,14 @@ public class DerbySuppressionList implements SuppressionList {
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
                     "SELECT ADDRESS FROM HERMOD_SUPPRESSION")) {
                 while (rs.next()) {
-                    addresses.put(rs.getString(1), Boolean.TRUE);
+                    loaded.put(rs.getString(1), Boolean.TRUE);
                 }
             }
         }
-        LOG.info("suppression list {}: {} addresses", dbDir, addresses.size());
+        this.ds = d;
+        this.addresses = loaded;
+        this.dbDir = dir;
+        LOG.info("suppression list {}: {} addresses", dir, loaded.size());
     }
 
     /** Closes nothing shared: Derby's embedded engine stays up for other users of the bundle. */
@@ -130,9 +150,12 @@ public class DerbySuppressionList implements SuppressionList {
     @Override
     public List<SuppressionEntry> list(int limit) {
         List<SuppressionEntry> out = new ArrayList<>();
+        if (limit <= 0) {
+            return out;
+        }
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
                 "SELECT ADDRESS, REASON, CREATED, SOURCE FROM HERMOD_SUPPRESSION ORDER BY CREATED DESC, ADDRESS")) {
-            ps.setMaxRows(Math.max(0, limit));
+            ps.setMaxRows(limit);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new SuppressionEntry(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(),

@@ -24,15 +24,26 @@ import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Modified;
 
 /**
- * VERP return paths {@code b-<queueid>-<hex(recipient)>-<hmac8>@<bounce domain>}, signed with HMAC-SHA256 over
- * queue id and recipient. Without a configured secret, one is generated once and kept in
+ * VERP return paths in the classic form {@code b-<queueid>-<local>=<domain>-<hmac8>@<bounce domain>} (as qmail and
+ * Postfix write them: readable, and only 24 characters longer than the recipient), or, for a recipient with characters
+ * that form cannot carry, {@code b-<queueid>-<base32(recipient)>-<hmac8>@<bounce domain>} (lower-case base32 without
+ * padding); signed with HMAC-SHA256 over the lower-cased queue id and recipient, so a relay that changes the case of
+ * the return path does not break verification. Encoding refuses (IllegalArgumentException) when the local part would
+ * exceed the 64 characters of RFC 5321; delivery then keeps the original sender. Return paths of the earlier
+ * hex format still decode. Without a configured secret, one is generated once and kept in
  * {@code ${karaf.data}/hermod/verp.key}.
  */
 @Component(service = ReturnPathCodec.class, configurationPid = "org.hermod.bounce",
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 public class HmacReturnPathCodec implements ReturnPathCodec {
 
-    private static final Pattern VERP = Pattern.compile("^b-([A-Za-z0-9._]+)-([0-9a-f]+)-([0-9a-f]{8})@(.+)$");
+    private static final Pattern VERP = Pattern.compile("^b-([A-Za-z0-9._]++)-([0-9a-z._+=-]+)-([0-9a-f]{8})@(.++)$",
+            Pattern.CASE_INSENSITIVE);
+    /** What the classic form carries as is: a plain dot-atom local part and an ASCII host name. */
+    private static final Pattern CLASSIC = Pattern.compile("[a-z0-9._+-]++@[a-z0-9.-]++");
+    /** RFC 5321 limit on the local part. */
+    static final int MAX_LOCAL = 64;
+    private static final String B32 = "abcdefghijklmnopqrstuvwxyz234567";
 
     private volatile byte[] secret;
     private volatile String domain;
@@ -87,9 +98,18 @@ public class HmacReturnPathCodec implements ReturnPathCodec {
         if (queueId == null || !queueId.matches("[A-Za-z0-9._]+")) {
             throw new IllegalArgumentException("queue id must be [A-Za-z0-9._]+: " + queueId);
         }
+        if (recipient == null) {
+            throw new IllegalArgumentException("no recipient");
+        }
         String rcpt = recipient.toLowerCase(Locale.ROOT);
-        return "b-" + queueId + "-" + HexFormat.of().formatHex(rcpt.getBytes(StandardCharsets.UTF_8)) + "-"
-                + mac(queueId, rcpt) + "@" + domain;
+        String carried = CLASSIC.matcher(rcpt).matches() ? rcpt.replace('@', '=')
+                : base32(rcpt.getBytes(StandardCharsets.UTF_8));
+        String local = "b-" + queueId + "-" + carried + "-" + mac(queueId.toLowerCase(Locale.ROOT), rcpt);
+        if (local.length() > MAX_LOCAL) {
+            throw new IllegalArgumentException("VERP local part would be " + local.length() + " > " + MAX_LOCAL
+                    + " characters for " + recipient);
+        }
+        return local + "@" + domain;
     }
 
     @Override
@@ -102,17 +122,40 @@ public class HmacReturnPathCodec implements ReturnPathCodec {
             if (rp.startsWith("<") && rp.endsWith(">")) {
                 rp = rp.substring(1, rp.length() - 1);
             }
-            Matcher m = VERP.matcher(rp.toLowerCase(Locale.ROOT).startsWith("b-") ? rp : "");
+            if (rp.length() > 320 || domain == null || domain.isEmpty()) {
+                return Optional.empty();
+            }
+            Matcher m = VERP.matcher(rp);
             if (!m.matches() || !m.group(4).equalsIgnoreCase(domain)) {
                 return Optional.empty();
             }
-            String rcpt = new String(HexFormat.of().parseHex(m.group(2)), StandardCharsets.UTF_8);
-            String expected = mac(m.group(1), rcpt);
-            if (!MessageDigest.isEqual(expected.getBytes(StandardCharsets.US_ASCII),
-                    m.group(3).toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII))) {
+            String qid = m.group(1);
+            String enc = m.group(2).toLowerCase(Locale.ROOT);
+            byte[] given = m.group(3).toLowerCase(Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
+            int eq = enc.lastIndexOf('=');
+            if (eq > 0) { // classic form: local=domain
+                String rcpt = enc.substring(0, eq) + "@" + enc.substring(eq + 1);
+                if (MessageDigest.isEqual(mac(qid.toLowerCase(Locale.ROOT), rcpt)
+                        .getBytes(StandardCharsets.US_ASCII), given)) {
+                    return Optional.of(new Decoded(qid, rcpt));
+                }
                 return Optional.empty();
             }
-            return Optional.of(new Decoded(m.group(1), rcpt));
+            byte[] b32 = unbase32(enc);
+            if (b32 != null) {
+                String rcpt = new String(b32, StandardCharsets.UTF_8);
+                if (MessageDigest.isEqual(mac(qid.toLowerCase(Locale.ROOT), rcpt)
+                        .getBytes(StandardCharsets.US_ASCII), given)) {
+                    return Optional.of(new Decoded(qid, rcpt));
+                }
+            }
+            if (enc.length() % 2 == 0 && enc.matches("[0-9a-f]+")) { // the earlier hex format, MAC over the queue id as is
+                String rcpt = new String(HexFormat.of().parseHex(enc), StandardCharsets.UTF_8);
+                if (MessageDigest.isEqual(mac(qid, rcpt).getBytes(StandardCharsets.US_ASCII), given)) {
+                    return Optional.of(new Decoded(qid, rcpt));
+                }
+            }
+            return Optional.empty();
         } catch (RuntimeException e) {
             return Optional.empty();
         }
@@ -122,6 +165,48 @@ public class HmacReturnPathCodec implements ReturnPathCodec {
     @Override
     public String bounceDomain() {
         return domain;
+    }
+
+    /** Lower-case RFC 4648 base32 without padding. */
+    static String base32(byte[] data) {
+        StringBuilder sb = new StringBuilder((data.length * 8 + 4) / 5);
+        int buf = 0;
+        int bits = 0;
+        for (byte b : data) {
+            buf = (buf << 8) | (b & 0xff);
+            bits += 8;
+            while (bits >= 5) {
+                sb.append(B32.charAt((buf >>> (bits - 5)) & 31));
+                bits -= 5;
+            }
+        }
+        if (bits > 0) {
+            sb.append(B32.charAt((buf << (5 - bits)) & 31));
+        }
+        return sb.toString();
+    }
+
+    /** The inverse of {@link #base32}, or null when the text is not canonical base32. */
+    static byte[] unbase32(String s) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(s.length() * 5 / 8);
+        int buf = 0;
+        int bits = 0;
+        for (int i = 0; i < s.length(); i++) {
+            int v = B32.indexOf(s.charAt(i));
+            if (v < 0) {
+                return null;
+            }
+            buf = (buf << 5) | v;
+            bits += 5;
+            if (bits >= 8) {
+                out.write((buf >>> (bits - 8)) & 0xff);
+                bits -= 8;
+            }
+        }
+        if (bits >= 5 || (buf & ((1 << bits) - 1)) != 0) {
+            return null;
+        }
+        return out.toByteArray();
     }
 
     private String mac(String queueId, String rcpt) {

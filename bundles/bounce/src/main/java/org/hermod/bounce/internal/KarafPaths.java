@@ -19,10 +19,11 @@ final class KarafPaths {
         return dir(ctx, "karaf.etc");
     }
 
-    /** {@code configured} when set, else {@code base/relative}. */
+    /** {@code configured} when set (a relative path resolved against {@code base}), else {@code base/relative}. */
     static Path resolve(String configured, Path base, String relative) {
         if (configured != null && !configured.isBlank()) {
-            return Paths.get(configured.strip());
+            Path p = Paths.get(configured.strip());
+            return p.isAbsolute() ? p : base.resolve(p);
         }
         return base.resolve(relative);
     }

@@ -25,7 +25,8 @@ public class BounceClassifyCommand implements Action {
     @Reference
     org.osgi.framework.BundleContext bundleContext;
 
-    @Reference
+    /** Optional: classifying a reply text works without it (e.g. while the suppression database is down). */
+    @Reference(optional = true)
     BounceProcessor processor;
 
     @Option(name = "--file", aliases = "-f", description = "A bounce message (.eml) to parse and classify")
@@ -37,7 +38,23 @@ public class BounceClassifyCommand implements Action {
     @Override
     public Object execute() throws Exception {
         if (file != null) {
-            BounceReport r = processor.analyse(Files.readAllBytes(Paths.get(file)), null);
+            if (processor == null) {
+                System.out.println("the bounce processor is not available; only reply texts can be classified");
+                return null;
+            }
+            java.nio.file.Path path = Paths.get(file);
+            if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+                System.out.println("no such readable file: " + path.toAbsolutePath());
+                return null;
+            }
+            byte[] raw;
+            try {
+                raw = Files.readAllBytes(path);
+            } catch (java.io.IOException e) {
+                System.out.println("cannot read " + path.toAbsolutePath() + ": " + e.getMessage());
+                return null;
+            }
+            BounceReport r = processor.analyse(raw, null);
             System.out.println("kind: " + r.kind() + (r.feedbackType() == null ? "" : " (" + r.feedbackType() + ")")
                     + (r.error() == null ? "" : "  error: " + r.error()));
             for (BouncedRecipient b : r.recipients()) {

@@ -23,8 +23,35 @@ public class SuppressionAddCommand implements Action {
 
     @Override
     public Object execute() {
+        String problem = problem(address);
+        if (problem != null) {
+            System.out.println("not added: " + problem);
+            return null;
+        }
         System.out.println(suppression.add(address, reason, "operator") ? "added " + address
                 : address + " was already suppressed");
+        return null;
+    }
+
+    /** Why the address cannot be suppressed, or null when it is acceptable. */
+    static String problem(String address) {
+        String a = address == null ? "" : address.strip();
+        if (a.startsWith("<") && a.endsWith(">")) {
+            a = a.substring(1, a.length() - 1).strip();
+        }
+        if (a.isEmpty()) {
+            return "the null sender <> cannot be suppressed";
+        }
+        if (a.length() > 254) {
+            return "address longer than 254 characters";
+        }
+        int at = a.lastIndexOf('@');
+        if (at <= 0 || at == a.length() - 1) {
+            return "not an address (local@domain): " + a;
+        }
+        if (a.chars().anyMatch(ch -> ch <= ' ' || ch == '<' || ch == '>')) {
+            return "address contains blanks, control characters or angle brackets: " + a;
+        }
         return null;
     }
 }

@@ -19,13 +19,27 @@ import org.hermod.api.bounce.BounceReport.Kind;
  */
 public final class BounceParser {
 
+    /** Most of a raw message that is parsed. */
+    static final int MAX_RAW = 1 << 20;
+    /** Most human-readable text that is scanned. */
+    static final int MAX_HUMAN = 64 * 1024;
+    /** Longest diagnostic kept per recipient. */
+    static final int MAX_DIAG = 4096;
+    /** Most recipients taken from one message. */
+    static final int MAX_RECIPIENTS = 500;
+    /** Longest field value in a DSN field block. */
+    private static final int MAX_FIELD = 4096;
+
+    // linear: a match only starts where a run of local-part characters starts (no retry from every position),
+    // and nothing backtracks (possessive quantifiers; labels are alphanumeric runs joined by hyphen runs)
     static final Pattern EMAIL = Pattern.compile(
-            "[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\\-]+@[A-Za-z0-9](?:[A-Za-z0-9\\-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9\\-]*[A-Za-z0-9])?)+");
+            "(?<![A-Za-z0-9!#$%&'*+/=?^_`{|}~.\\-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\\-]++@"
+                    + "[A-Za-z0-9]++(?:-++[A-Za-z0-9]++)*+(?:\\.[A-Za-z0-9]++(?:-++[A-Za-z0-9]++)*+)++");
     static final Pattern STATUS = Pattern.compile("(?<![0-9.])([245])\\.([0-9]{1,3})\\.([0-9]{1,3})(?![0-9]|\\.[0-9])");
     static final Pattern CODE = Pattern.compile("(?<![0-9.\\-:/])([45][0-9][0-9])(?:[ \\-]|$)");
     /** Lines after which a non-standard bounce quotes the original message. */
     static final Pattern ORIGINAL_MARKER = Pattern.compile(
-            "^\\s*(-{2,}.*(original message|copy of the message|below this line|message headers|returned message|"
+            "^\\s*+(-{2,}+.*(original message|copy of the message|below this line|message headers|returned message|"
                     + "original mail|undelivered message|headers of the message|message follows|forwarded message)"
                     + "|.*(below this line is a copy of the message|the original message (headers )?(is|are|was) "
                     + "(attached|included|below|as follows)|message headers follow|original message follows|"
@@ -61,6 +75,9 @@ public final class BounceParser {
 
     public static ParsedBounce parse(byte[] raw) {
         try {
+            if (raw.length > MAX_RAW) {
+                raw = java.util.Arrays.copyOf(raw, MAX_RAW);
+            }
             return doParse(raw);
         } catch (Throwable t) { // never let a malformed message out; StackOverflowError included
             if (t instanceof VirtualMachineError && !(t instanceof StackOverflowError)) {
@@ -164,10 +181,25 @@ public final class BounceParser {
                 }
             }
         }
+        List<String> senders = new ArrayList<>();
+        for (MimeView.Part p : v.parts) {
+            if (p.mimeType().equals("text/rfc822-headers") || p.mimeType().equals("message/rfc822-headers")) {
+                for (String h : new String[] {"Return-Path", "Sender", "From", "Errors-To"}) {
+                    String a = firstEmail(headerValue(p.text(), h));
+                    if (a != null && !senders.contains(a) && senders.size() < 10) {
+                        senders.add(a);
+                    }
+                }
+            }
+        }
+        String omf = firstEmail(f.get("original-mail-from"));
+        if (omf != null && !senders.contains(omf)) {
+            senders.add(omf);
+        }
         List<ParsedBounce.Item> items = new ArrayList<>();
         items.add(new ParsedBounce.Item(rcpt, null, "complaint", null, 0, "feedback-type: " + type,
                 f.get("reporting-mta")));
-        return new ParsedBounce(Kind.COMPLAINT, type, items, origId, null);
+        return new ParsedBounce(Kind.COMPLAINT, type, items, origId, null, senders);
     }
 
     // ---------------------------------------------------------------- RFC 3464
@@ -213,6 +245,9 @@ public final class BounceParser {
         boolean sawDelivered = false;
         boolean allDelayed = true;
         for (Map<String, String> g : groups) {
+            if (failed.size() >= MAX_RECIPIENTS) {
+                break;
+            }
             if (g.containsKey("reporting-mta") && !g.containsKey("final-recipient")
                     && !g.containsKey("original-recipient")) {
                 reportingMta = typed(g.get("reporting-mta"));
@@ -262,6 +297,7 @@ public final class BounceParser {
             if (diag != null && block != null && isVague(diag)) {
                 text = diag + "\n" + block;
             }
+            text = cap(text);
             int code = replyCode(diag != null ? diag : text);
             String fromText = pickStatus(diag != null ? diag : text);
             if (fromText != null && (status == null || status.endsWith(".0.0") || status.matches(".\\.4\\.7")
@@ -275,12 +311,16 @@ public final class BounceParser {
             if (!action.equals("delayed")) {
                 allDelayed = false;
             }
-            failed.add(new ParsedBounce.Item(rcpt, orig, action, status, code, text.strip(), remote));
+            failed.add(new ParsedBounce.Item(rcpt, orig, action, status, code, cap(text.strip()), remote));
         }
         if (failed.isEmpty()) {
             return sawDelivered ? new ParsedBounce(Kind.DELIVERED, null, List.of(), origId, null) : null;
         }
         return new ParsedBounce(allDelayed ? Kind.DELAY : Kind.BOUNCE, null, failed, origId, null);
+    }
+
+    static String cap(String text) {
+        return text == null || text.length() <= MAX_DIAG ? text : text.substring(0, MAX_DIAG);
     }
 
     private static boolean isVague(String diag) {
@@ -315,11 +355,13 @@ public final class BounceParser {
                 continue;
             }
             if ((line.startsWith(" ") || line.startsWith("\t")) && last != null) {
-                cur.put(last, cur.get(last) + " " + line.strip());
+                if (cur.get(last).length() < MAX_FIELD) {
+                    cur.put(last, cur.get(last) + " " + line.strip());
+                }
                 continue;
             }
             int colon = line.indexOf(':');
-            if (colon > 0 && line.substring(0, colon).matches("[A-Za-z0-9\\-]+")) {
+            if (colon > 0 && colon < 80 && line.substring(0, colon).matches("[A-Za-z0-9\\-]+")) {
                 String name = line.substring(0, colon).toLowerCase(Locale.ROOT);
                 if (cur.containsKey(name) && (name.equals("final-recipient") || name.equals("original-recipient")
                         && cur.containsKey("final-recipient") && cur.containsKey("action"))) {
@@ -330,7 +372,7 @@ public final class BounceParser {
                     cur.put(name, line.substring(colon + 1).strip());
                 }
                 last = name;
-            } else if (last != null) {
+            } else if (last != null && cur.get(last).length() < MAX_FIELD) {
                 cur.put(last, cur.get(last) + " " + line.strip());
             }
         }
@@ -356,23 +398,70 @@ public final class BounceParser {
             if (t.equals("text/plain") || t.equals("text/html") && sb.length() == 0) {
                 String text = t.equals("text/html") ? stripHtml(p.text()) : p.text();
                 sb.append(cutAtOriginal(text)).append('\n');
+                if (sb.length() >= MAX_HUMAN) {
+                    break;
+                }
             }
         }
         if (sb.length() == 0) {
             for (MimeView.Part p : v.parts) {
                 if (p.mimeType().equals("text/html") && !p.inAttachedMessage()) {
                     sb.append(cutAtOriginal(stripHtml(p.text()))).append('\n');
+                    if (sb.length() >= MAX_HUMAN) {
+                        break;
+                    }
                 }
             }
         }
-        return sb.toString();
+        return sb.length() > MAX_HUMAN ? sb.substring(0, MAX_HUMAN) : sb.toString();
     }
 
     static String stripHtml(String html) {
-        return html.replaceAll("(?is)<(script|style)[^>]*>.*?</\\1>", " ")
-                .replaceAll("(?i)<br\\s*/?>|</p>|</div>|</tr>|</li>|</h[1-6]>", "\n")
-                .replaceAll("<[^>]*>", " ").replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">")
+        if (html.length() > 4 * MAX_HUMAN) {
+            html = html.substring(0, 4 * MAX_HUMAN);
+        }
+        return dropScriptAndStyle(html)
+                .replaceAll("(?i)<br\\s*+/?>|</p>|</div>|</tr>|</li>|</h[1-6]>", "\n")
+                .replaceAll("<[^<>]*+>", " ").replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">")
                 .replace("&amp;", "&").replace("&quot;", "\"").replaceAll("[ \\t]+", " ");
+    }
+
+    /** Removes script and style elements, in linear time (an unclosed element is left as is). */
+    static String dropScriptAndStyle(String html) {
+        String lower = html.toLowerCase(Locale.ROOT);
+        if (lower.length() != html.length()) {
+            return html;
+        }
+        StringBuilder sb = new StringBuilder(html.length());
+        int pos = 0;
+        boolean[] unclosed = new boolean[2];
+        String[] names = {"script", "style"};
+        while (pos < html.length()) {
+            int best = -1;
+            int which = -1;
+            for (int k = 0; k < 2; k++) {
+                if (unclosed[k]) {
+                    continue;
+                }
+                int i = lower.indexOf("<" + names[k], pos);
+                if (i >= 0 && (best < 0 || i < best)) {
+                    best = i;
+                    which = k;
+                }
+            }
+            if (best < 0) {
+                break;
+            }
+            int close = lower.indexOf("</" + names[which], best);
+            int gt = close < 0 ? -1 : lower.indexOf('>', close);
+            if (gt < 0) {
+                unclosed[which] = true;
+                continue;
+            }
+            sb.append(html, pos, best).append(' ');
+            pos = gt + 1;
+        }
+        return sb.append(html, pos, html.length()).toString();
     }
 
     static String cutAtOriginal(String text) {
@@ -428,7 +517,7 @@ public final class BounceParser {
                 continue;
             }
             Matcher m = EMAIL.matcher(line);
-            while (m.find()) {
+            while (m.find() && first.size() < MAX_RECIPIENTS) {
                 String a = clean(m.group());
                 if (a == null || exclude.contains(a) || first.containsKey(a)) {
                     continue;
@@ -455,11 +544,11 @@ public final class BounceParser {
                 return null;
             }
             String text = human.strip();
-            items.add(item(origTo, text));
+            items.add(item(origTo, cap(text)));
             return new ParsedBounce(kindOf(items), null, items, origId, null);
         }
         if (entries.size() == 1) {
-            items.add(item(entries.get(0).getKey(), human.strip()));
+            items.add(item(entries.get(0).getKey(), cap(human.strip())));
         } else {
             for (int k = 0; k < entries.size(); k++) {
                 int start = entries.get(k).getValue();
@@ -483,10 +572,11 @@ public final class BounceParser {
                     }
                 }
                 if (STATUS.matcher(b).find() || CODE.matcher(b).find() || b.strip().length() > 40) {
-                    items.add(item(entries.get(k).getKey(), b.strip()));
+                    items.add(item(entries.get(k).getKey(), cap(b.strip())));
                 } else {
-                    // no diagnostic of its own: the bounce's general text applies
-                    items.add(item(entries.get(k).getKey(), (b + "\n" + human).strip()));
+                    // no diagnostic of its own: the bounce's general text applies (its beginning only)
+                    String general = human.length() > MAX_DIAG ? human.substring(0, MAX_DIAG) : human;
+                    items.add(item(entries.get(k).getKey(), cap((b + "\n" + general).strip())));
                 }
             }
         }
@@ -585,6 +675,9 @@ public final class BounceParser {
     }
 
     private static String clean(String a) {
+        if (a.length() > 320) {
+            return null;
+        }
         a = a.toLowerCase(Locale.ROOT);
         while (a.endsWith(".")) {
             a = a.substring(0, a.length() - 1);

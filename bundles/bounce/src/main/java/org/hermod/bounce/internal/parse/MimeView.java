@@ -32,6 +32,11 @@ final class MimeView {
     record Part(String mimeType, String text, boolean inAttachedMessage, boolean attachment) {
     }
 
+    /** Longest line Mime4j accepts. */
+    static final int MAX_LINE = 256 * 1024;
+    /** Most leaf parts looked at. */
+    static final int MAX_PARTS = 200;
+
     final Message message;
     final List<Part> parts = new ArrayList<>();
     String reportType;
@@ -42,8 +47,11 @@ final class MimeView {
     }
 
     static MimeView parse(byte[] raw) throws IOException {
-        MimeConfig config = MimeConfig.custom().setMaxLineLen(-1).setMaxHeaderLen(-1).setMaxHeaderCount(-1)
-                .setMaxContentLen(-1).setStrictParsing(false).setMalformedHeaderStartsBody(false).build();
+        // finite limits: the input is at most BounceParser.MAX_RAW bytes, and a hostile message must not make Mime4j
+        // buffer without bound
+        MimeConfig config = MimeConfig.custom().setMaxLineLen(MAX_LINE).setMaxHeaderLen(64 * 1024)
+                .setMaxHeaderCount(1000).setMaxContentLen(BounceParser.MAX_RAW).setStrictParsing(false)
+                .setMalformedHeaderStartsBody(false).build();
         DefaultMessageBuilder builder = new DefaultMessageBuilder();
         builder.setMimeEntityConfig(config);
         builder.setDecodeMonitor(DecodeMonitor.SILENT);
@@ -76,7 +84,7 @@ final class MimeView {
     }
 
     private void walk(Entity e, boolean inAttached, int depth) {
-        if (depth > 20) {
+        if (depth > 20 || parts.size() >= MAX_PARTS) {
             return;
         }
         Body body = e.getBody();

@@ -12,12 +12,20 @@ import org.hermod.api.bounce.BounceReport;
  * @param recipients the failed recipients, in order
  * @param originalMessageId the Message-ID of the returned original message, or null
  * @param error a parse problem, or null
+ * @param originalSenders envelope/sender addresses of the attached original message (Return-Path, Sender, From,
+ *        ARF Original-Mail-From), in that order, for VERP verification of complaints; never null
  */
 public record ParsedBounce(BounceReport.Kind kind, String feedbackType, List<Item> recipients,
-                           String originalMessageId, String error) {
+                           String originalMessageId, String error, List<String> originalSenders) {
 
     public ParsedBounce {
         recipients = List.copyOf(recipients);
+        originalSenders = originalSenders == null ? List.of() : List.copyOf(originalSenders);
+    }
+
+    public ParsedBounce(BounceReport.Kind kind, String feedbackType, List<Item> recipients, String originalMessageId,
+                        String error) {
+        this(kind, feedbackType, recipients, originalMessageId, error, List.of());
     }
 
     /**

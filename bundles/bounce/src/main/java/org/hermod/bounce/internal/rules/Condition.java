@@ -64,8 +64,46 @@ public interface Condition {
 
         @Override
         public String match(FailureInput in) {
-            Matcher m = pattern.matcher(in.text());
+            Matcher m = pattern.matcher(new Deadline(in.text(), System.nanoTime() + DEADLINE_NANOS));
             return m.find() ? "text \"" + m.group() + "\"" : null;
+        }
+    }
+
+    /** How long one regular expression may take on one text before it is abandoned (the rule then fails). */
+    long DEADLINE_NANOS = 200_000_000L;
+
+    /** A text that makes a runaway (backtracking) regular expression throw once its deadline has passed. */
+    final class Deadline implements CharSequence {
+        private final CharSequence text;
+        private final long deadline;
+        private int reads;
+
+        Deadline(CharSequence text, long deadline) {
+            this.text = text;
+            this.deadline = deadline;
+        }
+
+        @Override
+        public char charAt(int index) {
+            if ((++reads & 0xFFFF) == 0 && System.nanoTime() > deadline) {
+                throw new IllegalStateException("regular expression took too long");
+            }
+            return text.charAt(index);
+        }
+
+        @Override
+        public int length() {
+            return text.length();
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return text.subSequence(start, end);
+        }
+
+        @Override
+        public String toString() {
+            return text.toString();
         }
     }
 
