@@ -43,16 +43,7 @@ mkdir -p "$HM_HOME/data/hermod/spool"
 echo "$RCPT_DOMAIN" > "$HM_HOME/data/hermod/spool/suspended.txt"
 # ---- Postfix: private instance, hold queue
 pf_setup accept
-mkcg src CG_SRC
-echo "# starting Postfix (127.0.0.1:$PF_PORT) and Hermod (127.0.0.1:$HERMOD_PORT, from $TARBALL) in $WORK ..."
-pf_start
-t_s=$(date +%s)
-hermod_start
-echo "# Hermod answers 220 after $(( $(date +%s) - t_s )) s"
-
-SRC_OPTS=(-s "$SESSIONS" -l "$SIZE" -f sender@src.bench.invalid -t "rcpt@$RCPT_DOMAIN" -M src.bench.invalid)
-port_of() { if [ "$1" = hermod ]; then echo "$HERMOD_PORT"; else echo "$PF_PORT"; fi; }
-cg_of() { if [ "$1" = hermod ]; then echo "$CG_HM"; else echo "$CG_PF"; fi; }
+start_both
 # state_of PRODUCT: hermod: spool journal bytes; postfix: messages in the hold queue
 state_of() { if [ "$1" = hermod ]; then hermod_seg_bytes; else pf_hold_count; fi; }
 

@@ -58,17 +58,8 @@ maxConnectionsPerDomain = $DEST_CONC
 tlsEnabled = false
 EOF
 pf_setup relay "$PF_SINK_PORT" "$DEST_CONC"
-mkcg src CG_SRC
-echo "# starting Postfix (127.0.0.1:$PF_PORT) and Hermod (127.0.0.1:$HERMOD_PORT, from $TARBALL) in $WORK ..."
-pf_start
-t_s=$(date +%s)
-hermod_start
-echo "# Hermod answers 220 after $(( $(date +%s) - t_s )) s"
-
-SRC_OPTS=(-s "$SESSIONS" -l "$SIZE" -f sender@src.bench.invalid -t "rcpt@$RCPT_DOMAIN" -M src.bench.invalid)
-port_of() { if [ "$1" = hermod ]; then echo "$HERMOD_PORT"; else echo "$PF_PORT"; fi; }
+start_both
 sink_of() { if [ "$1" = hermod ]; then echo hmsink; else echo pfsink; fi; }
-cg_of() { if [ "$1" = hermod ]; then echo "$CG_HM"; else echo "$CG_PF"; fi; }
 SENT_hermod=0; SENT_postfix=0
 DEAD_hermod=""; DEAD_postfix=""     # set when a product failed to deliver: its later runs are skipped
 

@@ -464,3 +464,18 @@ stat3() {
 median() { awk -v p="$2" -v k="$3" '$1==p{print $k}' "$1" | sort -g | awk '{v[NR]=$1} END{ if (NR==0) {print "nan"; exit}; print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2 }'; }
 # ratio A B: "A/B" formatted like 9.6x
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a=="nan" || b=="nan" || b+0==0) print "n/a"; else printf "%.2fx\n", a/b }'; }
+
+# start_both: starts the private Postfix (set up before) and Hermod, and defines the per-product helpers both
+# benchmarks use (port_of, cg_of PRODUCT) and the smtp-source options SRC_OPTS.
+start_both() {
+  mkcg src CG_SRC
+  echo "# starting Postfix (127.0.0.1:$PF_PORT) and Hermod (127.0.0.1:$HERMOD_PORT, from $TARBALL) in $WORK ..."
+  pf_start
+  local t_s
+  t_s=$(date +%s)
+  hermod_start
+  echo "# Hermod answers 220 after $(( $(date +%s) - t_s )) s"
+  SRC_OPTS=(-s "$SESSIONS" -l "$SIZE" -f sender@src.bench.invalid -t "rcpt@$RCPT_DOMAIN" -M src.bench.invalid)
+}
+port_of() { if [ "$1" = hermod ]; then echo "$HERMOD_PORT"; else echo "$PF_PORT"; fi; }
+cg_of() { if [ "$1" = hermod ]; then echo "$CG_HM"; else echo "$CG_PF"; fi; }
