@@ -2,7 +2,6 @@ package org.hermod.itests;
 
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -162,7 +161,4 @@ public final class KarafProcess implements Closeable {
         }
     }
 
-    static File file(String p) {
-        return new File(p);
-    }
 }

@@ -14,7 +14,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -340,22 +339,6 @@ final class Journal implements Closeable {
             r.close();
         }
         Files.deleteIfExists(file(segment));
-    }
-
-    long segmentSizeOnDisk(int segment) {
-        try {
-            return Files.size(file(segment));
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
-    Map<Integer, Long> sizes() throws IOException {
-        Map<Integer, Long> m = new TreeMap<>();
-        for (int s : segments()) {
-            m.put(s, segmentSizeOnDisk(s));
-        }
-        return m;
     }
 
     @Override

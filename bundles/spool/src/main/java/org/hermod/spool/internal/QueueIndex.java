@@ -557,11 +557,6 @@ final class QueueIndex {
         return liveBySegment.containsKey(segment);
     }
 
-    /** Segments that still hold a live message. */
-    Map<Integer, Integer> liveBySegment() {
-        return new TreeMap<>(liveBySegment);
-    }
-
     void forEachAt(int segment, Consumer<MessageEntry> c) {
         for (MessageEntry m : new ArrayList<>(messages.values())) {
             if (m.segment == segment) {
