@@ -67,6 +67,11 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         return dataMode;
     }
 
+    /** Octets of message data received so far in the current transfer. */
+    long dataBytes() {
+        return size;
+    }
+
     void pause() {
         paused = true;
     }
@@ -88,6 +93,59 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     }
 
     private void decodeCommand(ByteBuf in, List<Object> out) {
+        if (normalize) {
+            decodeCommandNormalized(in, out);
+            return;
+        }
+        // reject mode: only CRLF ends a line; a bare CR or LF is part of the (then refused) line, so that one bad line
+        // gets exactly one reply and the next well-formed command works
+        int start = in.readerIndex();
+        int end = in.writerIndex();
+        int from = start;
+        while (true) {
+            int lf = in.indexOf(from, end, (byte) '\n');
+            if (lf < 0) {
+                partial(in, out, start, end);
+                return;
+            }
+            if (lf > start && in.getByte(lf - 1) == '\r') {
+                int lineEnd = lf - 1;
+                boolean bare = in.indexOf(start, lineEnd, (byte) '\r') >= 0 || in.indexOf(start, lineEnd, (byte) '\n') >= 0;
+                line(in, out, start, lineEnd, lf + 1, bare);
+                return;
+            }
+            if (lf - start > MAX_COMMAND_LINE) {
+                partial(in, out, start, end);
+                return;
+            }
+            from = lf + 1;
+        }
+    }
+
+    /** No CRLF yet: past the limit, answer at once and discard the rest of the line as it arrives. */
+    private void partial(ByteBuf in, List<Object> out, int start, int end) {
+        if (end - start > MAX_COMMAND_LINE) {
+            if (!discardingCommand) {
+                out.add(new CommandLine("", false, true));
+                discardingCommand = true;
+            }
+            in.skipBytes(end - start - 1); // keep a trailing CR, it may pair with the next packet's LF
+        }
+    }
+
+    private void line(ByteBuf in, List<Object> out, int start, int lineEnd, int next, boolean bare) {
+        boolean answered = discardingCommand;
+        boolean tooLong = discardingCommand || lineEnd - start > MAX_COMMAND_LINE - 2;
+        discardingCommand = false;
+        String line = tooLong ? "" : in.toString(start, lineEnd - start, StandardCharsets.UTF_8);
+        in.readerIndex(next);
+        if (!answered) {
+            out.add(new CommandLine(line, bare, tooLong));
+        }
+    }
+
+    /** Normalize mode: a bare CR or LF ends a command line like CRLF does. */
+    private void decodeCommandNormalized(ByteBuf in, List<Object> out) {
         int start = in.readerIndex();
         int end = in.writerIndex();
         int lf = in.indexOf(start, end, (byte) '\n');
@@ -95,33 +153,37 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         // a CR that is not immediately followed by LF, before the first LF: bare CR
         boolean bareCr = cr >= 0 && cr + 1 < end && in.getByte(cr + 1) != '\n';
         if (lf < 0 && !bareCr) {
-            if (end - start > MAX_COMMAND_LINE) {
-                // overlong line: drop what we have, remember to answer once the line ends
-                discardingCommand = true;
-                in.skipBytes(end - start - 1); // keep a trailing CR, it may pair with the next packet's LF
-            }
+            partial(in, out, start, end);
             return;
         }
-        boolean bare;
         int lineEnd;
         int next;
         if (bareCr && (lf < 0 || cr < lf)) {
-            bare = true;
             lineEnd = cr;
             next = cr + 1;
         } else {
-            bare = lf == start || in.getByte(lf - 1) != '\r';
+            boolean bare = lf == start || in.getByte(lf - 1) != '\r';
             lineEnd = bare ? lf : lf - 1;
             next = lf + 1;
         }
-        boolean tooLong = discardingCommand || lineEnd - start > MAX_COMMAND_LINE - 2;
+        line(in, out, start, lineEnd, next, false);
+    }
+
+    /** Whether part of a command line has been received but not its end. */
+    boolean hasPartialLine() {
+        return !dataMode && internalBuffer().isReadable();
+    }
+
+    /**
+     * Drops everything received but not yet decoded. Used after STARTTLS: whatever the client pipelined in plain text
+     * after the command must never be executed (CVE-2011-0411).
+     */
+    int discardBuffered() {
+        ByteBuf b = internalBuffer();
+        int n = b.readableBytes();
+        b.skipBytes(n);
         discardingCommand = false;
-        String line = tooLong ? "" : in.toString(start, lineEnd - start, StandardCharsets.UTF_8);
-        in.readerIndex(next);
-        if (bare && normalize) {
-            bare = false;
-        }
-        out.add(new CommandLine(line, bare, tooLong));
+        return n;
     }
 
     private void decodeData(ByteBuf in, List<Object> out) {

@@ -58,4 +58,61 @@ public @interface SmtpServerConfig {
 
     @AttributeDefinition(description = "Event loop threads; 0 = number of processors")
     int ioThreads() default 0;
+
+    @AttributeDefinition(description = "Seconds a client may spend, per mail transaction, sending command lines it has not"
+            + " finished (a client dripping bytes is closed with 421 when it is used up)")
+    int commandLineBudgetSeconds() default 30;
+
+    @AttributeDefinition(description = "Minimum DATA/BDAT rate in octets per second: a transfer may take the data timeout"
+            + " plus one second per this many octets (like Postfix's smtpd_min_data_rate); 0 = off")
+    int minDataRate() default 500;
+
+    @AttributeDefinition(description = "Offer CHUNKING (BDAT, RFC 3030)")
+    boolean chunking() default true;
+
+    @AttributeDefinition(description = "Offer STARTTLS on this (MTA) port")
+    boolean starttls() default true;
+
+    @AttributeDefinition(description = "PEM certificate chain, relative to Karaf's etc/ unless absolute; generated"
+            + " (self-signed) on first start when missing")
+    String tlsCertificate() default "hermod-smtp.crt";
+
+    @AttributeDefinition(description = "PEM private key (PKCS#8) for tlsCertificate, relative to etc/ unless absolute")
+    String tlsKey() default "hermod-smtp.key";
+
+    @AttributeDefinition(description = "TLS protocol versions offered")
+    String[] tlsProtocols() default {"TLSv1.3", "TLSv1.2"};
+
+    @AttributeDefinition(description = "JAAS realm that checks SMTP AUTH credentials")
+    String authRealm() default "karaf";
+
+    @AttributeDefinition(description = "Role a user needs to authenticate (empty: any user of the realm)")
+    String authRole() default "";
+
+    @AttributeDefinition(description = "Record the authenticated user in the Received: header")
+    boolean authUserInReceived() default true;
+
+    @AttributeDefinition(description = "Failed authentications per client IP within authFailureWindowSeconds before"
+            + " further AUTH attempts from it are refused (454 4.7.0)")
+    int maxAuthFailuresPerIp() default 5;
+
+    @AttributeDefinition(description = "Window for maxAuthFailuresPerIp, in seconds")
+    int authFailureWindowSeconds() default 600;
+
+    @AttributeDefinition(description = "Messages per client IP per minute (0 = unlimited; mynetworks are exempt)")
+    int maxMessagesPerIpPerMinute() default 0;
+
+    @AttributeDefinition(description = "Recipients per client IP per minute (0 = unlimited; mynetworks are exempt)")
+    int maxRecipientsPerIpPerMinute() default 0;
+
+    @AttributeDefinition(description = "Error replies per client IP per minute before its sessions are closed"
+            + " (0 = unlimited; mynetworks are exempt)")
+    int maxErrorsPerIpPerMinute() default 100;
+
+    @AttributeDefinition(description = "File of valid recipients for relay domains (relative to etc/), reloaded when it"
+            + " changes; empty = every recipient of a relay domain is accepted")
+    String recipientMap() default "";
+
+    @AttributeDefinition(description = "Address extension delimiter(s) for recipient lookups (user+tag); empty = none")
+    String recipientDelimiter() default "+";
 }

@@ -37,6 +37,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = LoggerFactory.getLogger(SmtpSession.class);
     static final int JUNK_LIMIT = 100;
+    /** RFC 5321 4.5.3.1.1. Only enforced for recipients: real senders (SRS, VERP) are often longer. */
+    static final int MAX_LOCAL_PART = 64;
     private static final java.util.regex.Pattern POSTMASTER =
             java.util.regex.Pattern.compile("(?i)\\s*TO:\\s*<postmaster>(\\s.*)?");
     private static final DateTimeFormatter RFC5322 = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT);
@@ -55,6 +57,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private boolean closing;
     private boolean busy;
     private long lastActivity;
+    /** Since when the client has been sending a command line it has not finished (0: none), and the total so far. */
+    private long partialSince;
+    private long lineTimeSpent;
+    private long dataStarted;
     private ScheduledFuture<?> timeout;
 
     // transaction
@@ -75,7 +81,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         this.ctx = ctx;
         clientIp = ctx.channel().remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress()
                 : InetAddress.getLoopbackAddress();
-        lastActivity = System.nanoTime();
+        lastActivity = now();
         scheduleTimeout(settings.commandTimeoutMillis());
         ctx.writeAndFlush(buf("220 " + settings.hostname() + " ESMTP Hermod\r\n"));
         ctx.fireChannelActive();
@@ -91,7 +97,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        lastActivity = System.nanoTime();
+        lastActivity = now();
         if (closing) {
             if (msg instanceof SmtpFrameDecoder.DataEnd d && d.content() != null) {
                 d.content().release();
@@ -99,6 +105,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (msg instanceof SmtpFrameDecoder.CommandLine line) {
+            if (partialSince != 0) {
+                lineTimeSpent += now() - partialSince;
+                partialSince = 0;
+            }
             command(line);
         } else if (msg instanceof SmtpFrameDecoder.DataEnd end) {
             dataEnd(end);
@@ -107,7 +117,15 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        lastActivity = System.nanoTime();
+        if (decoder.inData()) {
+            lastActivity = now(); // data progress; in command mode only a complete line counts
+        } else if (partialSince == 0 && !busy && !closing && decoder.hasPartialLine()) {
+            partialSince = now();
+            long left = settings.commandLineBudgetMillis() - lineTimeSpent / 1_000_000;
+            if (timeout != null && timeout.getDelay(TimeUnit.MILLISECONDS) > left) {
+                rearm(Math.max(1, left));
+            }
+        }
         ctx.flush();
     }
 
@@ -232,6 +250,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("501 " + e.enhanced + " " + e.getMessage());
             return;
         }
+        if (!esmtp && !p.params().isEmpty()) {
+            error("555 5.5.4 MAIL parameters are only allowed after EHLO");
+            return;
+        }
         long size = 0;
         boolean utf8 = false;
         for (Map.Entry<String, String> e : p.params().entrySet()) {
@@ -319,6 +341,14 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("501 " + e.enhanced + " " + e.getMessage());
             return;
         }
+        if (!esmtp && !p.params().isEmpty()) {
+            error("555 5.5.4 RCPT parameters are only allowed after EHLO");
+            return;
+        }
+        if (p.address().localPart().getBytes(StandardCharsets.UTF_8).length > MAX_LOCAL_PART) {
+            error("501 5.1.3 Bad recipient address syntax: local part longer than " + MAX_LOCAL_PART + " octets");
+            return;
+        }
         Set<Recipient.Notify> notify = EnumSet.noneOf(Recipient.Notify.class);
         String orcpt = null;
         for (Map.Entry<String, String> e : p.params().entrySet()) {
@@ -401,6 +431,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         // start small whatever SIZE says (a client's claim must not reserve memory); the buffer grows with the data
         decoder.startData(ctx, settings.maxMessageSize(), (int) Math.min(Math.max(declaredSize, 4096), 64 * 1024));
         rescheduleTimeout();
+        dataStarted = now();
+        rearm(settings.dataTimeoutMillis());
     }
 
     private void dataEnd(SmtpFrameDecoder.DataEnd end) {
@@ -442,6 +474,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 : Envelope.BodyType.SEVEN_BIT, mailParams.containsKey("SMTPUTF8"), heloName, clientIp.getHostAddress(), null);
         resetTransaction();
         junk = 0;
+        lineTimeSpent = 0;
         busy = true;
         decoder.pause();
         ctx.channel().config().setAutoRead(false);
@@ -579,6 +612,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         reply(text);
     }
 
+    /** The event loop's clock (tests drive it with EmbeddedChannel.advanceTimeBy). */
+    private long now() {
+        return ctx.executor().ticker().nanoTime();
+    }
+
     private ByteBuf buf(String s) {
         return ByteBufUtil.writeUtf8(ctx.alloc(), s);
     }
@@ -587,24 +625,60 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         timeout = ctx.executor().schedule(this::checkTimeout, millis, TimeUnit.MILLISECONDS);
     }
 
-    private void rescheduleTimeout() {
-        lastActivity = System.nanoTime();
+    /** Replaces the pending timeout check by one after {@code millis}. */
+    private void rearm(long millis) {
+        if (timeout != null) {
+            timeout.cancel(false);
+        }
+        scheduleTimeout(millis);
     }
 
+    private void rescheduleTimeout() {
+        lastActivity = now();
+    }
+
+    /**
+     * Three clocks: the RFC 5321 idle timeouts (since the last complete command, or the last data received); the time
+     * a client may spend on unfinished command lines per transaction (a client dripping a byte every few seconds);
+     * and in DATA/BDAT a minimum transfer rate (the data timeout plus one second per {@code minDataRate} octets since
+     * the transfer began, like Postfix's smtpd_min_data_rate).
+     */
     private void checkTimeout() {
         if (!ctx.channel().isActive() || closing) {
             return;
         }
-        long limit = decoder.inData() ? settings.dataTimeoutMillis() : settings.commandTimeoutMillis();
-        long idle = (System.nanoTime() - lastActivity) / 1_000_000;
+        long now = now();
+        boolean data = decoder.inData();
+        long limit = data ? settings.dataTimeoutMillis() : settings.commandTimeoutMillis();
+        long idle = (now - lastActivity) / 1_000_000;
         if (busy) {
             scheduleTimeout(limit); // waiting for our own disk, not for the client
-        } else if (idle >= limit) {
+            return;
+        }
+        long next = limit - idle;
+        String why = idle >= limit ? "timeout exceeded" : null;
+        if (!data && partialSince != 0) {
+            long left = settings.commandLineBudgetMillis() - (lineTimeSpent + now - partialSince) / 1_000_000;
+            if (left <= 0) {
+                why = "command lines too slow";
+            }
+            next = Math.min(next, left);
+        }
+        if (data && settings.minDataRate() > 0) {
+            long allowed = settings.dataTimeoutMillis() + decoder.dataBytes() * 1000 / settings.minDataRate();
+            long left = allowed - (now - dataStarted) / 1_000_000;
+            if (left <= 0) {
+                why = "data transfer too slow";
+            }
+            next = Math.min(next, Math.max(left, 1000));
+        }
+        if (why != null) {
             closing = true;
-            ctx.writeAndFlush(buf("421 4.4.2 " + settings.hostname() + " Error: timeout exceeded\r\n"))
+            LOG.info("Closing SMTP session with {}: {}", clientIp, why);
+            ctx.writeAndFlush(buf("421 4.4.2 " + settings.hostname() + " Error: " + why + "\r\n"))
                     .addListener(ChannelFutureListener.CLOSE);
         } else {
-            scheduleTimeout(limit - idle);
+            scheduleTimeout(Math.max(1, next));
         }
     }
 }

@@ -12,7 +12,10 @@ import java.util.Set;
 record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int maxConnections, int maxConnectionsPerIp,
                     long commandTimeoutMillis, long dataTimeoutMillis, int maxErrors, List<Cidr> mynetworks,
                     Set<String> relayDomains, boolean normalizeBareNewlines, boolean refuseSuppressed,
-                    String postmaster) {
+                    String postmaster, long commandLineBudgetMillis, int minDataRate, boolean chunking,
+                    boolean starttls, String authRealm, String authRole, boolean authUserInReceived,
+                    int maxAuthFailuresPerIp, long authFailureWindowMillis, int maxMessagesPerIpPerMinute,
+                    int maxRecipientsPerIpPerMinute, int maxErrorsPerIpPerMinute, String recipientDelimiter) {
 
     static SmtpSettings from(SmtpServerConfig c) {
         String host = c.hostname();
@@ -38,7 +41,12 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
         return new SmtpSettings(host, c.maxMessageSize(), c.maxRecipients(), c.maxConnections(), c.maxConnectionsPerIp(),
                 c.commandTimeoutSeconds() * 1000L, c.dataTimeoutSeconds() * 1000L, c.maxErrors(), List.copyOf(nets),
                 Set.copyOf(relay), bare.equals("normalize"), c.refuseSuppressed(),
-                c.postmaster() == null || c.postmaster().isBlank() ? "postmaster@" + host : c.postmaster().trim());
+                c.postmaster() == null || c.postmaster().isBlank() ? "postmaster@" + host : c.postmaster().trim(),
+                c.commandLineBudgetSeconds() * 1000L, c.minDataRate(), c.chunking(), c.starttls(),
+                c.authRealm() == null || c.authRealm().isBlank() ? "karaf" : c.authRealm().trim(),
+                c.authRole() == null ? "" : c.authRole().trim(), c.authUserInReceived(), c.maxAuthFailuresPerIp(),
+                c.authFailureWindowSeconds() * 1000L, c.maxMessagesPerIpPerMinute(), c.maxRecipientsPerIpPerMinute(),
+                c.maxErrorsPerIpPerMinute(), c.recipientDelimiter() == null ? "" : c.recipientDelimiter().trim());
     }
 
     /** Config values may be arrays or comma/space separated strings (as written in etc/*.cfg). */

@@ -4,16 +4,13 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 import java.net.InetAddress;
-import java.util.List;
-import java.util.Set;
 
 import org.junit.Test;
 
 public class RelayControlTest {
 
-    private final SmtpSettings s = new SmtpSettings("h", 1, 1, 1, 1, 1, 1, 1,
-            List.of(SmtpSettings.Cidr.parse("127.0.0.0/8"), SmtpSettings.Cidr.parse("10.1.0.0/16"),
-                    SmtpSettings.Cidr.parse("::1/128")), Set.of("example.com"), false, true, "postmaster@h");
+    private final SmtpSettings s = TestConfig.settings("hostname", "h",
+            "mynetworks", new String[] {"127.0.0.0/8, 10.1.0.0/16", "::1/128"}, "relayDomains", new String[] {"example.com"});
 
     @Test
     public void onlyConfiguredNetworksMayRelay() throws Exception {

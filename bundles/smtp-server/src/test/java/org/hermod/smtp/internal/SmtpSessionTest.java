@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import org.hermod.api.Envelope;
 import org.hermod.api.Recipient;
@@ -68,11 +69,17 @@ public class SmtpSessionTest {
 
     private EmbeddedChannel channel(boolean normalize, long maxSize, long commandTimeout, boolean refuseSuppressed,
                                     RecipientPolicy policy) {
-        SmtpSettings s = new SmtpSettings("mx.test", maxSize, 3, 100, 10, commandTimeout, 180_000, 20,
-                List.of(SmtpSettings.Cidr.parse("127.0.0.0/8")), java.util.Set.of("relay.test"), normalize,
-                refuseSuppressed, "postmaster@mx.test");
-        SmtpFrameDecoder framer = new SmtpFrameDecoder(normalize, budget);
-        return new EmbeddedChannel(framer, new SmtpSession(s, spool, framer, policy));
+        return channel(TestConfig.settings("hostname", "mx.test", "maxMessageSize", maxSize, "maxRecipients", 3,
+                "commandTimeoutSeconds", (int) (commandTimeout / 1000), "mynetworks", new String[] {"127.0.0.0/8"},
+                "relayDomains", new String[] {"relay.test"}, "bareNewline", normalize ? "normalize" : "reject",
+                "refuseSuppressed", refuseSuppressed), policy);
+    }
+
+    private EmbeddedChannel channel(SmtpSettings s, RecipientPolicy policy) {
+        SmtpFrameDecoder framer = new SmtpFrameDecoder(s.normalizeBareNewlines(), budget);
+        EmbeddedChannel c = new EmbeddedChannel(framer, new SmtpSession(s, spool, framer, policy));
+        c.freezeTime(); // the session's clock moves only with advanceTimeBy
+        return c;
     }
 
     /** A policy that refuses one address, as the suppression list does. */
@@ -153,15 +160,93 @@ public class SmtpSessionTest {
     }
 
     @Test
-    public void anIdleClientIsDisconnectedWith421() throws Exception {
-        ch = channel(false, 10_000, 150, true, RecipientPolicy.NONE);
+    public void anIdleClientIsDisconnectedWith421() {
+        ch = channel(false, 10_000, 150_000, true, RecipientPolicy.NONE);
         replies();
         send("EHLO c\r\n");
         replies();
-        Thread.sleep(250);
+        ch.advanceTimeBy(149, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        assertTrue("still open before the timeout", ch.isActive());
+        ch.advanceTimeBy(2, TimeUnit.SECONDS);
         ch.runScheduledPendingTasks();
         assertTrue(replies().startsWith("421 4.4.2 mx.test Error: timeout exceeded"));
         assertFalse(ch.isActive());
+    }
+
+    @Test
+    public void aClientDrippingBytesIsClosedWithinTheCommandLineBudget() {
+        replies();
+        send("EHLO c\r\n");
+        replies();
+        // one byte every 5 seconds: each byte is activity, but the line never ends
+        int seconds = 0;
+        while (ch.isActive() && seconds < 300) {
+            send("N");
+            ch.advanceTimeBy(5, TimeUnit.SECONDS);
+            seconds += 5;
+            ch.runScheduledPendingTasks();
+        }
+        assertFalse("closed after " + seconds + " s", ch.isActive());
+        assertTrue("within the 30 s budget, not the 300 s command timeout: " + seconds, seconds <= 35);
+        assertTrue(replies().startsWith("421 4.4.2 mx.test Error: command lines too slow"));
+    }
+
+    @Test
+    public void aClientDrippingMessageDataIsClosedByTheMinimumRate() {
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
+        replies();
+        int seconds = 0;
+        while (ch.isActive() && seconds < 3600) {
+            send("x"); // well inside the 180 s data timeout each time, far below 500 octets/s
+            ch.advanceTimeBy(10, TimeUnit.SECONDS);
+            seconds += 10;
+            ch.runScheduledPendingTasks();
+        }
+        assertFalse(ch.isActive());
+        assertTrue("after about the 180 s data timeout: " + seconds, seconds <= 200);
+        assertTrue(replies().startsWith("421 4.4.2 mx.test Error: data transfer too slow"));
+        assertTrue(spool.envelopes.isEmpty());
+    }
+
+    @Test
+    public void aLongLineWithoutCrlfIsAnsweredAtOnceAndTheSessionGoesOn() {
+        replies();
+        send("EHLO c\r\n");
+        replies();
+        send("x".repeat(100_000));
+        assertEquals("answered without waiting for a line end", "500 5.5.2 Error: command line too long\r\n", replies());
+        send("y".repeat(50_000) + "\r\nNOOP\r\n");
+        assertEquals("the rest of the line is dropped silently", "250 2.0.0 Ok\r\n", replies());
+    }
+
+    @Test
+    public void esmtpParametersNeedEhlo() {
+        replies();
+        send("HELO c\r\nMAIL FROM:<a@x.test> SIZE=100\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test> NOTIFY=NEVER\r\n"
+                + "RCPT TO:<b@y.test>\r\n");
+        String r = replies();
+        assertTrue(r, r.startsWith("250 mx.test\r\n555 5.5.4") && r.contains("250 2.1.0 Ok\r\n555 5.5.4")
+                && r.endsWith("250 2.1.5 Ok\r\n"));
+    }
+
+    @Test
+    public void recipientLocalPartsOver64OctetsAreRefused() {
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<" + "l".repeat(64) + "@y.test>\r\nRCPT TO:<"
+                + "l".repeat(65) + "@y.test>\r\n");
+        String r = replies();
+        assertTrue(r, r.contains("250 2.1.5 Ok\r\n501 5.1.3"));
+    }
+
+    @Test
+    public void theSessionRecoversAfterAnEhloWithABareCr() {
+        replies();
+        send("EHLO a\rb.test\r\nEHLO c.test\r\n");
+        String r = replies();
+        assertTrue(r, r.startsWith("500 5.5.2 Error: bare <CR> or <LF>") && r.indexOf("\r\n250-mx.test") > 0);
+        assertEquals("exactly one reply for the bad line", 1, r.split("500 ").length - 1);
     }
 
     private void send(String s) {
@@ -267,7 +352,8 @@ public class SmtpSessionTest {
         replies();
         send("EHLO c\nMAIL FROM:<a@x.test>\r\n");
         String r = replies();
-        assertTrue(r, r.startsWith("500 5.5.2") && r.contains("503 5.5.1"));
+        assertEquals("one line with a bare LF, one reply", "500 5.5.2 Error: bare <CR> or <LF> received; SMTP lines end"
+                + " with <CR><LF>\r\n", r);
         send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n");
         replies();
         // smuggling attempt: <LF>.<LF> and <LF>.<CR><LF> must not end the data
