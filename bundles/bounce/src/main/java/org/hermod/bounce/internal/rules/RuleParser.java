@@ -13,7 +13,7 @@ import org.hermod.api.bounce.FailureInput;
 /**
  * Parses the line-oriented rule format documented at the top of {@code default-rules.txt}:
  * <pre>
- * id  condition [condition ...]  =&gt;  category [permanent|temporary]
+ * id  condition [condition ...] [level=evidence-level]  =&gt;  category [permanent|temporary]
  * </pre>
  * Bad lines are reported in {@link Result#errors()} and skipped; they never stop the other rules from loading.
  */
@@ -76,6 +76,7 @@ public final class RuleParser {
             throw new IllegalArgumentException("a rule must start with its id");
         }
         List<Condition> conds = new ArrayList<>();
+        Evidence level = null;
         pos = idEnd;
         while ((pos = skipWs(head, pos)) < head.length()) {
             boolean negate = head.charAt(pos) == '!';
@@ -116,6 +117,13 @@ public final class RuleParser {
             if (value.isEmpty()) {
                 throw new IllegalArgumentException("empty value for " + key);
             }
+            if (key.equals("level")) {
+                if (negate) {
+                    throw new IllegalArgumentException("level cannot be negated");
+                }
+                level = Evidence.of(value);
+                continue;
+            }
             Condition c = switch (key) {
                 case "code" -> list(value, Condition.Code::parse);
                 case "status" -> list(value, Condition.Status::parse);
@@ -127,7 +135,7 @@ public final class RuleParser {
             };
             conds.add(negate ? new Condition.Not(c) : c);
         }
-        return new Rule(id, source, conds, category, permanent);
+        return new Rule(id, source, conds, category, permanent, level);
     }
 
     private static Condition list(String value, Function<String, Condition> f) {

@@ -92,7 +92,7 @@ public final class RuleSet {
             if (m != null) {
                 boolean perm = r.permanent() != null ? r.permanent() : permanence(in);
                 return new Classification(r.category(), perm, in.enhancedStatus(),
-                        new Classification.Trace(r.source(), r.id(), m, considered));
+                        new Classification.Trace(r.source(), r.id(), r.evidence().label() + ": " + m, considered));
             }
             considered.add(r.id());
         }
