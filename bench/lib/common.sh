@@ -24,7 +24,7 @@ PF_PROC_LIMIT=${PF_PROC_LIMIT:-200}  # Postfix default_process_limit (default 10
 KEEP=${KEEP:-0}                   # 1: keep the work dir (logs, spool, queue) for inspection
 
 REPO=$(cd "$BENCH_DIR/.." && pwd)
-TARBALL=${TARBALL:-$REPO/karaf-assembly/target/hermod-karaf-0.1.0-SNAPSHOT.tar.gz}
+TARBALL=${TARBALL:-$REPO/karaf-assembly/target/hermod-karaf-0.2.0-SNAPSHOT.tar.gz}
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 # ---------------------------------------------------------------- basics

@@ -46,7 +46,7 @@ public final class HermodKaraf {
 
     /** The distribution with the SMTP server on {@code smtpPort}, plus any extra options. */
     public static Option[] options(int smtpPort, Option... extra) {
-        String version = System.getProperty("project.version", "0.1.0-SNAPSHOT");
+        String version = System.getProperty("project.version", "0.2.0-SNAPSHOT");
         String repo = System.getProperty("maven.repo.local", System.getProperty("user.home") + "/.m2/repository");
         List<Option> o = new ArrayList<>(List.of(
                 karafDistributionConfiguration()

@@ -39,7 +39,7 @@ public final class KarafProcess implements Closeable {
 
     /** Unpacks the distribution built by karaf-assembly into a fresh folder and configures free ports. */
     public static KarafProcess unpack(String name, Map<String, Map<String, String>> extraConfig) throws Exception {
-        String version = System.getProperty("project.version", "0.1.0-SNAPSHOT");
+        String version = System.getProperty("project.version", "0.2.0-SNAPSHOT");
         Path tar = Paths.get(System.getProperty("hermod.distribution",
                 "../karaf-assembly/target/hermod-karaf-" + version + ".tar.gz")).toAbsolutePath();
         if (!Files.exists(tar)) {

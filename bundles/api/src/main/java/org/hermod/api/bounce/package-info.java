@@ -3,7 +3,7 @@
  * message) into a category, a temporary/permanent verdict and a trace of why.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.hermod.api.bounce;
 
 import org.osgi.annotation.bundle.Export;

@@ -3,13 +3,18 @@ package org.hermod.api.spool;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 
 import org.hermod.api.Envelope;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * One leased unit of delivery work: one message and those of its recipients at one destination domain that are still
- * pending. The lease must end with exactly one {@link #complete} or {@link #release}.
+ * pending. The lease ends with exactly one {@link #complete} or {@link #release}; whichever comes first ends it, and the
+ * item itself guards that (a consumer needs no guard of its own): a later {@code release} is a no-op that returns false,
+ * a later {@code complete} has no effect and its stage fails with {@link IllegalStateException}.
+ *
+ * <p>Threading: every method may be called from any thread and never blocks on I/O, except {@link #content()}.
  */
 @ProviderType
 public interface DeliveryItem {
@@ -25,6 +30,9 @@ public interface DeliveryItem {
     /** Delivery attempts already made for this domain's recipients. */
     int attempts();
 
+    /** When the last attempt for this domain's recipients ended, as recorded by the spool; null before the first. */
+    Instant lastAttempt();
+
     /** When the message was accepted. */
     Instant arrival();
 
@@ -39,14 +47,27 @@ public interface DeliveryItem {
 
     /**
      * Ends the lease with the outcome of each recipient. Delivered and failed recipients are final and never tried again;
-     * deferred ones become due again at {@code retryAt}. The outcome is recorded durably (group-committed) before the
-     * returned call ends its effect on the index; when no recipient remains pending the message leaves the spool.
+     * deferred ones become due again at {@code retryAt} (the caller's retry schedule decides it; the spool only keeps
+     * it). The spool records the attempt's time ({@link #lastAttempt()} of the next lease) and counts it.
+     *
+     * <p>The returned stage completes once the outcome is durable (group-committed) and visible in the queue; when no
+     * recipient remains pending the message has then left the spool. It completes exceptionally when the outcome could
+     * not be recorded (the item is then due again and the attempt will be repeated: at-least-once), or with
+     * {@link IllegalStateException} when the lease had already ended.
      *
      * @param results one result for each recipient of {@link #envelope()}; recipients not mentioned stay pending
-     * @param retryAt when deferred recipients are due again (ignored if none is deferred)
+     * @param retryAt when deferred recipients are due again; required when a result is deferred
+     * @throws IllegalArgumentException when a result is deferred and {@code retryAt} is null
      */
-    void complete(List<RecipientResult> results, Instant retryAt);
+    CompletionStage<Void> complete(List<RecipientResult> results, Instant retryAt);
 
-    /** Gives the item back unchanged (no attempt counted), e.g. when delivery is shutting down. */
-    void release();
+    /**
+     * Gives the item back unchanged (no attempt counted), e.g. when delivery is shutting down; it is due again at once.
+     *
+     * @return true when this call ended the lease, false when it had already ended
+     */
+    boolean release();
+
+    /** True until the lease ends by {@link #complete} or {@link #release}. */
+    boolean isLeased();
 }

@@ -18,11 +18,27 @@ public record MessageInfo(String queueId, Envelope envelope, long size, List<Rec
 
     /**
      * @param address recipient address
-     * @param state PENDING, DEFERRED, ACTIVE, HELD, DELIVERED, FAILED
+     * @param state where the recipient stands
      * @param attempts attempts made for the recipient's domain
      * @param nextAttempt when it is due next, or null
      * @param lastReply the last reply seen, or null
      */
-    public record RecipientState(String address, String state, int attempts, Instant nextAttempt, String lastReply) {
+    public record RecipientState(String address, State state, int attempts, Instant nextAttempt, String lastReply) {
+    }
+
+    /** Where one recipient of a queued message stands. */
+    public enum State {
+        /** Due now, waiting for a delivery slot. */
+        QUEUED,
+        /** Deferred after a temporary failure; due again at its next attempt. */
+        DEFERRED,
+        /** Leased to delivery right now. */
+        ACTIVE,
+        /** Its destination is suspended by an operator. */
+        HELD,
+        /** Delivered: final. */
+        DELIVERED,
+        /** Failed permanently (a DSN went to the sender if asked for): final. */
+        FAILED
     }
 }

@@ -7,9 +7,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 
@@ -103,9 +104,7 @@ public final class Deliverer {
     }
 
     /** Delivers the item; the future completes after the lease has ended. Never completes exceptionally. */
-    CompletableFuture<Void> deliver(LeasedItem leased) {
-        Instant started = Instant.now();
-        DeliveryItem item = leased.item;
+    CompletableFuture<Void> deliver(DeliveryItem item) {
         DeliverySettings s = settings.get();
         DomainPolicy policy = s.policy(item.domain());
         CompletableFuture<byte[]> content = CompletableFuture.supplyAsync(() -> {
@@ -148,10 +147,10 @@ public final class Deliverer {
             }).thenApply(list -> blocked.isEmpty() ? list : inOrder(all, blocked, list));
         }
         return outcomes.thenCompose(list -> content.handle((bytes, t) -> bytes == null ? new byte[0] : bytes)
-                .thenComposeAsync(bytes -> finish(leased, list, bytes, s, policy, started), io))
+                .thenComposeAsync(bytes -> finish(item, list, bytes, s, policy), io))
                 .exceptionally(t -> {
                     LOG.error("finishing delivery of {} failed; releasing it", item.queueId(), t);
-                    leased.release();
+                    item.release();
                     return null;
                 });
     }
@@ -167,8 +166,7 @@ public final class Deliverer {
             for (Recipient r : item.envelope().recipients()) {
                 String address = r.address().toString();
                 if (list.contains(address)) {
-                    SmtpReply reply = SmtpReply.of(550, "5.7.1", "<" + address
-                            + ">: recipient is on the suppression list (earlier hard bounce or complaint)");
+                    SmtpReply reply = SuppressionList.refusal(r.address());
                     out.add(new RecipientOutcome(new RecipientResult(r, RecipientResult.Status.FAILED, reply, null),
                             FailureInput.Kind.OTHER, null, null));
                 }
@@ -302,10 +300,9 @@ public final class Deliverer {
     }
 
     /** Runs on the I/O executor: expiry, events, DSN, completion. */
-    private CompletableFuture<Void> finish(LeasedItem leased, List<RecipientOutcome> outcomes, byte[] content,
-                                           DeliverySettings s, DomainPolicy policy, Instant started) {
-        DeliveryItem item = leased.item;
-        if (leased.ended()) { // released (e.g. at shutdown) while running: it is tried again; no events, no DSNs
+    private CompletableFuture<Void> finish(DeliveryItem item, List<RecipientOutcome> outcomes, byte[] content,
+                                           DeliverySettings s, DomainPolicy policy) {
+        if (!item.isLeased()) { // released (e.g. at shutdown) while running: it is tried again; no events, no DSNs
             LOG.info("{}: lease ended before the delivery finished; its outcome is dropped", item.queueId());
             return CompletableFuture.completedFuture(null);
         }
@@ -317,9 +314,8 @@ public final class Deliverer {
         List<RecipientResult> results = new ArrayList<>(outcomes.size());
         List<DsnRecipient> failed = new ArrayList<>();
         List<DsnRecipient> delayed = new ArrayList<>();
-        boolean delayDue = !expired && !env.sender().isNullSender() && delayNoticeDue(s.delayNotice(), item.arrival(),
-                item.attempts(), started, now, item.attempts() == 0 ? Duration.ZERO
-                        : retryDelay(policy.retry(), item.queueId(), item.domain(), item.attempts()));
+        boolean delayDue = !expired && !env.sender().isNullSender()
+                && delayNoticeDue(s.delayNotice(), item.arrival(), item.lastAttempt(), now);
         boolean anyDeferred = false;
         for (RecipientOutcome o : outcomes) {
             RecipientResult r = o.result();
@@ -349,14 +345,13 @@ public final class Deliverer {
         }
         Instant retryAt = null;
         if (anyDeferred) {
-            Duration d = retryDelay(policy.retry(), item.queueId(), item.domain(), attempt);
-            retryAt = now.plus(d);
+            retryAt = now.plus(policy.retry().delay(attempt, ThreadLocalRandom.current()));
             if (retryAt.isAfter(deadline)) {
                 retryAt = deadline; // one last attempt when the message expires
             }
         }
         Instant retry = retryAt;
-        if (leased.ended()) {
+        if (!item.isLeased()) {
             LOG.info("{}: lease ended before the delivery finished; no DSN is sent", item.queueId());
             return CompletableFuture.completedFuture(null);
         }
@@ -386,14 +381,18 @@ public final class Deliverer {
             LOG.error("{}: could not store the DSN to {}; its {} recipient(s) are deferred to try again", item.queueId(),
                     env.sender(), failed.size(), t);
             return true;
-        }).thenCombine(notified, (dsnLost, b) -> {
-            if (dsnLost) {
-                // completing them FAILED would lose the bounce: keep them queued and fail (and bounce) them again soon
-                leased.complete(deferUnbounced(results, failed), earliest(retry, Instant.now().plus(DSN_RETRY)));
-            } else {
-                leased.complete(results, retry);
-            }
-            return null;
+        }).thenCombine(notified, (dsnLost, b) -> dsnLost).thenCompose(dsnLost -> {
+            // completing them FAILED would lose the bounce: keep them queued and fail (and bounce) them again soon
+            CompletionStage<Void> recorded = dsnLost
+                    ? item.complete(deferUnbounced(results, failed), earliest(retry, Instant.now().plus(DSN_RETRY)))
+                    : item.complete(results, retry);
+            return recorded.handle((v, t) -> {
+                if (t != null) {
+                    LOG.warn("{}: the outcome for {} was not recorded ({}); the attempt will be repeated",
+                            item.queueId(), item.domain(), t.toString());
+                }
+                return null;
+            });
         });
     }
 
@@ -422,45 +421,21 @@ public final class Deliverer {
     }
 
     /**
-     * Whether the attempt that just ended deferred sends the delayed DSN. The spool keeps no per-message state for it
-     * (only {@code attempts()} and {@code arrival()}), so the rule is stateless: it is sent by the first attempt that
-     * ends at or after {@code T = arrival + delayNotice}, i.e. when {@code now >= T} and the previous attempt ended before
-     * {@code T}. The previous attempt ended at most {@code started - previousInterval}: the spool makes an item due at
-     * {@code previousEnd + previousInterval} and never leases it earlier, and the interval is reproducible because its
-     * jitter is seeded by queue id, domain and attempt ({@link #retryDelay}). So the rule is
-     * {@code now >= T && (first attempt || started - previousInterval < T)}.
-     *
-     * <p>Edges (acceptable for an optional notice): an attempt made earlier than scheduled (an operator's flush, a retry
-     * policy changed in between) can send it a second time; an attempt that starts later than scheduled (bundle down,
-     * backlog, connection limits) by more than the time between the previous attempt and {@code T} skips it.
+     * Whether the attempt that just ended deferred sends the delayed DSN: it is sent by the first attempt that ends at
+     * or after {@code T = arrival + delayNotice}, i.e. when {@code now >= T} and the previous attempt (as the spool
+     * recorded it) ended before {@code T}, or there was none. An operator's flush or a changed retry schedule cannot
+     * send it twice, and a late attempt cannot skip it.
      *
      * @param delayNotice after how long in the queue; zero disables
-     * @param attemptsBefore attempts made before this one
-     * @param started when this attempt started
+     * @param lastAttempt when the previous attempt ended, or null when this was the first
      * @param now when this attempt ended
-     * @param previousInterval the retry interval the previous attempt scheduled (ignored when attemptsBefore is 0)
      */
-    static boolean delayNoticeDue(Duration delayNotice, Instant arrival, int attemptsBefore, Instant started, Instant now,
-                                  Duration previousInterval) {
+    static boolean delayNoticeDue(Duration delayNotice, Instant arrival, Instant lastAttempt, Instant now) {
         if (delayNotice.isZero() || delayNotice.isNegative()) {
             return false;
         }
         Instant threshold = arrival.plus(delayNotice);
-        if (now.isBefore(threshold)) {
-            return false;
-        }
-        return attemptsBefore == 0 || started.minus(previousInterval).isBefore(threshold);
-    }
-
-    /**
-     * The retry interval after {@code attempt}, with jitter that is random across messages but reproducible for the
-     * same queue id, domain and attempt (so {@link #delayNoticeDue} can tell when the previous attempt was).
-     */
-    static Duration retryDelay(RetryPolicy retry, String queueId, String domain, int attempt) {
-        long z = (queueId.hashCode() * 0x9E3779B97F4A7C15L) ^ (domain.hashCode() * 0xC2B2AE3D27D4EB4FL) ^ attempt;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L; // SplitMix64 finaliser: nearby inputs give unrelated seeds
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return retry.delay(attempt, new Random(z ^ (z >>> 31)));
+        return !now.isBefore(threshold) && (lastAttempt == null || lastAttempt.isBefore(threshold));
     }
 
     /** The status of a delayed recipient: the 4.x.x of its last reply. */

@@ -17,7 +17,7 @@ import org.hermod.delivery.internal.smtp.Timeouts;
 public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsTimeout, int dnsCacheSize, int smtpPort,
                                String heloName, String sourceAddress, boolean preferIPv6, Timeouts timeouts,
                                int maxRecipientsPerTransaction, int maxMessagesPerConnection, Duration idleTimeout,
-                               int maxConnectionsPerDomain, int maxConnections, RetryPolicy retry, Duration maxAge,
+                               int maxConnectionsPerDomain, int maxConnections, RetrySchedule retry, Duration maxAge,
                                DomainOverrides overrides, boolean tlsEnabled, Set<String> tlsRequiredDomains,
                                boolean strict8BitMime, int ioThreads, String accountingLog, boolean verp,
                                Duration delayNotice, boolean suppressionCheck) {
@@ -50,8 +50,8 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
     }
 
     private static DeliverySettings parse(DeliveryConfig c, String defaultHeloName) {
-        List<Duration> schedule = RetryPolicy.parseSchedule(c.retrySchedule());
-        RetryPolicy retry = new RetryPolicy(schedule, Durations.parse(c.retryInitial()), c.retryFactor(),
+        List<Duration> schedule = RetrySchedule.parseSchedule(c.retrySchedule());
+        RetrySchedule retry = new RetrySchedule(schedule, Durations.parse(c.retryInitial()), c.retryFactor(),
                 Durations.parse(c.retryMax()), c.retryJitter());
         Timeouts t = new Timeouts(Durations.parse(c.connectTimeout()), Durations.parse(c.greetingTimeout()),
                 Durations.parse(c.heloTimeout()), Durations.parse(c.mailTimeout()), Durations.parse(c.rcptTimeout()),
@@ -68,7 +68,7 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
     /** Defaults equal to {@link DeliveryConfig}'s, for tests. */
     public static DeliverySettings defaults() {
         return new DeliverySettings(List.of(), Duration.ofSeconds(5), 10000, 25, "localhost", "", false, Timeouts.defaults(),
-                100, 100, Duration.ofSeconds(30), 10, 200, RetryPolicy.defaults(), Duration.ofDays(5),
+                100, 100, Duration.ofSeconds(30), 10, 200, RetrySchedule.defaults(), Duration.ofDays(5),
                 DomainOverrides.parse(""), true, Set.of(), false, 2, "", true, Duration.ofHours(4), true);
     }
 
@@ -92,7 +92,7 @@ public record DeliverySettings(List<InetSocketAddress> dnsServers, Duration dnsT
                 tlsRequiredDomains, strict8BitMime, ioThreads, accountingLog, verp, delayNotice, suppressionCheck);
     }
 
-    public DeliverySettings withRetry(RetryPolicy r, Duration age, DomainOverrides o) {
+    public DeliverySettings withRetry(RetrySchedule r, Duration age, DomainOverrides o) {
         return new DeliverySettings(dnsServers, dnsTimeout, dnsCacheSize, smtpPort, heloName, sourceAddress, preferIPv6,
                 timeouts, maxRecipientsPerTransaction, maxMessagesPerConnection, idleTimeout, maxConnectionsPerDomain,
                 maxConnections, r, age, o, tlsEnabled, tlsRequiredDomains, strict8BitMime, ioThreads,

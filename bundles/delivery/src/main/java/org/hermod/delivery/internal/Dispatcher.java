@@ -32,12 +32,17 @@ public final class Dispatcher {
     private final Supplier<DeliverySettings> settings;
     private final ScheduledExecutorService scheduler;
     private final AtomicBoolean wakePending = new AtomicBoolean();
-    private final Set<LeasedItem> inFlight = ConcurrentHashMap.newKeySet();
+    private final Set<DeliveryItem> inFlight = ConcurrentHashMap.newKeySet();
     private final Runnable readyListener = this::wake;
     private volatile boolean running;
     private ScheduledFuture<?> tick;
     /** Where the next pump starts in the ready domains (round-robin); guarded by this. */
     private int nextDomain;
+    /**
+     * After a delivery could not even start (its lease was given back, so the queue calls it due again at once), no
+     * leasing until this nano time: the once-a-second tick retries instead of a spin of lease and release.
+     */
+    private volatile long pausedUntil = System.nanoTime();
 
     public Dispatcher(DeliveryQueue queue, Deliverer deliverer, DestinationLimits limits, Supplier<DeliverySettings> settings,
                       ScheduledExecutorService scheduler) {
@@ -74,7 +79,7 @@ public final class Dispatcher {
      * previous one, so that under the global limit the first ready domains do not starve the others.
      */
     synchronized void pump() {
-        if (!running) {
+        if (!running || System.nanoTime() - pausedUntil < 0) {
             return;
         }
         try {
@@ -98,7 +103,7 @@ public final class Dispatcher {
                     nextDomain = index + 1;
                 }
                 for (DeliveryItem item : items) {
-                    launch(domain, domainMax, new LeasedItem(item));
+                    launch(domain, domainMax, item);
                 }
             }
         } catch (RuntimeException e) {
@@ -107,7 +112,7 @@ public final class Dispatcher {
     }
 
     /** Starts one leased delivery; whatever goes wrong, the lease and the slot are given back. */
-    private void launch(String domain, int domainMax, LeasedItem leased) {
+    private void launch(String domain, int domainMax, DeliveryItem leased) {
         boolean acquired = false;
         try {
             if (!running || !limits.tryAcquire(domain, domainMax)) {
@@ -122,7 +127,8 @@ public final class Dispatcher {
                 wake();
             });
         } catch (RuntimeException e) {
-            LOG.error("could not start the delivery of {} to {}; releasing it", leased.item.queueId(), domain, e);
+            LOG.error("could not start the delivery of {} to {}; releasing it", leased.queueId(), domain, e);
+            pausedUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
             if (acquired) {
                 inFlight.remove(leased);
                 limits.release(domain);
@@ -130,7 +136,7 @@ public final class Dispatcher {
             try {
                 leased.release();
             } catch (RuntimeException r) {
-                LOG.error("could not release {}", leased.item.queueId(), r);
+                LOG.error("could not release {}", leased.queueId(), r);
             }
         }
     }
@@ -160,9 +166,9 @@ public final class Dispatcher {
                 break;
             }
         }
-        for (LeasedItem l : inFlight) {
+        for (DeliveryItem l : inFlight) {
             if (l.release()) {
-                LOG.info("released {} ({}) at shutdown", l.item.queueId(), l.item.domain());
+                LOG.info("released {} ({}) at shutdown", l.queueId(), l.domain());
             }
         }
     }

@@ -54,7 +54,7 @@ public final class DomainOverrides {
         DomainOverrides o = new DomainOverrides(entries);
         for (String d : entries.keySet()) {
             try {
-                o.apply(d, new DomainPolicy(Duration.ofDays(1), RetryPolicy.defaults(), 1, false)); // validates values now
+                o.apply(d, new DomainPolicy(Duration.ofDays(1), RetrySchedule.defaults(), 1, false)); // validates values now
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("domainOverrides entry '" + d + "': " + e.getMessage(), e);
             }
@@ -73,7 +73,7 @@ public final class DomainOverrides {
             return defaults;
         }
         Duration maxAge = kv.containsKey("maxAge") ? Durations.parse(kv.get("maxAge")) : defaults.maxAge();
-        RetryPolicy r = defaults.retry();
+        RetrySchedule r = defaults.retry();
         Duration initial = r.initial();
         if (kv.containsKey("retry")) {
             initial = Durations.parse(kv.get("retry"));
@@ -83,12 +83,12 @@ public final class DomainOverrides {
         }
         double factor = kv.containsKey("retryFactor") ? Double.parseDouble(kv.get("retryFactor")) : r.factor();
         Duration max = kv.containsKey("retryMax") ? Durations.parse(kv.get("retryMax")) : r.max();
-        List<Duration> schedule = kv.containsKey("retrySchedule") ? RetryPolicy.parseSchedule(kv.get("retrySchedule"))
+        List<Duration> schedule = kv.containsKey("retrySchedule") ? RetrySchedule.parseSchedule(kv.get("retrySchedule"))
                 : (kv.containsKey("retry") || kv.containsKey("retryInitial") ? List.of() : r.schedule());
         if (max.compareTo(initial) < 0) {
             max = initial;
         }
-        RetryPolicy retry = new RetryPolicy(schedule, initial, factor, max, r.jitter());
+        RetrySchedule retry = new RetrySchedule(schedule, initial, factor, max, r.jitter());
         int maxConn = kv.containsKey("maxConnections") ? Integer.parseInt(kv.get("maxConnections")) : defaults.maxConnections();
         if (maxConn < 1) {
             throw new IllegalArgumentException("domainOverrides maxConnections must be >= 1, got " + maxConn

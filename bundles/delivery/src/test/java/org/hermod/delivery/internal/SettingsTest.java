@@ -14,7 +14,7 @@ public class SettingsTest {
 
     @Test
     public void exponentialRetryDoublesToCapWithJitter() {
-        RetryPolicy p = RetryPolicy.defaults();
+        RetrySchedule p = RetrySchedule.defaults();
         assertEquals(Duration.ofMinutes(5), p.nominal(1));
         assertEquals(Duration.ofMinutes(10), p.nominal(2));
         assertEquals(Duration.ofMinutes(20), p.nominal(3));
@@ -35,7 +35,7 @@ public class SettingsTest {
 
     @Test
     public void explicitScheduleRepeatsItsLastInterval() {
-        RetryPolicy p = new RetryPolicy(RetryPolicy.parseSchedule("1m, 5m,30m"), Duration.ofMinutes(5), 2, Duration.ofHours(4), 0);
+        RetrySchedule p = new RetrySchedule(RetrySchedule.parseSchedule("1m, 5m,30m"), Duration.ofMinutes(5), 2, Duration.ofHours(4), 0);
         assertEquals(Duration.ofMinutes(1), p.delay(1, new Random()));
         assertEquals(Duration.ofMinutes(5), p.delay(2, new Random()));
         assertEquals(Duration.ofMinutes(30), p.delay(3, new Random()));
@@ -44,7 +44,7 @@ public class SettingsTest {
 
     @Test
     public void domainOverridesApplyExactlyOrBySuffix() {
-        DeliverySettings s = DeliverySettings.defaults().withRetry(RetryPolicy.defaults(), Duration.ofDays(5),
+        DeliverySettings s = DeliverySettings.defaults().withRetry(RetrySchedule.defaults(), Duration.ofDays(5),
                 DomainOverrides.parse("example.com: maxAge=1h, retry=1m; .slow.example: maxConnections=2, tlsRequired=true;"
                         + " list.test: retrySchedule=1m/2m"));
         DomainPolicy ex = s.policy("Example.COM");

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import org.hermod.api.Envelope;
 import org.hermod.api.Recipient;
@@ -19,6 +21,7 @@ final class LeasedItem implements DeliveryItem {
     private final Envelope envelope;
     private final int attempts;
     private final boolean bounceRequested;
+    private final Instant lastAttempt;
     private boolean done;
 
     LeasedItem(SpoolService spool, QueueIndex.Slot slot, int[] rcptIndexes) {
@@ -33,6 +36,7 @@ final class LeasedItem implements DeliveryItem {
         this.envelope = slot.msg.envelope.withRecipients(mine);
         this.attempts = slot.attempts;
         this.bounceRequested = slot.bounceRequested;
+        this.lastAttempt = slot.lastAttempt == 0 ? null : Instant.ofEpochMilli(slot.lastAttempt);
     }
 
     @Override
@@ -56,6 +60,11 @@ final class LeasedItem implements DeliveryItem {
     }
 
     @Override
+    public Instant lastAttempt() {
+        return lastAttempt;
+    }
+
+    @Override
     public Instant arrival() {
         return slot.msg.envelope.receivedAt();
     }
@@ -76,9 +85,12 @@ final class LeasedItem implements DeliveryItem {
     }
 
     @Override
-    public synchronized void complete(List<RecipientResult> results, Instant retryAt) {
+    public synchronized CompletionStage<Void> complete(List<RecipientResult> results, Instant retryAt) {
         if (done) {
-            throw new IllegalStateException("lease of " + queueId() + " already ended");
+            return CompletableFuture.failedFuture(new IllegalStateException("lease of " + queueId() + " already ended"));
+        }
+        if (retryAt == null && results.stream().anyMatch(r -> r.status() == RecipientResult.Status.DEFERRED)) {
+            throw new IllegalArgumentException("a deferred recipient needs a retry time");
         }
         done = true;
         List<Recipient> rcpts = envelope.recipients();
@@ -104,16 +116,23 @@ final class LeasedItem implements DeliveryItem {
                 }
             }
         }
-        long retry = retryAt == null ? System.currentTimeMillis() + 300_000 : retryAt.toEpochMilli();
-        spool.complete(slot, java.util.Arrays.copyOf(idx, n), java.util.Arrays.copyOf(status, n), true, retry, lastError);
+        long retry = retryAt == null ? 0 : retryAt.toEpochMilli();
+        return spool.complete(slot, java.util.Arrays.copyOf(idx, n), java.util.Arrays.copyOf(status, n), true, retry,
+                lastError);
     }
 
     @Override
-    public synchronized void release() {
+    public synchronized boolean release() {
         if (done) {
-            return;
+            return false;
         }
         done = true;
         spool.complete(slot, new int[0], new byte[0], false, 0, null);
+        return true;
+    }
+
+    @Override
+    public synchronized boolean isLeased() {
+        return !done;
     }
 }

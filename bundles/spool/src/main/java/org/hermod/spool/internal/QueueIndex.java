@@ -85,6 +85,8 @@ final class QueueIndex {
         final long seq = QueueIndex.this.seq.incrementAndGet();
         int attempts;
         long nextAttempt;
+        /** Epoch millis when the last attempt ended; 0 when none. */
+        long lastAttempt;
         String lastError;
         SlotState state;
         boolean bounceRequested;
@@ -147,6 +149,7 @@ final class QueueIndex {
                         s.attempts = st.attempts();
                         s.nextAttempt = st.nextAttempt();
                         s.lastError = st.lastError();
+                        s.lastAttempt = st.lastAttempt();
                     }
                     m.slots.put(d, s);
                 }
@@ -206,6 +209,7 @@ final class QueueIndex {
             s.attempts = st.attempts();
             s.nextAttempt = st.nextAttempt();
             s.lastError = st.lastError();
+            s.lastAttempt = st.lastAttempt();
             if (s.pendingRecipients().length == 0) {
                 m.slots.remove(st.domain());
             }
@@ -336,7 +340,8 @@ final class QueueIndex {
      *
      * @return true when the message has no pending recipient left (it leaves the spool)
      */
-    boolean complete(Slot s, int[] idx, byte[] status, boolean countAttempt, long retryAt, String lastError) {
+    boolean complete(Slot s, int[] idx, byte[] status, boolean countAttempt, long retryAt, String lastError,
+                     long attemptEnded) {
         MessageEntry m = s.msg;
         if (messages.get(m.id) != m) {
             return false; // deleted while leased
@@ -351,6 +356,7 @@ final class QueueIndex {
         }
         if (countAttempt) {
             s.attempts++;
+            s.lastAttempt = attemptEnded;
         }
         if (s.pendingRecipients().length == 0) {
             m.slots.remove(s.domain);

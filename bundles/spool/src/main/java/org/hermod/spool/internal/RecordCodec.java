@@ -26,12 +26,16 @@ final class RecordCodec {
     static final int HEADER = 4 + 1 + 4;
     static final int TRAILER = 4;
 
-    /** A message: id, envelope, recipient states, per-domain states, then the content. */
-    static final byte MSG = 1;
-    /** A state change of one message (recipient outcomes and one domain's retry state). */
-    static final byte STATE = 2;
+    /** A message: id, envelope, recipient states, per-domain states, then the content (0.1 layout, read only). */
+    static final byte MSG_V1 = 1;
+    /** A state change of one message: recipient outcomes and one domain's retry state (0.1 layout, read only). */
+    static final byte STATE_V1 = 2;
     /** A message removed by an operator. */
     static final byte DELETE = 3;
+    /** As {@link #MSG_V1}, each domain's state with the time of its last attempt. */
+    static final byte MSG = 4;
+    /** As {@link #STATE_V1}, the domain's state with the time of its last attempt. */
+    static final byte STATE = 5;
 
     private RecordCodec() {
     }
@@ -80,23 +84,25 @@ final class RecordCodec {
         List<QueueIndex.Slot> slots = m.slots();
         out.writeInt(slots.size());
         for (QueueIndex.Slot s : slots) {
-            writeSlotState(out, s.domain, s.attempts, s.nextAttempt, s.lastError);
+            writeSlotState(out, s.domain, s.attempts, s.nextAttempt, s.lastError, s.lastAttempt);
         }
     }
 
-    static void writeSlotState(DataOutputStream out, String domain, int attempts, long nextAttempt, String lastError)
-            throws IOException {
+    static void writeSlotState(DataOutputStream out, String domain, int attempts, long nextAttempt, String lastError,
+                               long lastAttempt) throws IOException {
         out.writeUTF(domain);
         out.writeInt(attempts);
         out.writeLong(nextAttempt);
         writeNullable(out, lastError == null ? null : truncate(lastError));
+        out.writeLong(lastAttempt);
     }
 
     private static String truncate(String s) {
         return s.length() > 2000 ? s.substring(0, 2000) : s;
     }
 
-    static MessageHead readMessageHead(DataInputStream in) throws IOException {
+    /** @param v1 the record is of the 0.1 layout ({@link #MSG_V1}: no last-attempt times) */
+    static MessageHead readMessageHead(DataInputStream in, boolean v1) throws IOException {
         String id = in.readUTF();
         MailAddress sender = readAddress(in);
         int ret = in.readByte();
@@ -124,25 +130,25 @@ final class RecordCodec {
         int slots = in.readInt();
         List<SlotState> states = new ArrayList<>(slots);
         for (int i = 0; i < slots; i++) {
-            states.add(readSlotState(in));
+            states.add(readSlotState(in, v1));
         }
         Envelope env = new Envelope(sender, rcpts, ret == 0 ? null : Envelope.Ret.values()[ret - 1], envId, body, utf8,
                 helo, client, Instant.ofEpochMilli(received));
         return new MessageHead(id, env, status, states);
     }
 
-    static SlotState readSlotState(DataInputStream in) throws IOException {
-        return new SlotState(in.readUTF(), in.readInt(), in.readLong(), readNullable(in));
+    static SlotState readSlotState(DataInputStream in, boolean v1) throws IOException {
+        return new SlotState(in.readUTF(), in.readInt(), in.readLong(), readNullable(in), v1 ? 0 : in.readLong());
     }
 
     /** STATE payload: id, slot state, then (recipient index, status) pairs. */
     static byte[] stateRecord(String id, String domain, int attempts, long nextAttempt, String lastError,
-                              int[] rcptIdx, byte[] rcptStatus) {
+                              long lastAttempt, int[] rcptIdx, byte[] rcptStatus) {
         try {
             ByteArrayOutputStream bos = new ByteArrayOutputStream(128);
             DataOutputStream out = new DataOutputStream(bos);
             out.writeUTF(id);
-            writeSlotState(out, domain, attempts, nextAttempt, lastError);
+            writeSlotState(out, domain, attempts, nextAttempt, lastError, lastAttempt);
             out.writeInt(rcptIdx.length);
             for (int i = 0; i < rcptIdx.length; i++) {
                 out.writeInt(rcptIdx[i]);
@@ -186,7 +192,8 @@ final class RecordCodec {
         return in.readBoolean() ? in.readUTF() : null;
     }
 
-    record SlotState(String domain, int attempts, long nextAttempt, String lastError) {
+    /** @param lastAttempt epoch millis when the last attempt ended, 0 when none (or not recorded: 0.1 layout) */
+    record SlotState(String domain, int attempts, long nextAttempt, String lastError, long lastAttempt) {
     }
 
     record MessageHead(String id, Envelope envelope, byte[] rcptStatus, List<SlotState> slots) {

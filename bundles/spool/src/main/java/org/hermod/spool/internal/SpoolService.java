@@ -110,8 +110,8 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
     private void replayRecord(int seg, long offset, byte type, byte[] payload, int[] counts) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(payload));
         switch (type) {
-            case RecordCodec.MSG -> {
-                RecordCodec.MessageHead h = RecordCodec.readMessageHead(in);
+            case RecordCodec.MSG, RecordCodec.MSG_V1 -> {
+                RecordCodec.MessageHead h = RecordCodec.readMessageHead(in, type == RecordCodec.MSG_V1);
                 int contentLen = in.readInt();
                 QueueIndex.MessageEntry m = index.newEntry(h.id(), h.envelope(), h.rcptStatus());
                 m.segment = seg;
@@ -124,9 +124,9 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
                 index.put(m, states, false);
                 counts[0]++;
             }
-            case RecordCodec.STATE -> {
+            case RecordCodec.STATE, RecordCodec.STATE_V1 -> {
                 String id = in.readUTF();
-                RecordCodec.SlotState st = RecordCodec.readSlotState(in);
+                RecordCodec.SlotState st = RecordCodec.readSlotState(in, type == RecordCodec.STATE_V1);
                 int n = in.readInt();
                 int[] idx = new int[n];
                 byte[] status = new byte[n];
@@ -248,44 +248,55 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
      * Called by {@link LeasedItem}. A release (nothing decided) applies at once. Outcomes are written to the journal
      * first and applied to the index only once they are fsynced, so what the index shows is always what a restart
      * would show; the slot stays leased meanwhile. If the write fails the slot becomes due again (the attempt is
-     * repeated: at-least-once) instead of silently forgetting the outcome.
+     * repeated: at-least-once) instead of silently forgetting the outcome, and the returned stage fails.
+     *
+     * @return completes when the outcome is durable and applied to the index
      */
-    void complete(QueueIndex.Slot slot, int[] idx, byte[] status, boolean countAttempt, long retryAt, String lastError) {
+    CompletableFuture<Void> complete(QueueIndex.Slot slot, int[] idx, byte[] status, boolean countAttempt, long retryAt,
+                                     String lastError) {
         if (!countAttempt && idx.length == 0) {
             index.lock.lock();
             try {
-                index.complete(slot, idx, status, false, 0, null);
+                index.complete(slot, idx, status, false, 0, null, 0);
             } finally {
                 index.lock.unlock();
             }
             fireReady();
-            return;
+            return CompletableFuture.completedFuture(null);
         }
+        long ended = System.currentTimeMillis();
         CompletableFuture<Journal.Location> durable;
         index.lock.lock();
         try {
             int attempts = slot.attempts + (countAttempt ? 1 : 0);
             String err = lastError != null ? lastError : slot.lastError;
             durable = journal.append(RecordCodec.STATE, RecordCodec.stateRecord(slot.msg.id, slot.domain, attempts,
-                    retryAt, err, idx, status), null);
+                    retryAt, err, countAttempt ? ended : slot.lastAttempt, idx, status), null);
         } finally {
             index.lock.unlock();
         }
+        CompletableFuture<Void> done = new CompletableFuture<>();
         durable.whenComplete((loc, failure) -> {
             index.lock.lock();
             try {
                 if (failure == null) {
-                    index.complete(slot, idx, status, countAttempt, retryAt, lastError);
+                    index.complete(slot, idx, status, countAttempt, retryAt, lastError, ended);
                 } else {
                     LOG.error("Could not record the delivery outcome of {} ({}); it will be attempted again",
                             slot.msg.id, slot.domain, failure);
-                    index.complete(slot, new int[0], new byte[0], false, 0, null);
+                    index.complete(slot, new int[0], new byte[0], false, 0, null, 0);
                 }
             } finally {
                 index.lock.unlock();
             }
             fireReady();
+            if (failure == null) {
+                done.complete(null);
+            } else {
+                done.completeExceptionally(failure);
+            }
         });
+        return done;
     }
 
     byte[] content(QueueIndex.MessageEntry m) throws IOException {
@@ -328,21 +339,19 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             for (int i = 0; i < m.rcptStatus.length; i++) {
                 String addr = m.envelope.recipients().get(i).address().toString();
                 QueueIndex.Slot s = m.slots.get(m.envelope.recipients().get(i).address().domainKey());
-                String state;
+                MessageInfo.State state;
                 if (m.rcptStatus[i] == QueueIndex.DELIVERED) {
-                    state = "DELIVERED";
+                    state = MessageInfo.State.DELIVERED;
                 } else if (m.rcptStatus[i] == QueueIndex.FAILED) {
-                    state = "FAILED";
-                } else if (s == null || s.state == null) {
-                    state = "PENDING";
-                } else if (index.suspended().contains(s.domain)) {
-                    state = "HELD";
+                    state = MessageInfo.State.FAILED;
+                } else if (s != null && s.state == QueueIndex.SlotState.LEASED) {
+                    state = MessageInfo.State.ACTIVE;
+                } else if (s != null && index.suspended().contains(s.domain)) {
+                    state = MessageInfo.State.HELD;
+                } else if (s != null && s.state == QueueIndex.SlotState.DEFERRED) {
+                    state = MessageInfo.State.DEFERRED;
                 } else {
-                    state = switch (s.state) {
-                        case READY -> "QUEUED";
-                        case DEFERRED -> "DEFERRED";
-                        case LEASED -> "ACTIVE";
-                    };
+                    state = MessageInfo.State.QUEUED;
                 }
                 states.add(new MessageInfo.RecipientState(addr, state, s == null ? 0 : s.attempts,
                         s == null || s.nextAttempt == 0 ? null : Instant.ofEpochMilli(s.nextAttempt),
@@ -431,7 +440,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
                     byte[] st = new byte[idx.length];
                     java.util.Arrays.fill(st, QueueIndex.FAILED);
                     last = journal.append(RecordCodec.STATE, RecordCodec.stateRecord(m.id, s.domain, s.attempts, 0,
-                            "deleted by operator", idx, st), null);
+                            "deleted by operator", s.lastAttempt, idx, st), null);
                 }
                 n++;
             }

@@ -23,6 +23,7 @@ import org.hermod.api.Recipient;
 import org.hermod.api.SmtpReply;
 import org.hermod.api.spool.DeliveryItem;
 import org.hermod.api.spool.DomainSummary;
+import org.hermod.api.spool.MessageInfo;
 import org.hermod.api.spool.RecipientResult;
 import org.junit.After;
 import org.junit.Before;
@@ -90,9 +91,8 @@ public class SpoolServiceTest {
         Recipient y = it.envelope().recipients().get(1);
         it.complete(List.of(new RecipientResult(x, RecipientResult.Status.DELIVERED, SmtpReply.of(250, "2.0.0", "ok"), "mx"),
                 new RecipientResult(y, RecipientResult.Status.DEFERRED, SmtpReply.of(451, "4.3.0", "later"), "mx")),
-                Instant.now().plusSeconds(3600));
+                Instant.now().plusSeconds(3600)).toCompletableFuture().get(10, TimeUnit.SECONDS); // durable now
         assertTrue("deferred: not ready", spool.lease("a.test", 1).isEmpty());
-        Thread.sleep(200); // the STATE record is group-committed asynchronously
         reopen();
         assertTrue("still deferred after restart", spool.lease("a.test", 1).isEmpty());
         DomainSummary s = spool.summaries().get(0);
@@ -104,13 +104,8 @@ public class SpoolServiceTest {
         assertEquals(1, again.attempts());
         assertEquals(List.of("y@a.test"), again.envelope().recipients().stream().map(r -> r.address().toString()).toList());
         again.complete(List.of(new RecipientResult(again.envelope().recipients().get(0), RecipientResult.Status.DELIVERED,
-                null, null)), null);
-        // the outcome reaches the index once it is fsynced
-        for (int i = 0; i < 100 && !spool.summaries().isEmpty(); i++) {
-            Thread.sleep(20);
-        }
-        assertTrue(spool.summaries().isEmpty());
-        Thread.sleep(200);
+                null, null)), null).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertTrue("the outcome is in the index once its stage completes", spool.summaries().isEmpty());
         reopen();
         assertTrue(spool.summaries().isEmpty());
         assertTrue(spool.message(id).isEmpty());
@@ -158,12 +153,11 @@ public class SpoolServiceTest {
         DeliveryItem it = spool.lease("b.test", 5).get(0);
         assertTrue(it.bounceRequested());
         it.release();
-        assertEquals(1, spool.deleteDomain("a.test"));
-        Thread.sleep(200);
+        assertEquals(1, spool.deleteDomain("a.test")); // durable when it returns
         reopen();
         assertTrue(spool.message(a).isEmpty());
         assertEquals(List.of("b.test"), spool.summaries().stream().map(DomainSummary::domain).toList());
-        assertEquals("FAILED", spool.message(b).get().recipients().get(1).state());
+        assertEquals(MessageInfo.State.FAILED, spool.message(b).get().recipients().get(1).state());
     }
 
     @Test
@@ -184,11 +178,12 @@ public class SpoolServiceTest {
         assertTrue("2000 x 2 KB over 1 MiB segments: " + segments, segments >= 4);
         List<DeliveryItem> items = spool.lease("c.test", 5000);
         assertEquals(2000, items.size());
+        List<CompletableFuture<Void>> done = new ArrayList<>();
         for (DeliveryItem it : items) {
-            it.complete(List.of(new RecipientResult(it.envelope().recipients().get(0), RecipientResult.Status.DELIVERED,
-                    null, null)), null);
+            done.add(it.complete(List.of(new RecipientResult(it.envelope().recipients().get(0),
+                    RecipientResult.Status.DELIVERED, null, null)), null).toCompletableFuture());
         }
-        Thread.sleep(300);
+        CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
         spool.compact();
         try (Stream<Path> s = Files.list(dir)) {
             assertEquals("only the active segment is left", 1, s.filter(p -> p.toString().endsWith(".seg")).count());

@@ -372,9 +372,6 @@ public final class Transaction {
         return sb.toString();
     }
 
-    static boolean isNull(MailAddress a) {
-        return a.isNullSender();
-    }
 
     private static <T> CompletableFuture<T> done(T v) {
         return CompletableFuture.completedFuture(v);

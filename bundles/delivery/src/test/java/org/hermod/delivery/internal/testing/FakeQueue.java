@@ -1,61 +1,115 @@
 package org.hermod.delivery.internal.testing;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.hermod.api.Envelope;
+import org.hermod.api.Recipient;
 import org.hermod.api.spool.DeliveryItem;
 import org.hermod.api.spool.DeliveryQueue;
 import org.hermod.api.spool.RecipientResult;
 
-/** An in-memory stand-in for the spool's delivery queue (test only). */
-public final class FakeQueue implements DeliveryQueue {
+/**
+ * An in-memory delivery queue for the delivery tests. It keeps the queue contract ({@code FakeQueueContractTest} runs
+ * {@code DeliveryQueueContract} against it): per-domain ready queues oldest first, leases that end once, deferred
+ * recipients due again at their retry time, release without an attempt, suspension. What it adds for tests: items can
+ * be queued with a history (attempts, last attempt, operator bounce), and each exposes its first completion.
+ */
+public final class FakeQueue implements DeliveryQueue, AutoCloseable {
 
+    /** The first completion of an item's lease. */
     public record Completion(List<RecipientResult> results, Instant retryAt) {
     }
 
-    private final Map<String, ArrayDeque<Item>> ready = new HashMap<>();
+    private final Map<String, ArrayDeque<Item>> ready = new LinkedHashMap<>();
+    private final Set<String> suspended = new HashSet<>();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "fake-queue-timer");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicInteger ids = new AtomicInteger();
+    /** The most items leased at the same time. */
     public final AtomicInteger maxLeasedAtOnce = new AtomicInteger();
-    private final AtomicInteger leased = new AtomicInteger();
+    private int leasedNow; // guarded by this
 
-    public final class Item implements DeliveryItem {
+    /** One message's pending recipients at one domain (what the spool calls a slot). */
+    public final class Item {
         final String id;
+        final String domain;
         final Envelope envelope;
         final byte[] content;
         final Instant arrival;
-        final int attempts;
         final boolean bounce;
+        final long seq;
+        List<Recipient> pending; // guarded by FakeQueue.this
+        int attempts;
+        Instant lastAttempt;
+        /** The first completion of a lease of this item. */
         public final CompletableFuture<Completion> completed = new CompletableFuture<>();
+        /** Whether a lease of this item was released. */
         public volatile boolean released;
 
-        Item(String id, Envelope envelope, byte[] content, Instant arrival, int attempts, boolean bounce) {
+        Item(String id, String domain, Envelope envelope, byte[] content, Instant arrival, int attempts,
+             Instant lastAttempt, boolean bounce) {
             this.id = id;
+            this.domain = domain;
             this.envelope = envelope;
             this.content = content;
             this.arrival = arrival;
             this.attempts = attempts;
+            this.lastAttempt = lastAttempt;
             this.bounce = bounce;
+            this.seq = ids.incrementAndGet();
+            this.pending = new ArrayList<>();
+            for (Recipient r : envelope.recipients()) {
+                if (r.address().domainKey().equals(domain)) {
+                    pending.add(r);
+                }
+            }
+        }
+    }
+
+    private final class Lease implements DeliveryItem {
+        private final Item item;
+        private final Envelope envelope;
+        private final int attempts;
+        private final Instant lastAttempt;
+        private boolean ended; // guarded by FakeQueue.this
+
+        Lease(Item item) {
+            this.item = item;
+            this.envelope = item.envelope.withRecipients(List.copyOf(item.pending));
+            this.attempts = item.attempts;
+            this.lastAttempt = item.lastAttempt;
         }
 
         @Override
         public String queueId() {
-            return id;
+            return item.id;
         }
 
         @Override
         public String domain() {
-            return envelope.recipients().get(0).address().domainKey();
+            return item.domain;
         }
 
         @Override
@@ -69,54 +123,144 @@ public final class FakeQueue implements DeliveryQueue {
         }
 
         @Override
+        public Instant lastAttempt() {
+            return lastAttempt;
+        }
+
+        @Override
         public Instant arrival() {
-            return arrival;
+            return item.arrival;
         }
 
         @Override
         public long size() {
-            return content.length;
+            return item.content.length;
         }
 
         @Override
         public boolean bounceRequested() {
-            return bounce;
+            return item.bounce;
         }
 
         @Override
         public byte[] content() throws IOException {
-            return content.clone();
+            return item.content.clone();
         }
 
         @Override
-        public void complete(List<RecipientResult> results, Instant retryAt) {
-            leased.decrementAndGet();
-            if (!completed.complete(new Completion(results, retryAt))) {
-                throw new IllegalStateException("completed twice");
+        public CompletionStage<Void> complete(List<RecipientResult> results, Instant retryAt) {
+            boolean again;
+            synchronized (FakeQueue.this) {
+                if (ended) {
+                    return CompletableFuture.failedFuture(new IllegalStateException("lease of " + item.id + " already ended"));
+                }
+                if (retryAt == null && results.stream().anyMatch(r -> r.status() == RecipientResult.Status.DEFERRED)) {
+                    throw new IllegalArgumentException("a deferred recipient needs a retry time");
+                }
+                ended = true;
+                leasedNow--;
+                item.attempts++;
+                item.lastAttempt = Instant.now();
+                for (RecipientResult r : results) {
+                    if (r.status() != RecipientResult.Status.DEFERRED) {
+                        item.pending.remove(r.recipient());
+                    }
+                }
+                again = !item.pending.isEmpty();
             }
+            item.completed.complete(new Completion(results, retryAt));
+            if (again) {
+                long wait = retryAt == null ? 0 : Duration.between(Instant.now(), retryAt).toMillis();
+                if (wait <= 0) {
+                    makeReady(item);
+                } else {
+                    timer.schedule(() -> makeReady(item), wait, TimeUnit.MILLISECONDS);
+                }
+            }
+            return CompletableFuture.completedFuture(null);
         }
 
         @Override
-        public void release() {
-            leased.decrementAndGet();
-            released = true;
+        public boolean release() {
+            synchronized (FakeQueue.this) {
+                if (ended) {
+                    return false;
+                }
+                ended = true;
+                leasedNow--;
+            }
+            item.released = true;
+            makeReady(item);
+            return true;
+        }
+
+        @Override
+        public boolean isLeased() {
+            synchronized (FakeQueue.this) {
+                return !ended;
+            }
         }
     }
 
+    /** Queues a new message (as the spool stores one): one item per destination domain. */
+    public List<Item> store(Envelope envelope, byte[] content) {
+        String id = "F" + ids.incrementAndGet();
+        Set<String> domains = new TreeSet<>();
+        envelope.recipients().forEach(r -> domains.add(r.address().domainKey()));
+        List<Item> out = new ArrayList<>();
+        for (String d : domains) {
+            Item item = new Item(id, d, envelope, content, envelope.receivedAt(), 0, null, false);
+            out.add(item);
+            makeReady(item);
+        }
+        return out;
+    }
+
+    /** Queues a message for the domain of its first recipient, as if it had been tried {@code attempts} times. */
     public Item add(String id, Envelope envelope, byte[] content, Instant arrival, int attempts, boolean bounce) {
-        Item item = new Item(id, envelope, content, arrival, attempts, bounce);
+        return add(id, envelope, content, arrival, attempts, attempts == 0 ? null : Instant.now(), bounce);
+    }
+
+    /** As {@link #add(String, Envelope, byte[], Instant, int, boolean)} with the time the last attempt ended. */
+    public Item add(String id, Envelope envelope, byte[] content, Instant arrival, int attempts, Instant lastAttempt,
+                    boolean bounce) {
+        Item item = new Item(id, envelope.recipients().get(0).address().domainKey(), envelope, content, arrival, attempts,
+                lastAttempt, bounce);
+        makeReady(item);
+        return item;
+    }
+
+    private void makeReady(Item item) {
         synchronized (this) {
-            ready.computeIfAbsent(item.domain(), d -> new ArrayDeque<>()).add(item);
+            ArrayDeque<Item> q = ready.computeIfAbsent(item.domain, d -> new ArrayDeque<>());
+            // oldest first: a released or retried item goes back in front of newer ones
+            List<Item> all = new ArrayList<>(q);
+            all.add(item);
+            all.sort((a, b) -> Long.compare(a.seq, b.seq));
+            q.clear();
+            q.addAll(all);
         }
         listeners.forEach(Runnable::run);
-        return item;
+    }
+
+    public synchronized boolean suspend(String domain) {
+        return suspended.add(domain.toLowerCase(Locale.ROOT));
+    }
+
+    public boolean resume(String domain) {
+        boolean was;
+        synchronized (this) {
+            was = suspended.remove(domain.toLowerCase(Locale.ROOT));
+        }
+        listeners.forEach(Runnable::run);
+        return was;
     }
 
     @Override
     public synchronized Set<String> readyDomains() {
         Set<String> out = new TreeSet<>();
         ready.forEach((d, q) -> {
-            if (!q.isEmpty()) {
+            if (!q.isEmpty() && !suspended.contains(d)) {
                 out.add(d);
             }
         });
@@ -126,10 +270,14 @@ public final class FakeQueue implements DeliveryQueue {
     @Override
     public synchronized List<DeliveryItem> lease(String domain, int max) {
         List<DeliveryItem> out = new ArrayList<>();
-        ArrayDeque<Item> q = ready.get(domain);
+        String d = domain.toLowerCase(Locale.ROOT);
+        ArrayDeque<Item> q = ready.get(d);
+        if (suspended.contains(d)) {
+            return out;
+        }
         while (q != null && !q.isEmpty() && out.size() < max) {
-            out.add(q.poll());
-            maxLeasedAtOnce.accumulateAndGet(leased.incrementAndGet(), Math::max);
+            out.add(new Lease(q.poll()));
+            maxLeasedAtOnce.accumulateAndGet(++leasedNow, Math::max);
         }
         return out;
     }
@@ -142,5 +290,10 @@ public final class FakeQueue implements DeliveryQueue {
     @Override
     public void removeReadyListener(Runnable listener) {
         listeners.remove(listener);
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
     }
 }

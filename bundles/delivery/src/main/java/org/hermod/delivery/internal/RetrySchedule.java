@@ -9,12 +9,12 @@ import java.util.Random;
  * When to try a deferred recipient again: either an explicit list of intervals (the last one repeats) or an exponential
  * schedule (initial, factor, cap), each with +/- jitter.
  */
-public record RetryPolicy(List<Duration> schedule, Duration initial, double factor, Duration max, double jitter) {
+public record RetrySchedule(List<Duration> schedule, Duration initial, double factor, Duration max, double jitter) {
 
     /** The shortest retry interval accepted (a shorter one would make deferred mail spin). */
     public static final Duration MIN_INTERVAL = Duration.ofSeconds(1);
 
-    public RetryPolicy {
+    public RetrySchedule {
         schedule = List.copyOf(schedule);
         if (initial.compareTo(MIN_INTERVAL) < 0) {
             throw new IllegalArgumentException("retryInitial (or an override's retry) must be at least 1s, got "
@@ -37,11 +37,11 @@ public record RetryPolicy(List<Duration> schedule, Duration initial, double fact
         }
     }
 
-    public static RetryPolicy exponential(Duration initial, double factor, Duration max, double jitter) {
-        return new RetryPolicy(List.of(), initial, factor, max, jitter);
+    public static RetrySchedule exponential(Duration initial, double factor, Duration max, double jitter) {
+        return new RetrySchedule(List.of(), initial, factor, max, jitter);
     }
 
-    public static RetryPolicy defaults() {
+    public static RetrySchedule defaults() {
         return exponential(Duration.ofMinutes(5), 2.0, Duration.ofHours(4), 0.1);
     }
 

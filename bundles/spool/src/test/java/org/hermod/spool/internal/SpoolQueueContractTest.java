@@ -1,0 +1,64 @@
+package org.hermod.spool.internal;
+
+import java.nio.file.Path;
+
+import org.hermod.api.Envelope;
+import org.hermod.api.spool.DeliveryQueue;
+import org.hermod.api.spool.DurableDeliveryQueueContract;
+import org.junit.Rule;
+import org.junit.rules.TemporaryFolder;
+
+/** The real spool, on disk, against the queue contract (including what a crash must not change). */
+public class SpoolQueueContractTest extends DurableDeliveryQueueContract {
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    private final class SpoolSubject implements Subject {
+        final Path dir;
+        final SpoolService spool;
+
+        SpoolSubject(Path dir) throws Exception {
+            this.dir = dir;
+            this.spool = SpoolService.open(dir, 1 << 20);
+        }
+
+        @Override
+        public DeliveryQueue queue() {
+            return spool;
+        }
+
+        @Override
+        public String store(Envelope envelope, byte[] content) throws Exception {
+            return spool.store(envelope, content).get();
+        }
+
+        @Override
+        public boolean suspend(String domain) {
+            return spool.suspend(domain);
+        }
+
+        @Override
+        public boolean resume(String domain) {
+            return spool.resume(domain);
+        }
+
+        @Override
+        public void close() throws Exception {
+            spool.close();
+        }
+    }
+
+    @Override
+    protected Subject open() throws Exception {
+        return new SpoolSubject(tmp.newFolder().toPath());
+    }
+
+    @Override
+    protected Subject crashAndReopen(Subject crashed) throws Exception {
+        // Leases live in memory only; closing the journal without handing them back is what a crash leaves on disk.
+        SpoolSubject s = (SpoolSubject) crashed;
+        s.close();
+        return new SpoolSubject(s.dir);
+    }
+}
