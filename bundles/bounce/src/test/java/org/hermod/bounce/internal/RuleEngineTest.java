@@ -8,9 +8,12 @@ import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.util.List;
 
 import org.hermod.api.bounce.Classification;
 import org.hermod.api.bounce.FailureInput;
+import org.hermod.bounce.internal.rules.Evidence;
+import org.hermod.bounce.internal.rules.RuleLoader;
 import org.hermod.bounce.internal.rules.RuleParser;
 import org.junit.Rule;
 import org.junit.Test;
@@ -88,6 +91,66 @@ public class RuleEngineTest {
         assertFalse(t.permanent());
         assertEquals("message-expired", c.classify(new FailureInput(FailureInput.Kind.EXPIRED, 0, null, "", null,
                 null)).category());
+    }
+
+    @Test
+    public void strongerEvidenceDecidesAndTheTraceNamesItsLevel() {
+        RuleBasedBounceClassifier c = new RuleBasedBounceClassifier((Path) null);
+        // a blocklist naming itself (provider-code) beats the overloaded 5.7.1 (class evidence)
+        Classification bl = c.classify(FailureInput.reply(554, "5.7.1",
+                "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", null, null));
+        assertEquals("spam-related", bl.category());
+        assertTrue(bl.trace().matched(), bl.trace().matched().startsWith("provider-code: "));
+        // a narrow phrase beats 5.7.1 and X.2.1, which every MTA uses for everything
+        Classification relay = c.classify(FailureInput.reply(554, "5.7.1", "<a@b.example>: Relay access denied",
+                null, null));
+        assertEquals("relaying-issues", relay.category());
+        assertTrue(relay.trace().matched(), relay.trace().matched().startsWith("specific-phrase: "));
+        assertCat(c, "bad-mailbox", true, 550, "5.2.1", "<kijitora@example.jp>... User Unknown");
+        // a specific status beats a broad word in the same text
+        Classification full = c.classify(FailureInput.reply(552, "5.2.2", "Mailbox full, message rejected", null,
+                null));
+        assertEquals("quota-issues", full.category());
+        assertTrue(full.trace().matched(), full.trace().matched().startsWith("specific-status: "));
+        // provider-documented meaning of a code over its RFC 3463 reading (Gmail 4.2.1 = rate limit)
+        assertCat(c, "policy-related", false, 450, "4.2.1", "The user you are trying to contact is receiving mail too"
+                + " quickly. Please resend your message at a later time.");
+        // Microsoft 5.4.1 "Access denied" is directory-based edge blocking: the recipient does not exist
+        assertCat(c, "bad-mailbox", true, 550, "5.4.1", "Recipient address rejected: Access denied. AS(201806281)");
+    }
+
+    @Test
+    public void broadWordsAloneNeverMakeAHardBounce() {
+        RuleBasedBounceClassifier c = new RuleBasedBounceClassifier((Path) null);
+        java.util.Set<String> hard = java.util.Set.of("bad-mailbox", "bad-domain", "inactive-mailbox");
+        for (String text : new String[] {"Message rejected", "Access denied", "Blocked", "Host unknown timeout",
+                "Delivery not permitted"}) {
+            Classification cl = c.classify(FailureInput.reply(550, null, text, null, null));
+            assertFalse(text + " -> " + cl.category(), hard.contains(cl.category()) && !text.startsWith("Host"));
+            assertTrue(text, cl.trace().matched().startsWith("generic-phrase: "));
+        }
+        // with nothing but the reply code, the class decides and says so
+        Classification bare = c.classify(FailureInput.reply(421, null, "", null, null));
+        assertTrue(bare.trace().matched(), bare.trace().matched().startsWith("reply-code: "));
+    }
+
+    @Test
+    public void levelIsReadFromTheRuleOrDerivedFromItsConditions() throws Exception {
+        RuleParser.Result r = RuleParser.parse("t", new StringReader(String.join("\n",
+                "a status=5.1.1 => x",
+                "b status=5.1.0 => x",
+                "c status=X.7.1 level=status-class => x",
+                "d text=/y/ => x",
+                "e code=550 => x",
+                "f provider=example.com text=/y/ => x",
+                "g text=/y/ level=nonsense => x")));
+        assertEquals(6, r.rules().size());
+        assertEquals(1, r.errors().size());
+        assertEquals(List.of(Evidence.SPECIFIC_STATUS, Evidence.STATUS_CLASS, Evidence.STATUS_CLASS,
+                Evidence.SPECIFIC_PHRASE, Evidence.REPLY_CODE, Evidence.PROVIDER_CODE),
+                r.rules().stream().map(org.hermod.bounce.internal.rules.Rule::evidence).toList());
+        assertEquals(List.of("f", "a", "d", "b", "c", "e"),
+                RuleLoader.byEvidence(r.rules()).stream().map(org.hermod.bounce.internal.rules.Rule::id).toList());
     }
 
     private static void assertCat(RuleBasedBounceClassifier c, String cat, boolean perm, int code, String st,

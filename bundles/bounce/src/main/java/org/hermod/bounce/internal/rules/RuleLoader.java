@@ -44,7 +44,7 @@ public final class RuleLoader {
      */
     public static List<Rule> byEvidence(List<Rule> rules) {
         List<Rule> sorted = new ArrayList<>(rules);
-        // sorted by level in the next commit, together with the rules re-levelled for it
+        sorted.sort(java.util.Comparator.comparing(Rule::evidence));
         return sorted;
     }
 
