@@ -395,15 +395,20 @@ public final class BounceParser {
                 continue;
             }
             String t = p.mimeType();
-            if (t.equals("text/plain") || t.equals("text/html") && sb.length() == 0) {
+            // an empty text/plain alternative (HTML-only Exchange NDRs) does not hide the HTML part
+            if (t.equals("text/plain") || t.equals("text/html") && sb.toString().isBlank()) {
                 String text = t.equals("text/html") ? stripHtml(p.text()) : p.text();
+                if (text.isBlank()) {
+                    continue;
+                }
                 sb.append(cutAtOriginal(text)).append('\n');
                 if (sb.length() >= MAX_HUMAN) {
                     break;
                 }
             }
         }
-        if (sb.length() == 0) {
+        if (sb.toString().isBlank()) {
+            sb.setLength(0);
             for (MimeView.Part p : v.parts) {
                 if (p.mimeType().equals("text/html") && !p.inAttachedMessage()) {
                     sb.append(cutAtOriginal(stripHtml(p.text()))).append('\n');
