@@ -40,7 +40,16 @@ public class BounceHardeningTest {
         codec = new HmacReturnPathCodec("k3y".getBytes(StandardCharsets.UTF_8), "bounces.example.com");
         log = tmp.getRoot().toPath().resolve("log/bounce-events.jsonl");
         classifier = new RuleBasedBounceClassifier((Path) null);
-        processor = new DefaultBounceProcessor(classifier, suppression, codec, new BounceEventLog(log), null);
+        events = new BounceEventLog(log);
+        processor = new DefaultBounceProcessor(classifier, suppression, codec, events, null);
+    }
+
+    private BounceEventLog events;
+
+    /** The event log's lines once everything written so far is on disk. */
+    private List<String> logLines() throws Exception {
+        events.sync().get(5, java.util.concurrent.TimeUnit.SECONDS);
+        return Files.readAllLines(log);
     }
 
     static byte[] dsn(String... finalRecipients) {
@@ -78,7 +87,7 @@ public class BounceHardeningTest {
         assertEquals("bad-mailbox", r.recipients().get(0).classification().category());
         assertFalse(suppression.contains("ceo@customer.com"));
         assertEquals(0, suppression.size());
-        String line = Files.readAllLines(log).get(0);
+        String line = logLines().get(0);
         assertTrue(line, line.contains("\"source\":\"async-unverified\""));
         // a tampered signature does not verify either
         String rp = codec.encode("Q1", "ceo@customer.com");
@@ -135,6 +144,7 @@ public class BounceHardeningTest {
         String longLocal = "a".repeat(300);
         p.process(dsn("first@customer.com", longLocal + "@customer.com", "third@customer.com"),
                 "x@bounces.example.com");
+        flaky.sync().get(5, java.util.concurrent.TimeUnit.SECONDS);
         List<String> lines = Files.readAllLines(log);
         assertEquals(lines.toString(), 1, lines.size());
         assertTrue(lines.get(0), lines.get(0).contains("third@customer.com"));
@@ -241,11 +251,14 @@ public class BounceHardeningTest {
         Classification c = new Classification("bad-mailbox", true, "5.1.1",
                 new Classification.Trace("builtin", "x", "m", List.of()));
         events.write("sync", "Q", "a@example.com", c, 550);
+        events.sync().get(5, java.util.concurrent.TimeUnit.SECONDS);
         Files.move(log, log.resolveSibling("bounce-events.jsonl.1"));
-        for (int i = 0; i < BounceEventLog.CHECK_EVERY + 1; i++) {
+        for (int i = 0; i < 200; i++) {
             events.write("sync", "Q", "b@example.com", c, 550);
         }
-        assertTrue(Files.exists(log));
+        events.sync().get(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue("a new file under the configured name", Files.exists(log));
+        assertTrue(Files.readAllLines(log).get(0).contains("b@example.com"));
         events.close();
     }
 }

@@ -66,12 +66,14 @@ public class SuppressionAndVerpTest {
         DerbySuppressionList s = new DerbySuppressionList(tmp.getRoot().toPath().resolve("db").toString());
         HmacReturnPathCodec codec = new HmacReturnPathCodec(new byte[] {1, 2, 3}, "bounces.example.com");
         Path log = tmp.getRoot().toPath().resolve("log/bounce-events.jsonl");
+        BounceEventLog events = new BounceEventLog(log);
         DefaultBounceProcessor p = new DefaultBounceProcessor(new RuleBasedBounceClassifier((Path) null), s, codec,
-                new BounceEventLog(log), null);
+                events, null);
         String rp = codec.encode("Q9", "kijitora@example.ne.jp");
         BounceReport r = p.process(Corpus.bounce("lhost-qmail-01.eml"), rp);
         assertEquals("Q9", r.queueId());
         assertTrue(s.contains("kijitora@example.ne.jp"));
+        events.sync().get(5, java.util.concurrent.TimeUnit.SECONDS);
         String line = Files.readAllLines(log).get(0);
         assertTrue(line, line.contains("\"queueId\":\"Q9\"") && line.contains("\"category\":\"bad-mailbox\"")
                 && line.contains("\"source\":\"async\""));

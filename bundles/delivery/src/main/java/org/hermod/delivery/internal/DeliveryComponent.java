@@ -192,7 +192,8 @@ public final class DeliveryComponent {
             LOG.warn("karaf.data is not set and no accountingLog configured: no accounting log");
             return null;
         }
-        return new AccountingLog(p);
+        // an ESP's record of every attempt: large files, ten of them kept (about 2.5 GiB at most)
+        return new AccountingLog(org.hermod.eventlog.JsonLinesLog.Settings.of(p).withRotation(256L << 20, 10));
     }
 
     private static String localHostName() {
