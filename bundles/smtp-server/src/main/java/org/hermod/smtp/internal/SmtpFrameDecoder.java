@@ -33,6 +33,10 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
 
     enum Violation { NONE, BARE_NEWLINE, LINE_TOO_LONG, TOO_BIG, NO_MEMORY }
 
+    /** All octets of a BDAT chunk were read; {@code violation} so far in the message (NONE for a discarded chunk). */
+    record ChunkEnd(Violation violation) {
+    }
+
     private enum DataState { START, START_AFTER_BARE, DOT, DOT_CR, IN_LINE, CR }
 
     private final boolean normalize;
@@ -47,14 +51,66 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     private Violation violation = Violation.NONE;
     private DataState state;
     private boolean discardingCommand;
+    /** BDAT: octets of the current chunk still to read (-1: not in a chunk), and whether they are kept. */
+    private long chunkRemaining = -1;
+    private boolean chunkKept;
 
     SmtpFrameDecoder(boolean normalize, DataBudget budget) {
         this.normalize = normalize;
         this.budget = budget;
     }
 
+    /**
+     * BDAT (RFC 3030): the next {@code octets} bytes are message data, taken literally (no dot-stuffing, no end-of-data
+     * sequence). {@code first} starts a new message. A chunk that is not {@code kept} (no transaction, or the message was
+     * already refused) is read and dropped: its bytes must never be taken as commands. Line rules (bare CR/LF, 998
+     * octets) and the size and memory limits are the same as for DATA. Returns the chunk's end at once when it is empty,
+     * otherwise null and a {@link ChunkEnd} is decoded once all its octets are read.
+     */
+    ChunkEnd startChunk(ChannelHandlerContext ctx, long octets, boolean kept, boolean first, long maxMessageSize,
+                        int initialCapacity) {
+        if (kept && first) {
+            startMessage(ctx, maxMessageSize, initialCapacity);
+        }
+        chunkKept = kept;
+        if (octets == 0) {
+            return new ChunkEnd(kept ? violation : Violation.NONE); // nothing to read: complete now
+        }
+        chunkRemaining = octets;
+        return null;
+    }
+
+    /** Ends a chunked message after its LAST chunk: the same outcome DATA's end gives. */
+    DataEnd endChunks() {
+        if (state == DataState.CR) { // the message ends in a CR that no LF followed
+            bareCr();
+        }
+        List<Object> out = new java.util.ArrayList<>(1);
+        finish(out);
+        return (DataEnd) out.get(0);
+    }
+
+    /** Drops a message being received in chunks (refused part way). */
+    void abortMessage() {
+        if (content != null) {
+            content.release();
+            content = null;
+        }
+        releaseBudget();
+    }
+
+    /** Whether a BDAT chunk is being read. */
+    boolean inChunk() {
+        return chunkRemaining >= 0;
+    }
+
     void startData(ChannelHandlerContext ctx, long maxMessageSize, int initialCapacity) {
+        startMessage(ctx, maxMessageSize, initialCapacity);
         dataMode = true;
+    }
+
+    private void startMessage(ChannelHandlerContext ctx, long maxMessageSize, int initialCapacity) {
+        abortMessage();
         maxSize = maxMessageSize;
         content = ctx.alloc().buffer(Math.max(256, initialCapacity));
         size = 0;
@@ -63,8 +119,9 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         state = DataState.START;
     }
 
+    /** Whether message data is being read (DATA, or the octets of a BDAT chunk). */
     boolean inData() {
-        return dataMode;
+        return dataMode || chunkRemaining >= 0;
     }
 
     /** Octets of message data received so far in the current transfer. */
@@ -85,7 +142,9 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         if (paused) {
             return;
         }
-        if (dataMode) {
+        if (chunkRemaining >= 0) {
+            decodeChunk(in, out);
+        } else if (dataMode) {
             decodeData(in, out);
         } else {
             decodeCommand(in, out);
@@ -171,7 +230,7 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
 
     /** Whether part of a command line has been received but not its end. */
     boolean hasPartialLine() {
-        return !dataMode && internalBuffer().isReadable();
+        return !dataMode && chunkRemaining < 0 && internalBuffer().isReadable();
     }
 
     /**
@@ -184,6 +243,37 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         b.skipBytes(n);
         discardingCommand = false;
         return n;
+    }
+
+    private void decodeChunk(ByteBuf in, List<Object> out) {
+        int n = (int) Math.min(in.readableBytes(), chunkRemaining);
+        if (chunkKept) {
+            int i = in.readerIndex();
+            int end = i + n;
+            while (i < end) {
+                byte b = in.getByte(i++);
+                if (state == DataState.CR) {
+                    if (b == '\n') {
+                        emit((byte) '\r');
+                        emit((byte) '\n');
+                        lineLength = 0;
+                        state = DataState.START;
+                    } else {
+                        bareCr();
+                        state = DataState.IN_LINE;
+                        inLine(b);
+                    }
+                } else {
+                    inLine(b); // a dot at the start of a line is just a dot here
+                }
+            }
+        }
+        in.skipBytes(n);
+        chunkRemaining -= n;
+        if (chunkRemaining == 0) {
+            chunkRemaining = -1;
+            out.add(new ChunkEnd(chunkKept ? violation : Violation.NONE));
+        }
     }
 
     private void decodeData(ByteBuf in, List<Object> out) {

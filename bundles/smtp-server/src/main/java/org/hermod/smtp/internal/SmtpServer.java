@@ -1,8 +1,16 @@
 package org.hermod.smtp.internal;
 
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import org.hermod.api.spool.Spool;
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -27,10 +35,15 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslHandler;
 
 /**
- * The ESMTP listener. Pipeline per connection, in order: connection limits, framing (CRLF lines / dot-terminated data),
- * the session state machine. Settings that do not need a new socket apply live to new sessions.
+ * The ESMTP server: the settings all listeners share (PID org.hermod.smtp), the event loops, the TLS certificate, the
+ * authenticator, per-client counters and the recipient map, and the MTA listener on {@code port}. More listeners
+ * (submission, implicit TLS) are {@link SmtpListener} factory configurations that bind through {@link #bind}.
+ * Pipeline per connection, in order: connection limits, TLS (implicit TLS listeners; added later by STARTTLS),
+ * framing (CRLF lines / dot-terminated data / BDAT chunks), the session state machine. Settings that do not need a
+ * new socket apply live to new sessions.
  */
 @Component(configurationPid = "org.hermod.smtp", configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true,
         service = SmtpServer.class)
@@ -40,36 +53,104 @@ public final class SmtpServer {
     private static final Logger LOG = LoggerFactory.getLogger(SmtpServer.class);
 
     static final String LIMITER = "limiter";
+    static final String TLS = "tls";
     static final String FRAMER = "framer";
     static final String SESSION = "session";
+    private static final long FILE_CHECK_SECONDS = 5;
 
     private final Spool spool;
     private final PolicyTracker policy;
+    private final Path etc;
     private volatile SmtpSettings settings;
-    private ConnectionLimiter limiter;
+    private final ConnectionLimiter limiter;
     private final DataBudget dataBudget = new DataBudget(0);
-    private EventLoopGroup boss;
-    private EventLoopGroup workers;
+    private final ClientRates rates = new ClientRates();
+    private final JaasAuthenticator auth;
+    private volatile TlsCertificates tls;
+    private volatile RecipientMap recipients;
+    private final ScheduledExecutorService files;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final boolean epoll;
     private Channel server;
     private String boundTo;
+    private String tlsFiles;
+    private String recipientFile;
 
     @Activate
-    public SmtpServer(@Reference Spool spool, @Reference PolicyTracker policy, SmtpServerConfig config)
-            throws InterruptedException {
+    public SmtpServer(@Reference Spool spool, @Reference PolicyTracker policy, SmtpServerConfig config,
+                      BundleContext context) throws InterruptedException {
         this.spool = spool;
         this.policy = policy;
+        String karafEtc = context.getProperty("karaf.etc");
+        this.etc = Paths.get(karafEtc == null ? "etc" : karafEtc);
         this.settings = SmtpSettings.from(config);
+        this.limiter = new ConnectionLimiter(settings);
         dataBudget.setLimit(config.maxBufferedDataMb() * 1024 * 1024);
-        start(config);
-    }
-
-    private void start(SmtpServerConfig config) throws InterruptedException {
-        limiter = new ConnectionLimiter(settings);
-        boolean epoll = Epoll.isAvailable();
+        this.auth = new JaasAuthenticator(settings.authRealm(), settings.authRole());
+        loadFiles(config);
+        epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        Class<? extends ServerChannel> type = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         boss = new MultiThreadIoEventLoopGroup(1, io);
         workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), io);
+        files = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "hermod-smtp-files");
+            t.setDaemon(true);
+            return t;
+        });
+        files.scheduleWithFixedDelay(this::checkFiles, FILE_CHECK_SECONDS, FILE_CHECK_SECONDS, TimeUnit.SECONDS);
+        try {
+            server = bind(config.bindAddress(), config.port(), ListenerMode.MTA);
+        } catch (RuntimeException | InterruptedException e) {
+            stop();
+            throw e;
+        }
+        boundTo = config.bindAddress() + ":" + config.port();
+    }
+
+    /** (Re)creates the certificate and recipient map holders when their file names changed. */
+    private void loadFiles(SmtpServerConfig c) {
+        String tf = c.tlsCertificate() + "|" + c.tlsKey() + "|" + String.join(",", protocols(c));
+        if (!tf.equals(tlsFiles)) {
+            tls = new TlsCertificates(resolve(c.tlsCertificate()), resolve(c.tlsKey()), settings.hostname(), protocols(c));
+            tlsFiles = tf;
+        }
+        String rf = c.recipientMap() == null ? "" : c.recipientMap().trim();
+        if (!rf.equals(recipientFile)) {
+            recipients = new RecipientMap(rf.isEmpty() ? null : resolve(rf));
+            recipientFile = rf;
+        }
+    }
+
+    private static List<String> protocols(SmtpServerConfig c) {
+        List<String> p = SmtpSettings.split(c.tlsProtocols());
+        for (String v : p) {
+            if (!v.equals("TLSv1.2") && !v.equals("TLSv1.3")) {
+                throw new IllegalArgumentException("tlsProtocols: only TLSv1.2 and TLSv1.3 are allowed, not " + v);
+            }
+        }
+        return p.isEmpty() ? List.of("TLSv1.3", "TLSv1.2") : p;
+    }
+
+    private Path resolve(String file) {
+        Path p = Paths.get(file.trim());
+        return p.isAbsolute() ? p : etc.resolve(p);
+    }
+
+    private void checkFiles() {
+        try {
+            tls.reloadIfChanged();
+            recipients.reloadIfChanged();
+            rates.sweep(Math.max(TimeUnit.MINUTES.toNanos(1), settings.authFailureWindowMillis() * 1_000_000L),
+                    System.nanoTime());
+        } catch (RuntimeException e) {
+            LOG.error("Checking TLS and recipient files failed", e);
+        }
+    }
+
+    /** Binds a listener of this server; its sessions use the server's current settings and services. */
+    Channel bind(String address, int port, ListenerMode mode) throws InterruptedException {
+        Class<? extends ServerChannel> type = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(type)
@@ -80,17 +161,30 @@ public final class SmtpServer {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         SmtpSettings s = settings;
+                        TlsCertificates t = tls;
                         SmtpFrameDecoder framer = new SmtpFrameDecoder(s.normalizeBareNewlines(), dataBudget);
+                        ch.pipeline().addLast(LIMITER, limiter);
+                        if (mode.implicitTls) {
+                            SslHandler h = t.newHandler(ch.alloc());
+                            if (h == null) {
+                                LOG.warn("No TLS certificate: closing a connection to the implicit TLS listener {}:{}",
+                                        address, port);
+                                ch.close();
+                                return;
+                            }
+                            ch.pipeline().addLast(TLS, h);
+                        }
                         ch.pipeline()
-                                .addLast(LIMITER, limiter)
                                 .addLast(FRAMER, framer)
-                                .addLast(SESSION, new SmtpSession(s, spool, framer, policy));
+                                .addLast(SESSION, new SmtpSession(s, new SessionServices(spool, policy, mode, t, auth,
+                                        rates, recipients), framer));
                     }
                 });
-        server = b.bind(new InetSocketAddress(config.bindAddress(), config.port())).sync().channel();
-        boundTo = config.bindAddress() + ":" + config.port();
-        LOG.info("Hermod SMTP server listening on {} ({} transport, host name {})", server.localAddress(),
-                epoll ? "epoll" : "nio", settings.hostname());
+        Channel c = b.bind(new InetSocketAddress(address, port)).sync().channel();
+        LOG.info("Hermod SMTP {} listener on {} ({} transport, host name {}, TLS certificate {})",
+                mode.name().toLowerCase(java.util.Locale.ROOT), c.localAddress(), epoll ? "epoll" : "nio",
+                settings.hostname(), tls.available() ? "loaded" : "MISSING");
+        return c;
     }
 
     @Modified
@@ -99,9 +193,13 @@ public final class SmtpServer {
         this.settings = s;
         limiter.update(s);
         dataBudget.setLimit(config.maxBufferedDataMb() * 1024 * 1024);
-        if (!boundTo.equals(config.bindAddress() + ":" + config.port())) {
-            stop();
-            start(config);
+        auth.update(s.authRealm(), s.authRole());
+        loadFiles(config);
+        String to = config.bindAddress() + ":" + config.port();
+        if (!Objects.equals(boundTo, to)) {
+            server.close().syncUninterruptibly();
+            server = bind(config.bindAddress(), config.port(), ListenerMode.MTA);
+            boundTo = to;
         }
         LOG.info("Hermod SMTP server settings updated");
     }
@@ -111,12 +209,10 @@ public final class SmtpServer {
         if (server != null) {
             server.close().syncUninterruptibly();
         }
-        if (boss != null) {
-            boss.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS);
-        }
-        if (workers != null) {
-            workers.shutdownGracefully(0, 5, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
-        }
+        files.shutdownNow();
+        auth.close();
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
     /** The port actually bound (tests use port 0). */

@@ -27,6 +27,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 
 /**
  * One client session: the RFC 5321 command state machine. Runs on the channel's event loop and never blocks: storing a
@@ -47,6 +49,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private final Spool spool;
     private final SmtpFrameDecoder decoder;
     private final RecipientPolicy policy;
+    private final SessionServices services;
+    private final ListenerMode mode;
 
     private ChannelHandlerContext ctx;
     private InetAddress clientIp;
@@ -69,11 +73,29 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private final List<Recipient> recipients = new ArrayList<>();
     private long declaredSize;
 
-    SmtpSession(SmtpSettings settings, Spool spool, SmtpFrameDecoder decoder, RecipientPolicy policy) {
+    // TLS and authentication
+    private boolean tlsActive;
+    private String tlsInfo;
+    private String authUser;
+    private AuthStep authStep;
+    private String authLoginUser;
+    private boolean trusted;
+
+    // BDAT
+    private boolean chunked;
+    private boolean chunkLast;
+    private long chunkOctets;
+    private String chunkRefusal;
+
+    private enum AuthStep { PLAIN, LOGIN_USER, LOGIN_PASSWORD }
+
+    SmtpSession(SmtpSettings settings, SessionServices services, SmtpFrameDecoder decoder) {
         this.settings = settings;
-        this.spool = spool;
+        this.services = services;
+        this.spool = services.spool();
         this.decoder = decoder;
-        this.policy = policy;
+        this.policy = services.policy();
+        this.mode = services.mode();
     }
 
     @Override
@@ -82,6 +104,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         clientIp = ctx.channel().remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress()
                 : InetAddress.getLoopbackAddress();
         lastActivity = now();
+        trusted = settings.mayRelay(clientIp);
+        tlsActive = mode.implicitTls; // the TLS handler is already first in the pipeline
         scheduleTimeout(settings.commandTimeoutMillis());
         ctx.writeAndFlush(buf("220 " + settings.hostname() + " ESMTP Hermod\r\n"));
         ctx.fireChannelActive();
@@ -109,9 +133,15 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 lineTimeSpent += now() - partialSince;
                 partialSince = 0;
             }
-            command(line);
+            if (authStep != null) {
+                authContinue(line);
+            } else {
+                command(line);
+            }
         } else if (msg instanceof SmtpFrameDecoder.DataEnd end) {
             dataEnd(end);
+        } else if (msg instanceof SmtpFrameDecoder.ChunkEnd end) {
+            chunkEnd(end);
         }
     }
 
@@ -127,6 +157,23 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.flush();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent e) {
+            if (e.isSuccess()) {
+                SslHandler h = ctx.pipeline().get(SslHandler.class);
+                javax.net.ssl.SSLSession ss = h == null ? null : h.engine().getSession();
+                tlsInfo = ss == null ? "TLS" : ss.getProtocol() + " with cipher " + ss.getCipherSuite();
+                LOG.debug("TLS with {}: {}", clientIp, tlsInfo);
+            } else {
+                LOG.info("TLS handshake with {} failed: {}", clientIp, e.cause().toString());
+                closing = true;
+                ctx.close();
+            }
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override
@@ -187,8 +234,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 }
             }
             case "EXPN" -> error("502 5.5.1 Error: command not implemented");
-            case "HELP" -> reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
-            case "STARTTLS", "AUTH", "BDAT", "ETRN", "TURN" -> error("502 5.5.1 Error: command not implemented");
+            case "HELP" -> reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH");
+            case "STARTTLS" -> starttls(arg);
+            case "AUTH" -> auth(arg);
+            case "BDAT" -> bdat(arg);
+            case "ETRN", "TURN" -> error("502 5.5.1 Error: command not implemented");
             case "" -> error("500 5.5.2 Error: bad syntax");
             default -> error("500 5.5.2 Error: command not recognized");
         }
@@ -231,6 +281,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 + "250-SMTPUTF8\r\n"
                 + "250-ENHANCEDSTATUSCODES\r\n"
                 + "250-DSN\r\n"
+                + (settings.chunking() ? "250-CHUNKING\r\n" : "")
+                + (starttlsOffered() ? "250-STARTTLS\r\n" : "")
+                + (authOffered() ? "250-AUTH PLAIN LOGIN\r\n" : "")
                 + "250 HELP");
     }
 
@@ -241,6 +294,18 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         if (sender != null) {
             error("503 5.5.1 Error: nested MAIL command");
+            return;
+        }
+        if (mode.submission && !tlsActive) {
+            error("530 5.7.0 Must issue a STARTTLS command first");
+            return;
+        }
+        if (mode.submission && authUser == null) {
+            error("530 5.7.0 Authentication required");
+            return;
+        }
+        if (overRate(ClientRates.Kind.MESSAGE, settings.maxMessagesPerIpPerMinute())) {
+            reply("450 4.7.1 Error: too many messages from your address, try again later");
             return;
         }
         SmtpArguments.PathAndParams p;
@@ -400,9 +465,25 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             reply("452 4.5.3 Error: too many recipients");
             return;
         }
-        if (!toPostmaster && !settings.mayRelay(clientIp) && !settings.isRelayDomain(to.domain())
-                && !policy.isLocalDomain(to.domain())) {
-            error("554 5.7.1 <" + to + ">: Relay access denied");
+        boolean relayDomain = settings.isRelayDomain(to.domain());
+        if (!toPostmaster && !trusted && authUser == null) {
+            if (!relayDomain && !policy.isLocalDomain(to.domain())) {
+                error("554 5.7.1 <" + to + ">: Relay access denied");
+                return;
+            }
+            if (senderRouted(to.localPart())) {
+                // user%other@relay, host!user@relay, "user@other"@relay: never relay onwards for untrusted clients
+                error("550 5.7.1 <" + to + ">: Relay access denied (sender-specified routing)");
+                return;
+            }
+        }
+        if (relayDomain && services.recipients() != null
+                && !services.recipients().accepts(to, settings.recipientDelimiter())) {
+            error("550 5.1.1 <" + to + ">: Recipient address rejected: User unknown in relay recipient table");
+            return;
+        }
+        if (overRate(ClientRates.Kind.RECIPIENT, settings.maxRecipientsPerIpPerMinute())) {
+            reply("450 4.7.1 <" + to + ">: too many recipients from your address, try again later");
             return;
         }
         String refusal = settings.refuseSuppressed() ? policy.refusal(to) : null;
@@ -427,6 +508,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("554 5.5.1 Error: no valid recipients");
             return;
         }
+        if (chunked) {
+            error("503 5.5.1 Error: DATA in a BDAT transaction");
+            return;
+        }
         reply("354 End data with <CR><LF>.<CR><LF>");
         // start small whatever SIZE says (a client's claim must not reserve memory); the buffer grows with the data
         decoder.startData(ctx, settings.maxMessageSize(), (int) Math.min(Math.max(declaredSize, 4096), 64 * 1024));
@@ -435,31 +520,36 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         rearm(settings.dataTimeoutMillis());
     }
 
-    private void dataEnd(SmtpFrameDecoder.DataEnd end) {
-        rescheduleTimeout();
-        switch (end.violation()) {
+    /** Refuses a message that broke a rule; false when there was nothing to refuse. */
+    private boolean refused(SmtpFrameDecoder.Violation v) {
+        switch (v) {
             case TOO_BIG -> {
                 resetTransaction();
                 error("552 5.3.4 Error: message file too big");
-                return;
             }
             case BARE_NEWLINE -> {
                 resetTransaction();
                 error("554 5.5.2 Error: message contains bare <CR> or <LF>; lines must end with <CR><LF>");
-                return;
             }
             case NO_MEMORY -> {
                 resetTransaction();
                 reply("452 4.3.1 Error: insufficient system resources for this message now, try again later");
-                return;
             }
             case LINE_TOO_LONG -> {
                 resetTransaction();
                 error("554 5.6.0 Error: message line longer than 998 characters");
-                return;
             }
             default -> {
+                return false;
             }
+        }
+        return true;
+    }
+
+    private void dataEnd(SmtpFrameDecoder.DataEnd end) {
+        rescheduleTimeout();
+        if (refused(end.violation())) {
+            return;
         }
         ByteBuf body = end.content();
         byte[] content;
@@ -490,8 +580,16 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             LOG.error("Could not spool a message from {}", clientIp, err);
             ctx.write(buf("451 4.3.0 Error: queue file write error\r\n"));
         } else {
+            if (authUser != null) {
+                LOG.info("{} from {} (authenticated user {})", replyLine, clientIp.getHostAddress(), authUser);
+            }
             ctx.write(buf(replyLine + "\r\n"));
         }
+        resumeReading();
+    }
+
+    /** Continues with input that waited for an asynchronous step (spool write, credential check). */
+    private void resumeReading() {
         ctx.flush();
         decoder.resume();
         if (ctx.channel().isWritable()) {
@@ -525,9 +623,16 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private byte[] assemble(ByteBuf body, String id) {
         StringBuilder h = new StringBuilder(256);
         h.append("Received: from ").append(heloName).append(" (").append(clientIp.getHostAddress().contains(":")
-                ? "[IPv6:" + clientIp.getHostAddress() + "]" : "[" + clientIp.getHostAddress() + "]").append(")\r\n")
-                .append("\tby ").append(settings.hostname()).append(" (Hermod) with ")
+                ? "[IPv6:" + clientIp.getHostAddress() + "]" : "[" + clientIp.getHostAddress() + "]").append(")\r\n");
+        if (tlsActive) {
+            h.append("\t(using ").append(tlsInfo == null ? "TLS" : tlsInfo).append(")\r\n");
+        }
+        if (authUser != null && settings.authUserInReceived()) {
+            h.append("\t(Authenticated sender: ").append(authUser).append(")\r\n");
+        }
+        h.append("\tby ").append(settings.hostname()).append(" (Hermod) with ")
                 .append(mailParams.containsKey("SMTPUTF8") ? "UTF8SMTP" : esmtp ? "ESMTP" : "SMTP")
+                .append(tlsActive ? "S" : "").append(authUser != null ? "A" : "")
                 .append(" id ").append(id);
         if (recipients.size() == 1) {
             h.append("\r\n\tfor ").append(recipients.get(0).address().toSmtpPath());
@@ -574,11 +679,286 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     private void resetTransaction() {
+        if (chunked) {
+            decoder.abortMessage();
+            chunked = false;
+        }
         sender = null;
         mailParams = null;
         recipients.clear();
         declaredSize = 0;
     }
+
+    // ------------------------------------------------------------------ STARTTLS (RFC 3207)
+
+    private boolean starttlsOffered() {
+        return !tlsActive && !mode.implicitTls && services.tls() != null && services.tls().available()
+                && (mode.submission || settings.starttls());
+    }
+
+    private void starttls(String arg) {
+        if (tlsActive) {
+            error("503 5.5.1 Error: TLS already active");
+            return;
+        }
+        if (!starttlsOffered()) {
+            error("502 5.5.1 Error: command not implemented");
+            return;
+        }
+        if (!arg.isBlank()) {
+            error("501 5.5.4 Syntax: STARTTLS");
+            return;
+        }
+        if (sender != null) {
+            error("503 5.5.1 Error: MAIL transaction in progress");
+            return;
+        }
+        SslHandler tls = services.tls().newHandler(ctx.alloc());
+        if (tls == null) {
+            reply("454 4.7.0 TLS not available due to local problem");
+            return;
+        }
+        ctx.writeAndFlush(buf("220 2.0.0 Ready to start TLS\r\n"));
+        // CVE-2011-0411: nothing the client sent in plain text after STARTTLS may be taken as a command after the
+        // handshake, and the session starts over (RFC 3207 4.2: forget everything learnt before TLS)
+        int dropped = decoder.discardBuffered();
+        if (dropped > 0) {
+            LOG.info("STARTTLS from {}: discarded {} octets pipelined before the TLS handshake", clientIp, dropped);
+        }
+        ctx.pipeline().addBefore(ctx.pipeline().context(decoder).name(), "tls", tls);
+        tlsActive = true;
+        heloName = null;
+        esmtp = false;
+        resetTransaction();
+    }
+
+    // ------------------------------------------------------------------ AUTH (RFC 4954: PLAIN, LOGIN)
+
+    private boolean authOffered() {
+        return mode.submission && tlsActive && authUser == null && services.auth() != null;
+    }
+
+    private void auth(String arg) {
+        if (!mode.submission || services.auth() == null) {
+            error("502 5.5.1 Error: authentication not enabled");
+            return;
+        }
+        if (heloName == null || !esmtp) {
+            error("503 5.5.1 Error: send EHLO first");
+            return;
+        }
+        if (!tlsActive) {
+            error("538 5.7.11 Encryption required for requested authentication mechanism");
+            return;
+        }
+        if (authUser != null) {
+            error("503 5.5.1 Error: already authenticated");
+            return;
+        }
+        if (sender != null) {
+            error("503 5.5.1 Error: MAIL transaction in progress");
+            return;
+        }
+        if (authBlocked()) {
+            error("454 4.7.0 Error: too many failed authentications from your address, try again later");
+            return;
+        }
+        String[] a = arg.trim().split(" +", 2);
+        String mech = a[0].toUpperCase(Locale.ROOT);
+        String initial = a.length > 1 ? a[1].trim() : null;
+        switch (mech) {
+            case "PLAIN" -> {
+                if (initial == null) {
+                    authStep = AuthStep.PLAIN;
+                    reply("334 ");
+                } else {
+                    plain(initial);
+                }
+            }
+            case "LOGIN" -> {
+                if (initial == null) {
+                    authStep = AuthStep.LOGIN_USER;
+                    reply("334 VXNlcm5hbWU6"); // "Username:"
+                } else {
+                    loginUser(initial);
+                }
+            }
+            default -> error("504 5.5.4 Unrecognized authentication type");
+        }
+    }
+
+    private void authContinue(SmtpFrameDecoder.CommandLine cl) {
+        AuthStep step = authStep;
+        authStep = null;
+        String line = cl.line().trim();
+        if (cl.tooLong() || cl.bareNewline()) {
+            error("501 5.5.2 Error: cannot decode response");
+            return;
+        }
+        if (line.equals("*")) {
+            error("501 5.7.0 Error: authentication aborted");
+            return;
+        }
+        switch (step) {
+            case PLAIN -> plain(line);
+            case LOGIN_USER -> loginUser(line);
+            case LOGIN_PASSWORD -> {
+                byte[] pw = decode64(line);
+                if (pw != null) {
+                    verify(authLoginUser, new String(pw, StandardCharsets.UTF_8).toCharArray());
+                }
+            }
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    private void plain(String b64) {
+        byte[] raw = decode64(b64);
+        if (raw == null) {
+            return;
+        }
+        String[] parts = new String(raw, StandardCharsets.UTF_8).split("\0", -1);
+        if (parts.length != 3 || parts[1].isEmpty()) {
+            error("501 5.5.2 Error: invalid PLAIN response");
+            return;
+        }
+        if (!parts[0].isEmpty() && !parts[0].equals(parts[1])) {
+            error("535 5.7.8 Error: authentication failed: authorization identity not supported");
+            return;
+        }
+        verify(parts[1], parts[2].toCharArray());
+    }
+
+    private void loginUser(String b64) {
+        byte[] u = decode64(b64);
+        if (u == null) {
+            return;
+        }
+        authLoginUser = new String(u, StandardCharsets.UTF_8);
+        authStep = AuthStep.LOGIN_PASSWORD;
+        reply("334 UGFzc3dvcmQ6"); // "Password:"
+    }
+
+    private byte[] decode64(String s) {
+        try {
+            return s.equals("=") ? new byte[0] : java.util.Base64.getDecoder().decode(s);
+        } catch (IllegalArgumentException e) {
+            error("501 5.5.2 Error: cannot decode response");
+            return null;
+        }
+    }
+
+    /** Checks the credentials off the event loop; input waits meanwhile, as it does while a message is stored. */
+    private void verify(String user, char[] password) {
+        busy = true;
+        decoder.pause();
+        ctx.channel().config().setAutoRead(false);
+        services.auth().check(user, password)
+                .whenComplete((ok, err) -> ctx.executor().execute(() -> verified(user, Boolean.TRUE.equals(ok))));
+    }
+
+    private void verified(String user, boolean ok) {
+        busy = false;
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        if (ok) {
+            authUser = user;
+            LOG.info("AUTH: {} authenticated from {}", user, clientIp.getHostAddress());
+            reply("235 2.7.0 Authentication successful");
+        } else {
+            services.rates().add(clientIp, ClientRates.Kind.AUTH_FAILURE, settings.authFailureWindowMillis() * 1_000_000L,
+                    now());
+            LOG.warn("AUTH: failed authentication as {} from {}", user, clientIp.getHostAddress());
+            error("535 5.7.8 Error: authentication failed");
+        }
+        resumeReading();
+    }
+
+    private boolean authBlocked() {
+        int max = settings.maxAuthFailuresPerIp();
+        return max > 0 && services.rates().count(clientIp, ClientRates.Kind.AUTH_FAILURE,
+                settings.authFailureWindowMillis() * 1_000_000L, now()) >= max;
+    }
+
+    /** Counts one event for this client; true when that takes it over the per-minute limit (mynetworks: never). */
+    private boolean overRate(ClientRates.Kind kind, int perMinute) {
+        return perMinute > 0 && !trusted
+                && services.rates().add(clientIp, kind, TimeUnit.MINUTES.toNanos(1), now()) > perMinute;
+    }
+
+    /** A local part that routes onwards: %-hack, bang path, or an @ (only possible quoted). */
+    static boolean senderRouted(String localPart) {
+        return localPart.indexOf('@') >= 0 || localPart.indexOf('%') >= 0 || localPart.indexOf('!') >= 0;
+    }
+
+    // ------------------------------------------------------------------ BDAT (RFC 3030)
+
+    private void bdat(String arg) {
+        String[] a = arg.trim().split(" +");
+        long octets = -1;
+        boolean last = false;
+        if (a.length >= 1 && a.length <= 2 && a[0].matches("[0-9]{1,18}")
+                && (a.length == 1 || a[1].equalsIgnoreCase("LAST"))) {
+            octets = Long.parseLong(a[0]);
+            last = a.length == 2;
+        }
+        if (octets < 0) {
+            // without a valid count the chunk's end cannot be found: its bytes must not be read as commands
+            closing = true;
+            ctx.write(buf("501 5.5.4 Syntax: BDAT count [LAST]\r\n"));
+            ctx.writeAndFlush(buf("421 4.7.0 " + settings.hostname() + " Error: closing after a bad BDAT\r\n"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        String refusal = null;
+        if (!settings.chunking()) {
+            refusal = "502 5.5.1 Error: command not implemented";
+        } else if (heloName == null || !esmtp) {
+            refusal = "503 5.5.1 Error: send EHLO first";
+        } else if (sender == null) {
+            refusal = "503 5.5.1 Error: need MAIL command";
+        } else if (recipients.isEmpty()) {
+            refusal = "554 5.5.1 Error: no valid recipients";
+        }
+        boolean first = refusal == null && !chunked;
+        chunkRefusal = refusal;
+        chunkLast = last;
+        chunkOctets = octets;
+        if (refusal == null) {
+            chunked = true;
+        }
+        if (first) {
+            dataStarted = now();
+        }
+        rescheduleTimeout();
+        SmtpFrameDecoder.ChunkEnd done = decoder.startChunk(ctx, octets, refusal == null, first,
+                settings.maxMessageSize(), (int) Math.min(Math.max(declaredSize, octets), 64 * 1024));
+        if (done != null) {
+            chunkEnd(done);
+        } else {
+            rearm(settings.dataTimeoutMillis());
+        }
+    }
+
+    private void chunkEnd(SmtpFrameDecoder.ChunkEnd end) {
+        rescheduleTimeout();
+        if (chunkRefusal != null) {
+            error(chunkRefusal);
+            return;
+        }
+        if (end.violation() != SmtpFrameDecoder.Violation.NONE) {
+            refused(end.violation()); // resets the transaction, which drops the message
+            return;
+        }
+        if (!chunkLast) {
+            reply("250 2.0.0 " + chunkOctets + " octets received");
+            return;
+        }
+        chunked = false;
+        dataEnd(decoder.endChunks());
+    }
+
 
     // ------------------------------------------------------------------ replies, errors, timeouts
 
@@ -602,6 +982,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** An error reply: counts towards the session's error limit. */
     private void error(String text) {
         errors++;
+        if (overRate(ClientRates.Kind.ERROR, settings.maxErrorsPerIpPerMinute())) {
+            ctx.write(buf(text + "\r\n"));
+            closing = true;
+            ctx.writeAndFlush(buf("421 4.7.0 " + settings.hostname() + " Error: too many errors from your address\r\n"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
         if (errors >= settings.maxErrors()) {
             ctx.write(buf(text + "\r\n"));
             closing = true;

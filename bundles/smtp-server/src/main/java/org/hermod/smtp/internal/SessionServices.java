@@ -1,0 +1,11 @@
+package org.hermod.smtp.internal;
+
+import org.hermod.api.spool.Spool;
+
+/**
+ * What a session uses beyond its settings, shared by all sessions of a listener. {@code tls} and {@code auth} may be
+ * null (no certificate available; no authenticator).
+ */
+record SessionServices(Spool spool, RecipientPolicy policy, ListenerMode mode, TlsCertificates tls, Authenticator auth,
+                       ClientRates rates, RecipientMap recipients) {
+}
