@@ -57,7 +57,7 @@ public class CrashRecoveryIT {
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (acked.size() < 400 && System.nanoTime() < deadline) {
-                Thread.sleep(50);
+                Thread.sleep(50); // polling interval until 400 acknowledgements (deadline 60 s)
             }
             karaf.kill9();
             stop.set(true);
@@ -119,7 +119,7 @@ public class CrashRecoveryIT {
             assertEquals(300, subjects.size());
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (destination.received().size() < 40 && System.nanoTime() < deadline) {
-                Thread.sleep(20);
+                Thread.sleep(20); // polling interval until 40 deliveries (deadline 60 s)
             }
             int before = destination.received().size();
             assertTrue("delivery was under way: " + before, before >= 40 && before < 300);
@@ -139,14 +139,14 @@ public class CrashRecoveryIT {
                 if (delivered.containsAll(subjects)) {
                     break;
                 }
-                Thread.sleep(250);
+                Thread.sleep(250); // polling interval until every subject arrived (deadline 120 s)
             }
             Set<String> missing = new HashSet<>(subjects);
             missing.removeAll(delivered);
             assertEquals("accepted but never delivered after kill -9 during delivery", Set.of(), missing);
             String list = karaf.console("hermod:queue-list");
             for (int i = 0; i < 40 && !list.contains("Queue is empty"); i++) {
-                Thread.sleep(250);
+                Thread.sleep(250); // polling interval until the queue is empty (at most 40 tries)
                 list = karaf.console("hermod:queue-list");
             }
             assertTrue(list, list.contains("Queue is empty"));

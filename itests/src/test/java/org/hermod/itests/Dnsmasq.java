@@ -12,20 +12,32 @@ public final class Dnsmasq implements Closeable {
 
     /** @param records dnsmasq options such as "--mx-host=a.test,mx.a.test,10" and "--host-record=mx.a.test,127.0.0.1" */
     public Dnsmasq(int port, List<String> records) throws IOException, InterruptedException {
-        String exe = new java.io.File("/usr/sbin/dnsmasq").exists() ? "/usr/sbin/dnsmasq" : "dnsmasq";
+        String exe = ExternalTool.DNSMASQ.require();
         List<String> cmd = new ArrayList<>(List.of(exe, "--keep-in-foreground", "--port=" + port, "--no-resolv",
                 "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces", "--user=root",
                 "--pid-file", "--log-facility=-"));
         cmd.addAll(records);
         process = ChildProcess.start(cmd);
-        Thread.sleep(500);
-        if (!process.isAlive()) {
-            throw new IOException("dnsmasq did not start (is the dnsmasq-base package installed?): " + cmd);
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!listening(port)) { // dnsmasq has bound its UDP port when we can no longer bind it
+            if (!process.isAlive() || System.nanoTime() > deadline) {
+                throw new IOException("dnsmasq did not start (is the Debian package dnsmasq-base installed?"
+                        + " ./test.sh installs it): " + cmd);
+            }
+            Thread.sleep(20); // polling interval of the bounded wait above
         }
     }
 
     @Override
     public void close() {
         process.stop();
+    }
+
+    private static boolean listening(int port) {
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket(new java.net.InetSocketAddress("127.0.0.1", port))) {
+            return false;
+        } catch (java.net.SocketException e) {
+            return true;
+        }
     }
 }

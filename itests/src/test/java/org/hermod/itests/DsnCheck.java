@@ -26,14 +26,19 @@ public final class DsnCheck {
 
     /** What Python's email parser sees in the DSN: content type, report type and the delivery-status fields. */
     public static String python(String message) throws Exception {
-        return run(message, "python3", "-c", PY);
+        return run(message, ExternalTool.PYTHON3.require(), "-c", PY);
     }
 
     /** sisimai's verdict: "recipient reason status" per bounced recipient. */
     public static String sisimai(String message) throws Exception {
-        return run("From MAILER-DAEMON Sun Nov 29 00:00:00 2026\n" + message.replace("\r\n", "\n"), "perl", "-MSisimai", "-e",
+        String out = run("From MAILER-DAEMON Sun Nov 29 00:00:00 2026\n" + message.replace("\r\n", "\n"), ExternalTool.PERL.require(), "-MSisimai", "-e",
                 "my $v = Sisimai->make($ARGV[0]) || []; for my $e (@$v) { print join(' ', $e->recipient->address,"
                         + " $e->reason, $e->deliverystatus), \"\\n\" }");
+        if (out.contains("Can't locate Sisimai")) {
+            throw new AssertionError("sisimai is not installed: install the Debian package 'libsisimai-perl'"
+                    + " (./test.sh installs everything the tests need)");
+        }
+        return out;
     }
 
     private static String run(String message, String... cmd) throws Exception {

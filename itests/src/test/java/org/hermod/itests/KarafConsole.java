@@ -27,7 +27,7 @@ final class KarafConsole {
                 if (!String.valueOf(e.getMessage()).contains("not found")) {
                     throw e;
                 }
-                Thread.sleep(200);
+                Thread.sleep(200); // polling interval: shell commands register asynchronously (bounded loop)
             }
         }
         throw new AssertionError("command never became available: " + command);

@@ -100,7 +100,7 @@ public final class KarafProcess implements Closeable {
                     return;
                 }
             } catch (IOException notYet) {
-                Thread.sleep(250);
+                Thread.sleep(250); // polling interval until the SMTP port answers (deadline 120 s)
             }
         }
         throw new IOException("Hermod did not open its SMTP port within 120 s; see " + home.resolve("data/log/karaf.log"));
@@ -111,7 +111,7 @@ public final class KarafProcess implements Closeable {
         process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
-        Thread.sleep(500);
+        Thread.sleep(500); // deliberate: lets the OS release the dead JVM's port and file lock before a restart
     }
 
     /** Runs a console command over SSH and returns what it printed; retries while commands are still registering. */
@@ -140,7 +140,7 @@ public final class KarafProcess implements Closeable {
             } catch (Exception e) {
                 last = e;
             }
-            Thread.sleep(500);
+            Thread.sleep(500); // polling interval: ssh comes up after the SMTP port (bounded loop)
         }
         throw new IOException("console command failed: " + command, last);
     }

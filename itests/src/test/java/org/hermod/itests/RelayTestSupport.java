@@ -95,7 +95,7 @@ public abstract class RelayTestSupport {
                     "--mx-host=down.test,mx.down.test,10", "--host-record=mx.down.test,127.0.0.2",
                     "--mx-host=nullmx.test,.,0"));
             sinkDir = Files.createTempDirectory("hermod-sink");
-            String sink = Files.exists(Paths.get("/usr/sbin/smtp-sink")) ? "/usr/sbin/smtp-sink" : "smtp-sink";
+            String sink = ExternalTool.SMTP_SINK.require();
             ChildProcess sinkProcess = ChildProcess.start(List.of(sink, "-u", "root", "-d", sinkDir + "/m.",
                     "127.0.0.1:" + mx, "50"));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -139,7 +139,7 @@ public abstract class RelayTestSupport {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("timed out waiting for " + what);
             }
-            Thread.sleep(200);
+            Thread.sleep(200); // polling interval of a wait with a deadline
         }
     }
 

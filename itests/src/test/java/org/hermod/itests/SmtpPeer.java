@@ -103,7 +103,7 @@ public final class SmtpPeer implements Closeable {
                         data.append(line.startsWith("..") ? line.substring(1) : line).append("\r\n");
                     }
                     if (delayMillis > 0) {
-                        Thread.sleep(delayMillis);
+                        Thread.sleep(delayMillis); // deliberate: a slow destination, as configured by the test
                     }
                     received.add(new Received(from, List.copyOf(rcpts), data.toString()));
                     write(out, "250 2.0.0 Ok: accepted");

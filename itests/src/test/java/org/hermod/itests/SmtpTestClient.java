@@ -37,7 +37,7 @@ public final class SmtpTestClient implements Closeable {
                 return new SmtpTestClient("127.0.0.1", port);
             } catch (IOException e) {
                 last = e;
-                Thread.sleep(200);
+                Thread.sleep(200); // polling interval while the listener comes up (bounded: 150 tries)
             }
         }
         throw last;

@@ -72,8 +72,7 @@ public final class PolicyTracker implements RecipientPolicy {
     public String refusal(MailAddress recipient) {
         SuppressionList s = suppression;
         if (s != null && !isLocalDomain(recipient.domain()) && s.contains(recipient.toString())) {
-            return "550 5.7.1 <" + recipient + ">: Recipient address rejected: on the suppression list"
-                    + " (earlier hard bounce or complaint)";
+            return SuppressionList.refusal(recipient).toString(); // the same reply delivery gives
         }
         return null;
     }
