@@ -19,12 +19,12 @@ public final class Dnsmasq implements Closeable {
         cmd.addAll(records);
         process = ChildProcess.start(cmd);
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-        while (!listening(port)) { // dnsmasq has bound its UDP port when we can no longer bind it
+        while (!listening(port)) { // until dnsmasq answers a query
             if (!process.isAlive() || System.nanoTime() > deadline) {
-                throw new IOException("dnsmasq did not start (is the Debian package dnsmasq-base installed?"
-                        + " ./test.sh installs it): " + cmd);
+                throw new IOException("dnsmasq exited or did not answer within 10 s"
+                        + " (see its output above): " + cmd);
             }
-            Thread.sleep(20); // polling interval of the bounded wait above
+            Thread.sleep(20); // polling interval of the bounded wait above (each try also waits up to 200 ms)
         }
     }
 
@@ -33,11 +33,19 @@ public final class Dnsmasq implements Closeable {
         process.stop();
     }
 
+    /** True when something answers a DNS query on the port (a query, unlike a probe bind, cannot take the port). */
     private static boolean listening(int port) {
-        try (java.net.DatagramSocket s = new java.net.DatagramSocket(new java.net.InetSocketAddress("127.0.0.1", port))) {
-            return false;
-        } catch (java.net.SocketException e) {
-            return true;
+        byte[] query = {0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, // header: id, RD, one question
+            4, 'p', 'r', 'o', 'b', 0, 0, 1, 0, 1}; // "prob." IN A
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket()) {
+            s.setSoTimeout(200);
+            java.net.InetSocketAddress to = new java.net.InetSocketAddress("127.0.0.1", port);
+            s.send(new java.net.DatagramPacket(query, query.length, to));
+            java.net.DatagramPacket answer = new java.net.DatagramPacket(new byte[512], 512);
+            s.receive(answer);
+            return answer.getLength() >= 12;
+        } catch (java.io.IOException e) {
+            return false; // no answer yet (timeout, or ICMP port unreachable)
         }
     }
 }
