@@ -24,7 +24,12 @@ import org.hermod.api.bounce.SuppressionList;
 import org.hermod.api.spool.DeliveryItem;
 import org.hermod.api.spool.RecipientResult;
 import org.hermod.api.spool.Spool;
+import org.hermod.api.delivery.DeliveryEvent;
+import org.hermod.api.shaping.Feedback;
+import org.hermod.api.shaping.Shaping;
 import org.hermod.delivery.internal.dns.MxResolver;
+import org.hermod.delivery.internal.egress.Egress;
+import org.hermod.delivery.internal.egress.StaticShaping;
 import org.hermod.delivery.internal.dns.Route;
 import org.hermod.delivery.internal.dsn.DsnBuilder;
 import org.hermod.delivery.internal.dsn.DsnRecipient;
@@ -71,6 +76,7 @@ public final class Deliverer {
     private final Executor io;
     private final Supplier<ReturnPathCodec> returnPaths;
     private final Supplier<SuppressionList> suppression;
+    private volatile Supplier<Shaping> shaping;
 
     /** Without VERP. */
     public Deliverer(Supplier<DeliverySettings> settings, Supplier<MxResolver> resolver, SmtpClient client,
@@ -101,10 +107,17 @@ public final class Deliverer {
         this.recorder = recorder;
         this.spool = spool;
         this.io = io;
+        StaticShaping fallback = new StaticShaping(settings);
+        this.shaping = () -> fallback;
+    }
+
+    /** Where connection tokens come from and outcomes go (the shaping bundle, or delivery's static shaping). */
+    public void shaping(Supplier<Shaping> shaping) {
+        this.shaping = shaping;
     }
 
     /** Delivers the item; the future completes after the lease has ended. Never completes exceptionally. */
-    CompletableFuture<Void> deliver(DeliveryItem item) {
+    CompletableFuture<Void> deliver(DeliveryItem item, Egress egress) {
         DeliverySettings s = settings.get();
         DomainPolicy policy = s.policy(item.domain());
         CompletableFuture<byte[]> content = CompletableFuture.supplyAsync(() -> {
@@ -132,7 +145,8 @@ public final class Deliverer {
                         return content.thenApplyAsync(bytes -> Transaction.Message.stuffed(item.envelope(), bytes), io)
                                 .thenCompose(msg -> {
                                     try {
-                                        return send(item, rest, route, msg, s, policy).whenComplete((v, t) -> msg.release());
+                                        return send(item, egress, rest, route, msg, s, policy)
+                                                .whenComplete((v, t) -> msg.release());
                                     } catch (RuntimeException e) {
                                         msg.release();
                                         throw e;
@@ -147,7 +161,7 @@ public final class Deliverer {
             }).thenApply(list -> blocked.isEmpty() ? list : inOrder(all, blocked, list));
         }
         return outcomes.thenCompose(list -> content.handle((bytes, t) -> bytes == null ? new byte[0] : bytes)
-                .thenComposeAsync(bytes -> finish(item, list, bytes, s, policy), io))
+                .thenComposeAsync(bytes -> finish(item, egress, list, bytes, s, policy), io))
                 .exceptionally(t -> {
                     LOG.error("finishing delivery of {} failed; releasing it", item.queueId(), t);
                     item.release();
@@ -209,13 +223,16 @@ public final class Deliverer {
         return out;
     }
 
-    private CompletableFuture<List<RecipientOutcome>> send(DeliveryItem item, List<Recipient> rcpts, Route route,
-                                                           Transaction.Message msg, DeliverySettings s, DomainPolicy policy) {
-        List<Chunk> chunks = chunks(item, rcpts, s);
-        ConnectSettings cs = new ConnectSettings(s.smtpPort(), s.heloName(), s.sourceAddress(), s.timeouts(), s.tlsEnabled(),
-                policy.tlsRequired());
+    private CompletableFuture<List<RecipientOutcome>> send(DeliveryItem item, Egress egress, List<Recipient> rcpts,
+                                                           Route route, Transaction.Message msg, DeliverySettings s,
+                                                           DomainPolicy policy) {
+        List<Chunk> chunks = chunks(item, rcpts, s, egress.limits().maxRecipientsPerTransaction());
+        String source = egress.source().address() == null ? "" : egress.source().address();
+        ConnectSettings cs = new ConnectSettings(s.smtpPort(), egress.source().ehloName(), source, s.timeouts(),
+                s.tlsEnabled(), policy.tlsRequired());
         List<RecipientOutcome> acc = new ArrayList<>();
-        return chunk(item.domain(), route, cs, msg, chunks, 0, pool.acquire(item.domain()), acc, s).thenApply(v -> acc);
+        return chunk(egress, item.domain(), route, cs, msg, chunks, 0, pool.acquire(egress.poolKey()), acc, s)
+                .thenApply(v -> acc);
     }
 
     /** The recipients of one transaction and its MAIL FROM (null: the envelope sender). */
@@ -224,10 +241,10 @@ public final class Deliverer {
 
     /** One transaction per recipient with its VERP return path, or transactions of up to maxRecipientsPerTransaction. */
     List<Chunk> chunks(DeliveryItem item, DeliverySettings s) {
-        return chunks(item, item.envelope().recipients(), s);
+        return chunks(item, item.envelope().recipients(), s, s.maxRecipientsPerTransaction());
     }
 
-    private List<Chunk> chunks(DeliveryItem item, List<Recipient> rcpts, DeliverySettings s) {
+    private List<Chunk> chunks(DeliveryItem item, List<Recipient> rcpts, DeliverySettings s, int perTransaction) {
         List<Chunk> chunks = new ArrayList<>();
         ReturnPathCodec codec = s.verp() && !item.envelope().sender().isNullSender() ? returnPaths.get() : null;
         String bounceDomain = codec == null ? null : codec.bounceDomain();
@@ -242,25 +259,29 @@ public final class Deliverer {
                 chunks.clear();
             }
         }
-        for (int i = 0; i < rcpts.size(); i += s.maxRecipientsPerTransaction()) {
-            chunks.add(new Chunk(rcpts.subList(i, Math.min(rcpts.size(), i + s.maxRecipientsPerTransaction())), null));
+        for (int i = 0; i < rcpts.size(); i += perTransaction) {
+            chunks.add(new Chunk(rcpts.subList(i, Math.min(rcpts.size(), i + perTransaction)), null));
         }
         return chunks;
     }
 
-    /** Runs transaction {@code i} on {@code conn} (connecting first when null), then the rest. */
-    private CompletableFuture<Void> chunk(String domain, Route route, ConnectSettings cs, Transaction.Message msg,
-                                          List<Chunk> chunks, int i, SmtpConnection conn,
+    /**
+     * Runs transaction {@code i} on {@code conn} (connecting first when null, after the path's connection token), then
+     * the rest. Connections are pooled per egress path, so the next message to any domain of the site reuses them.
+     */
+    private CompletableFuture<Void> chunk(Egress egress, String domain, Route route, ConnectSettings cs,
+                                          Transaction.Message msg, List<Chunk> chunks, int i, SmtpConnection conn,
                                           List<RecipientOutcome> acc, DeliverySettings s) {
         if (i >= chunks.size()) {
             if (conn != null) {
-                pool.release(domain, conn, true);
+                pool.release(egress.poolKey(), conn, true);
             }
             return CompletableFuture.completedFuture(null);
         }
         boolean reused = conn != null;
         CompletableFuture<SmtpClient.Connected> connected = reused
-                ? CompletableFuture.completedFuture(new SmtpClient.Connected(conn, null)) : client.connect(route, cs);
+                ? CompletableFuture.completedFuture(new SmtpClient.Connected(conn, null))
+                : afterConnectionToken(egress, domain).thenCompose(v -> client.connect(route, cs));
         return connected.thenCompose(c -> {
             if (c.connection() == null) {
                 AttemptFailure f = c.failure();
@@ -283,25 +304,61 @@ public final class Deliverer {
             }).thenCompose(r -> {
                 if (r == null) {
                     LOG.debug("pooled connection {} was stale; connecting again", sc);
-                    return chunk(domain, route, cs, msg, chunks, i, null, acc, s);
+                    return chunk(egress, domain, route, cs, msg, chunks, i, null, acc, s);
                 }
                 acc.addAll(r.outcomes());
                 SmtpConnection next = sc;
                 if (!r.reusable()) {
                     sc.quit();
                     next = null;
-                } else if (sc.messages() >= s.maxMessagesPerConnection()) {
-                    pool.release(domain, sc, false);
+                } else if (sc.messages() >= egress.limits().maxMessagesPerConnection()) {
+                    pool.release(egress.poolKey(), sc, false);
                     next = null;
                 }
-                return chunk(domain, route, cs, msg, chunks, i + 1, next, acc, s);
+                return chunk(egress, domain, route, cs, msg, chunks, i + 1, next, acc, s);
             });
         });
     }
 
+    /** Completes when the path may open a new connection (its connection-rate token), at once when unlimited. */
+    private CompletableFuture<Void> afterConnectionToken(Egress egress, String domain) {
+        Duration wait = shaping.get().acquireConnection(egress.path(), egress.site(), domain, Instant.now());
+        if (wait.isZero() || wait.isNegative()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return CompletableFuture.runAsync(() -> { },
+                CompletableFuture.delayedExecutor(wait.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS, io))
+                .thenCompose(v -> afterConnectionToken(egress, domain));
+    }
+
+    /** Tells shaping what the attempt came to on its path; local outcomes (suppression, DNS, expiry) are not its. */
+    private void feedback(Egress egress, String domain, RecipientOutcome o, DeliveryEvent event, Instant now) {
+        FailureInput.Kind kind = o.kind();
+        RecipientResult r = o.result();
+        Feedback.Result result;
+        if (r.status() == RecipientResult.Status.DELIVERED) {
+            result = Feedback.Result.DELIVERED;
+        } else if (kind == FailureInput.Kind.REPLY) {
+            result = r.status() == RecipientResult.Status.FAILED ? Feedback.Result.FAILED : Feedback.Result.DEFERRED;
+        } else if (kind == FailureInput.Kind.CONNECTION_REFUSED || kind == FailureInput.Kind.TIMEOUT
+                || kind == FailureInput.Kind.TLS_FAILURE) {
+            result = Feedback.Result.CONNECTION_FAILED;
+        } else {
+            return;
+        }
+        try {
+            SmtpReply reply = r.reply();
+            shaping.get().feedback(new Feedback(egress.path(), egress.site(), domain, now, result,
+                    reply == null ? 0 : reply.code(), reply == null ? null : reply.enhancedStatus(),
+                    reply == null ? "" : reply.text(), event == null ? null : event.category()));
+        } catch (RuntimeException | LinkageError e) {
+            LOG.warn("shaping feedback failed: {}", e.toString()); // a broken strategy never takes delivery down
+        }
+    }
+
     /** Runs on the I/O executor: expiry, events, DSN, completion. */
-    private CompletableFuture<Void> finish(DeliveryItem item, List<RecipientOutcome> outcomes, byte[] content,
-                                           DeliverySettings s, DomainPolicy policy) {
+    private CompletableFuture<Void> finish(DeliveryItem item, Egress egress, List<RecipientOutcome> outcomes,
+                                           byte[] content, DeliverySettings s, DomainPolicy policy) {
         if (!item.isLeased()) { // released (e.g. at shutdown) while running: it is tried again; no events, no DSNs
             LOG.info("{}: lease ended before the delivery finished; its outcome is dropped", item.queueId());
             return CompletableFuture.completedFuture(null);
@@ -331,7 +388,11 @@ public final class Deliverer {
                 kindOverride = FailureInput.Kind.EXPIRED;
                 status = "4.4.7";
             }
-            recorder.record(item.queueId(), env.sender().toString(), item.domain(), o, attempt, kindOverride);
+            DeliveryEvent event = recorder.record(item.queueId(), env.sender().toString(), item.domain(), o, attempt,
+                    kindOverride);
+            if (kindOverride == null && !item.bounceRequested()) {
+                feedback(egress, item.domain(), o, event, now);
+            }
             results.add(r);
             if (r.status() == RecipientResult.Status.DEFERRED) {
                 anyDeferred = true;

@@ -19,6 +19,9 @@ import org.hermod.api.spool.Spool;
 import org.hermod.delivery.internal.dns.MxResolver;
 import org.hermod.delivery.internal.smtp.ConnectionPool;
 import org.hermod.delivery.internal.smtp.SmtpClient;
+import org.hermod.api.shaping.Shaping;
+import org.hermod.delivery.internal.egress.SiteDirectory;
+import org.hermod.delivery.internal.egress.StaticShaping;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -56,7 +59,7 @@ public final class DeliveryComponent {
     private SmtpClient client;
     private ConnectionPool pool;
     private DestinationLimits limits;
-    private Dispatcher dispatcher;
+    private volatile Dispatcher dispatcher;
     private AccountingLog accounting;
 
     /** VERP return paths (bounce bundle); used when present, its bounce domain is set and {@code verp} is on. */
@@ -68,6 +71,20 @@ public final class DeliveryComponent {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile SuppressionList suppression;
+
+    /** Traffic shaping (bundle hermod-shaping); without it delivery uses {@link StaticShaping}. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile Shaping shapingService;
+
+    private StaticShaping staticShaping;
+    private SiteDirectory sites;
+
+    /** The shaping service when installed, else the static one. */
+    Shaping shaping() {
+        Shaping s = shapingService;
+        return s != null ? s : staticShaping;
+    }
 
     @Activate
     public DeliveryComponent(BundleContext context, DeliveryConfig config, @Reference(name = "queue") DeliveryQueue queue,
@@ -100,7 +117,15 @@ public final class DeliveryComponent {
         recorder.accountingLog(accounting);
         Deliverer deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io,
                 () -> returnPaths, () -> suppression);
-        dispatcher = new Dispatcher(queue, deliverer, limits, () -> settings, scheduler);
+        staticShaping = new StaticShaping(() -> settings);
+        deliverer.shaping(this::shaping);
+        sites = new SiteDirectory(() -> resolver, (mx, domain) -> shaping().providerOf(mx, domain), () -> {
+            Dispatcher d = dispatcher;
+            if (d != null) {
+                d.wake();
+            }
+        });
+        dispatcher = new Dispatcher(queue, deliverer, limits, () -> settings, scheduler, this::shaping, sites);
         scheduler.scheduleWithFixedDelay(pool::reap, 1, 1, TimeUnit.SECONDS);
         dispatcher.start();
         LOG.info("delivery started: port {}, helo {}, {} transport, dns {}, accounting {}, verp {}, delay notice {}, "

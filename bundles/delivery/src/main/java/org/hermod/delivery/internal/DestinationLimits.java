@@ -28,6 +28,11 @@ public class DestinationLimits {
         return Math.max(0, Math.min(d, globalMax - total));
     }
 
+    /** How many more deliveries may start overall now. */
+    public synchronized int globalSpareCount() {
+        return Math.max(0, globalMax - total);
+    }
+
     public synchronized boolean globalSpare() {
         return total < globalMax;
     }

@@ -96,7 +96,7 @@ public class DelivererTest {
         resolver = new MxResolver(List.of(dns.address()), Duration.ofSeconds(2), 100, false);
         deliverer = new Deliverer(() -> settings, () -> resolver, client, pool, recorder, () -> spool, io,
                 () -> codec, () -> suppression);
-        dispatcher = new Dispatcher(queue, deliverer, new DestinationLimits(200), () -> settings, scheduler);
+        dispatcher = newDispatcher(queue, deliverer, new DestinationLimits(200));
         dispatcher.start();
     }
 
@@ -111,6 +111,21 @@ public class DelivererTest {
         accounting.close();
         smtp.close();
         dns.close();
+    }
+
+    /** A dispatcher with delivery's own static shaping (one source, per-domain connection limits). */
+    private Dispatcher newDispatcher(FakeQueue q, Deliverer d, DestinationLimits limits) {
+        org.hermod.delivery.internal.egress.StaticShaping shaping =
+                new org.hermod.delivery.internal.egress.StaticShaping(() -> settings);
+        Dispatcher[] self = new Dispatcher[1];
+        org.hermod.delivery.internal.egress.SiteDirectory sites = new org.hermod.delivery.internal.egress.SiteDirectory(
+                () -> resolver, (mx, domain) -> null, () -> {
+                    if (self[0] != null) {
+                        self[0].wake();
+                    }
+                });
+        self[0] = new Dispatcher(q, d, limits, () -> settings, scheduler, () -> shaping, sites);
+        return self[0];
     }
 
     private static Envelope env(String sender, String... rcpts) {
@@ -606,7 +621,7 @@ public class DelivererTest {
             items.add(q.add(id, env("alice@origin.test", id + "@a.test"), msg(id), Instant.now(), 0, false));
         }
         items.add(q.add("b1", env("alice@origin.test", "b1@b.test"), msg("b1"), Instant.now(), 0, false));
-        Dispatcher one = new Dispatcher(q, deliverer, new DestinationLimits(1), () -> settings, scheduler);
+        Dispatcher one = newDispatcher(q, deliverer, new DestinationLimits(1));
         one.start();
         try {
             for (FakeQueue.Item item : items) {
@@ -631,7 +646,7 @@ public class DelivererTest {
         FakeQueue.Item x = q.add("R1", env("alice@origin.test", "x@dest.test"), msg("x"), Instant.now(), 0, false);
         FakeQueue.Item y = q.add("R2", env("alice@origin.test", "y@dest.test"), msg("y"), Instant.now(), 0, false);
         DestinationLimits limits = new DestinationLimits(10);
-        Dispatcher d = new Dispatcher(q, broken, limits, () -> settings, scheduler);
+        Dispatcher d = newDispatcher(q, broken, limits);
         d.pump(); // not started: does nothing
         assertFalse(x.released);
         d.start();

@@ -170,12 +170,7 @@ public final class FakeQueue implements DeliveryQueue, AutoCloseable {
             }
             item.completed.complete(new Completion(results, retryAt));
             if (again) {
-                long wait = retryAt == null ? 0 : Duration.between(Instant.now(), retryAt).toMillis();
-                if (wait <= 0) {
-                    makeReady(item);
-                } else {
-                    timer.schedule(() -> makeReady(item), wait, TimeUnit.MILLISECONDS);
-                }
+                readyAt(item, retryAt);
             }
             return CompletableFuture.completedFuture(null);
         }
@@ -228,6 +223,16 @@ public final class FakeQueue implements DeliveryQueue, AutoCloseable {
                 lastAttempt, bounce);
         makeReady(item);
         return item;
+    }
+
+    /** Makes the item ready once the wall clock has reached {@code at} (the timer may fire a little early). */
+    private void readyAt(Item item, Instant at) {
+        long wait = at == null ? 0 : Duration.between(Instant.now(), at).toNanos();
+        if (wait <= 0) {
+            makeReady(item);
+        } else {
+            timer.schedule(() -> readyAt(item, at), wait, TimeUnit.NANOSECONDS);
+        }
     }
 
     private void makeReady(Item item) {
