@@ -212,6 +212,76 @@ public class SmtpServerIT {
     }
 
     @Test
+    public void conformanceRunFindingsAreFixed() throws Exception {
+        try (SmtpTestClient c = client()) {
+            // 100,000 octets without CRLF: answered at once, not after a line end that never comes
+            c.send("x".repeat(100_000));
+            long t0 = System.nanoTime();
+            String r = c.reply();
+            assertTrue(r, r.startsWith("500 5.5.2"));
+            assertTrue("answered within 10 s", System.nanoTime() - t0 < 10_000_000_000L);
+            c.send("\r\n");
+            // a bare CR in EHLO is refused once, and the next well-formed EHLO works
+            assertTrue(c.command("EHLO bad\rname.test").startsWith("500 5.5.2"));
+            assertTrue(c.command("EHLO good.test").startsWith("250-hermod.test"));
+        }
+        try (SmtpTestClient c = client()) {
+            assertTrue(c.command("HELO old.test").startsWith("250"));
+            assertTrue("ESMTP parameters after HELO", c.command("MAIL FROM:<a@b.test> SIZE=100").startsWith("555"));
+            assertTrue(c.command("MAIL FROM:<a@b.test>").startsWith("250"));
+            assertTrue(c.command("RCPT TO:<" + "l".repeat(64) + "@ok.test>").startsWith("250"));
+            assertTrue(c.command("RCPT TO:<" + "l".repeat(65) + "@ok.test>").startsWith("501 5.1.3"));
+        }
+    }
+
+    @Test
+    public void aClientDrippingBytesIsClosedWithinTheCommandLineBudget() throws Exception {
+        configure("commandLineBudgetSeconds", "3");
+        try (java.net.Socket sock = new java.net.Socket("127.0.0.1", port())) {
+            sock.setSoTimeout(15000);
+            java.io.InputStream in = sock.getInputStream();
+            java.io.OutputStream out = sock.getOutputStream();
+            out.write("EHLO drip.test\r\n".getBytes(StandardCharsets.US_ASCII));
+            String text = readUntil(in, "250 HELP\r\n");
+            assertTrue(text, text.startsWith("220 "));
+            long t0 = System.nanoTime();
+            StringBuilder reply = new StringBuilder();
+            boolean closed = false;
+            for (int i = 0; i < 60 && !closed; i++) {
+                out.write('N');
+                out.flush();
+                // deliberate pacing: this test is about a client that sends one byte per second
+                Thread.sleep(1000);
+                while (in.available() > 0) {
+                    int b = in.read();
+                    if (b < 0) {
+                        closed = true;
+                        break;
+                    }
+                    reply.append((char) b);
+                }
+                closed |= reply.indexOf("\r\n") > 0;
+            }
+            long seconds = (System.nanoTime() - t0) / 1_000_000_000L;
+            assertTrue("closed with 421 after " + seconds + " s: " + reply, reply.toString().startsWith("421 4.4.2")
+                    && reply.toString().contains("command lines too slow"));
+            assertTrue("within the 3 s budget plus a poll, not the 300 s command timeout: " + seconds, seconds <= 6);
+            assertEquals("the server closed the connection", -1, in.read());
+        } finally {
+            configure("commandLineBudgetSeconds", "30");
+        }
+    }
+
+    private static String readUntil(java.io.InputStream in, String end) throws java.io.IOException {
+        StringBuilder sb = new StringBuilder();
+        int b;
+        while (!sb.toString().endsWith(end) && (b = in.read()) >= 0) {
+            sb.append((char) b);
+        }
+        return sb.toString();
+    }
+
+    @Test
     public void perClientConnectionLimit() throws Exception {
         configure("maxConnectionsPerIp", "2");
         try (SmtpTestClient a = client(); SmtpTestClient b = client(); SmtpTestClient c = SmtpTestClient.connect(port())) {

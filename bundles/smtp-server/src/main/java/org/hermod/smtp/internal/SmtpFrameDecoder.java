@@ -228,6 +228,11 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         line(in, out, start, lineEnd, next, false);
     }
 
+    /** Octets received and not yet decoded (what a session holds besides a message being received). */
+    int buffered() {
+        return internalBuffer().readableBytes();
+    }
+
     /** Whether part of a command line has been received but not its end. */
     boolean hasPartialLine() {
         return !dataMode && chunkRemaining < 0 && internalBuffer().isReadable();

@@ -726,6 +726,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             LOG.info("STARTTLS from {}: discarded {} octets pipelined before the TLS handshake", clientIp, dropped);
         }
         ctx.pipeline().addBefore(ctx.pipeline().context(decoder).name(), "tls", tls);
+        partialSince = 0;
         tlsActive = true;
         heloName = null;
         esmtp = false;

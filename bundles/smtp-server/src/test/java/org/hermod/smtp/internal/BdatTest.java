@@ -72,6 +72,33 @@ public class BdatTest {
     }
 
     @Test
+    public void memoryPerSessionStaysBoundedWhateverTheInput() {
+        SmtpFrameDecoder framer = new SmtpFrameDecoder(false, new DataBudget(1L << 30));
+        SmtpSettings s = TestConfig.settings("hostname", "mx.test", "maxErrors", 1_000_000);
+        io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(framer,
+                new SmtpSession(s, new SessionServices(new SmtpSessionTest.RecordingSpool(), RecipientPolicy.NONE,
+                        ListenerMode.MTA, null, null, new ClientRates(), null), framer));
+        byte[] junk = new byte[64 * 1024];
+        java.util.Arrays.fill(junk, (byte) 'x');
+        int most = 0;
+        for (int i = 0; i < 160; i++) { // 10 MiB without a line end, then with bare LFs
+            if (i == 80) {
+                for (int k = 0; k < junk.length; k += 50) {
+                    junk[k] = '\n';
+                }
+            }
+            ch.writeInbound(io.netty.buffer.Unpooled.wrappedBuffer(junk));
+            most = Math.max(most, framer.buffered());
+            io.netty.buffer.ByteBuf b;
+            while ((b = ch.readOutbound()) != null) {
+                b.release();
+            }
+        }
+        assertTrue("at most one command line is held: " + most, most <= SmtpFrameDecoder.MAX_COMMAND_LINE + 1);
+        assertTrue(ch.isActive());
+    }
+
+    @Test
     public void bdatAfterHeloIsRefused() {
         Harness h = new Harness(null);
         h.send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@relay.test>\r\n");
