@@ -31,11 +31,13 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: the tests need these Debian packages: ${missing[*]}" >&2
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else sudo="none"; fi
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo="none"; fi
   if [ "$sudo" = none ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: cannot install them here (no root/sudo or no apt-get); install them and run ./test.sh again" >&2
+    echo "test.sh: cannot install them here (not root, no password-less sudo, or no apt-get):" >&2
+    echo "  sudo apt-get install ${missing[*]}   # then run ./test.sh again" >&2
     exit 1
   fi
+  # note: on Debian, installing postfix replaces another MTA package (exim4) if one is installed
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -q
   echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections

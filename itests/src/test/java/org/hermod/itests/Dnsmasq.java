@@ -19,7 +19,7 @@ public final class Dnsmasq implements Closeable {
         cmd.addAll(records);
         process = ChildProcess.start(cmd);
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-        while (!listening(port)) { // until dnsmasq answers a query
+        while (!listening(port) || !process.isAlive()) { // until our dnsmasq (alive) answers a query
             if (!process.isAlive() || System.nanoTime() > deadline) {
                 throw new IOException("dnsmasq exited or did not answer within 10 s"
                         + " (see its output above): " + cmd);

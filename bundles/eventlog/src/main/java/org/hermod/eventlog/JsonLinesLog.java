@@ -81,6 +81,7 @@ public final class JsonLinesLog implements AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong lines = new AtomicLong();
     private final Thread writer;
+    private volatile boolean closed;
     private OutputStream out; // writer thread only
     private long size; // writer thread only: bytes in the current file as this writer knows it
     private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(512); // writer thread only
@@ -109,7 +110,7 @@ public final class JsonLinesLog implements AutoCloseable {
 
     /** Queues one event; never blocks and never throws (a full queue drops it and counts it). */
     public void append(Consumer<Fields> event) {
-        if (!queue.offer(new Entry(event, null))) {
+        if (closed || !queue.offer(new Entry(event, null))) {
             long n = dropped.incrementAndGet();
             if (n % 1000 == 1) {
                 LOG.warn("event log {} cannot keep up; {} events dropped so far", settings.file(), n);
@@ -120,6 +121,10 @@ public final class JsonLinesLog implements AutoCloseable {
     /** Completes once everything queued before it is written and flushed (for tools and tests). */
     public CompletableFuture<Void> sync() {
         CompletableFuture<Void> f = new CompletableFuture<>();
+        if (closed) {
+            f.completeExceptionally(new IllegalStateException("event log " + settings.file() + " is closed"));
+            return f;
+        }
         try {
             if (!queue.offer(new Entry(null, f), 5, TimeUnit.SECONDS)) {
                 f.completeExceptionally(new IllegalStateException("event log queue full"));
@@ -141,8 +146,8 @@ public final class JsonLinesLog implements AutoCloseable {
                 List<CompletableFuture<Void>> synced = new ArrayList<>();
                 for (Entry e : batch) {
                     if (e == STOP) {
-                        stop = true;
-                        break;
+                        stop = true; // what was queued before close is still written below
+                        continue;
                     }
                     if (e.synced() != null) {
                         synced.add(e.synced());
@@ -161,17 +166,19 @@ public final class JsonLinesLog implements AutoCloseable {
             Thread.currentThread().interrupt();
         } finally {
             closeFile();
-            queue.forEach(e -> {
+            for (Entry e; (e = queue.poll()) != null; ) { // queued after close: not written
                 if (e.synced() != null) {
-                    e.synced().complete(null);
+                    e.synced().completeExceptionally(new IllegalStateException("event log closed"));
+                } else if (e != STOP) {
+                    dropped.incrementAndGet();
                 }
-            });
+            }
         }
     }
 
     private void write(Consumer<Fields> event) {
         try {
-            if (out != null && lines.get() % CHECK_EVERY == 0 && rotatedAway()) {
+            if (out != null && lines.get() % CHECK_EVERY == 0 && flushed() && rotatedAway()) {
                 closeFile(); // logrotate moved or truncated it: a new file under the configured name
             }
             if (out == null) {
@@ -238,6 +245,12 @@ public final class JsonLinesLog implements AutoCloseable {
         }
     }
 
+    /** Flushes so that the file's size on disk can be compared with what was written; false when that failed. */
+    private boolean flushed() {
+        flush();
+        return out != null;
+    }
+
     private void flush() {
         if (out != null) {
             try {
@@ -263,6 +276,7 @@ public final class JsonLinesLog implements AutoCloseable {
     /** Writes what is queued, then stops (waits at most 5 s). */
     @Override
     public void close() {
+        closed = true;
         try {
             if (!queue.offer(STOP, 1, TimeUnit.SECONDS)) {
                 writer.interrupt();

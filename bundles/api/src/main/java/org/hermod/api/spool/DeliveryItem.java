@@ -30,7 +30,10 @@ public interface DeliveryItem {
     /** Delivery attempts already made for this domain's recipients. */
     int attempts();
 
-    /** When the last attempt for this domain's recipients ended, as recorded by the spool; null before the first. */
+    /**
+     * When the last attempt for this domain's recipients ended, as recorded by the spool; null before the first, and
+     * also when it was not recorded (mail queued by Hermod 0.1 with {@code attempts() > 0}).
+     */
     Instant lastAttempt();
 
     /** When the message was accepted. */
@@ -51,13 +54,15 @@ public interface DeliveryItem {
      * it). The spool records the attempt's time ({@link #lastAttempt()} of the next lease) and counts it.
      *
      * <p>The returned stage completes once the outcome is durable (group-committed) and visible in the queue; when no
-     * recipient remains pending the message has then left the spool. It completes exceptionally when the outcome could
-     * not be recorded (the item is then due again and the attempt will be repeated: at-least-once), or with
-     * {@link IllegalStateException} when the lease had already ended.
+     * recipient remains pending the message has then left the spool. It completes on a spool thread (never the
+     * journal's writer): do not block in dependent stages. It completes exceptionally when the outcome could not be
+     * recorded (the item is then due again and the attempt will be repeated: at-least-once), or with
+     * {@link IllegalStateException} when the lease had already ended. A call that is wrong in itself (below) throws
+     * at once and leaves the lease held.
      *
      * @param results one result for each recipient of {@link #envelope()}; recipients not mentioned stay pending
-     * @param retryAt when deferred recipients are due again; required when a result is deferred
-     * @throws IllegalArgumentException when a result is deferred and {@code retryAt} is null
+     * @param retryAt when recipients that stay pending (deferred or not mentioned) are due again; required then
+     * @throws IllegalArgumentException when some recipient stays pending and {@code retryAt} is null
      */
     CompletionStage<Void> complete(List<RecipientResult> results, Instant retryAt);
 

@@ -227,6 +227,52 @@ public abstract class DeliveryQueueContract {
     }
 
     @Test
+    public void recipientsLeftPendingNeedARetryTime() throws Exception {
+        subject.store(envelope("alice@origin.test", "ok@dest.test", "unsaid@dest.test"), content("partial"));
+        DeliveryItem item = leaseEventually("dest.test", 1).get(0);
+        try {
+            item.complete(List.of(delivered(item.envelope().recipients().get(0))), null);
+            fail("a recipient not mentioned stays pending: without a retry time it would spin");
+        } catch (IllegalArgumentException expected) {
+            assertTrue(item.isLeased());
+        }
+        await(item.complete(List.of(delivered(item.envelope().recipients().get(0))), Instant.now().plusSeconds(3600)));
+        assertTrue("the other recipient waits for its retry time", subject.queue().lease("dest.test", 10).isEmpty());
+    }
+
+    @Test
+    public void completeAndReleaseRacingEndTheLeaseExactlyOnce() throws Exception {
+        for (int i = 0; i < 20; i++) {
+            subject.store(envelope("alice@origin.test", "r" + i + "@race.test"), content("race" + i));
+        }
+        List<DeliveryItem> items = new ArrayList<>();
+        eventually("20 items leased", () -> {
+            items.addAll(subject.queue().lease("race.test", 20));
+            return items.size() == 20;
+        });
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            for (DeliveryItem item : items) {
+                java.util.concurrent.Future<java.util.concurrent.CompletionStage<Void>> c = pool.submit(
+                        () -> item.complete(all(item, DeliveryQueueContract::delivered), null));
+                java.util.concurrent.Future<Boolean> r = pool.submit(item::release);
+                boolean released = r.get(10, TimeUnit.SECONDS);
+                java.util.concurrent.CompletableFuture<Void> stage = c.get(10, TimeUnit.SECONDS).toCompletableFuture();
+                try {
+                    stage.get(10, TimeUnit.SECONDS);
+                    assertFalse("completed and released both won for " + item.queueId(), released);
+                } catch (ExecutionException e) {
+                    assertTrue("exactly one of them ends the lease", released);
+                    assertTrue(e.getCause() instanceof IllegalStateException);
+                }
+                assertFalse(item.isLeased());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     public void releaseGivesTheItemBackUnchangedAndEndsTheLeaseOnce() throws Exception {
         subject.store(envelope("alice@origin.test", "bob@dest.test"), content("release"));
         DeliveryItem item = leaseEventually("dest.test", 1).get(0);

@@ -371,7 +371,9 @@ public final class Deliverer {
         List<RecipientResult> results = new ArrayList<>(outcomes.size());
         List<DsnRecipient> failed = new ArrayList<>();
         List<DsnRecipient> delayed = new ArrayList<>();
+        // an earlier attempt whose time is unknown (queued by 0.1) may have sent the notice: better none than two
         boolean delayDue = !expired && !env.sender().isNullSender()
+                && (item.attempts() == 0 || item.lastAttempt() != null)
                 && delayNoticeDue(s.delayNotice(), item.arrival(), item.lastAttempt(), now);
         boolean anyDeferred = false;
         for (RecipientOutcome o : outcomes) {

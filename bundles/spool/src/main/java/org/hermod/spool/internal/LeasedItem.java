@@ -89,8 +89,8 @@ final class LeasedItem implements DeliveryItem {
         if (done) {
             return CompletableFuture.failedFuture(new IllegalStateException("lease of " + queueId() + " already ended"));
         }
-        if (retryAt == null && results.stream().anyMatch(r -> r.status() == RecipientResult.Status.DEFERRED)) {
-            throw new IllegalArgumentException("a deferred recipient needs a retry time");
+        if (retryAt == null && leavesPending(results)) {
+            throw new IllegalArgumentException("recipients that stay pending (deferred or not mentioned) need a retry time");
         }
         done = true;
         List<Recipient> rcpts = envelope.recipients();
@@ -119,6 +119,18 @@ final class LeasedItem implements DeliveryItem {
         long retry = retryAt == null ? 0 : retryAt.toEpochMilli();
         return spool.complete(slot, java.util.Arrays.copyOf(idx, n), java.util.Arrays.copyOf(status, n), true, retry,
                 lastError);
+    }
+
+    /** Whether some recipient of this lease is deferred or not mentioned, so stays pending after the results. */
+    private boolean leavesPending(List<RecipientResult> results) {
+        int decided = 0;
+        for (RecipientResult r : results) {
+            if (r.status() == RecipientResult.Status.DEFERRED) {
+                return true;
+            }
+            decided++;
+        }
+        return decided < envelope.recipients().size();
     }
 
     @Override

@@ -56,6 +56,15 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
     private Journal journal;
     private Thread timerThread;
     private ScheduledExecutorService housekeeping;
+    /**
+     * Completes the stages {@link DeliveryItem#complete} returns, so that callers' follow-up work never runs on the
+     * journal's writer thread (which group-commits every accepted message).
+     */
+    private final java.util.concurrent.ExecutorService completions = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "hermod-spool-completions");
+        t.setDaemon(true);
+        return t;
+    });
     private Path dir;
     private long segmentSize;
 
@@ -141,7 +150,12 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
                 index.remove(in.readUTF());
                 counts[2]++;
             }
-            default -> LOG.warn("Unknown spool record type {} in segment {} at {}", type, seg, offset);
+            // A type this version does not know was written by a newer Hermod. Skipping it would lose that mail (and
+            // let compaction delete its segment), so the spool refuses to open: upgrade again, or restore the
+            // journal from before the downgrade.
+            default -> throw new IOException("spool segment " + seg + " has a record of type " + type + " at offset "
+                    + offset + " that this version of Hermod does not know (written by a newer version?); the spool is"
+                    + " not opened, nothing is changed on disk");
         }
     }
 
@@ -150,6 +164,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         if (housekeeping != null) {
             housekeeping.shutdownNow();
         }
+        completions.shutdown();
         index.stopTimer();
         if (journal != null) {
             journal.close();
@@ -277,23 +292,37 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         durable.whenComplete((loc, failure) -> {
-            index.lock.lock();
+            Throwable error = failure;
             try {
-                if (failure == null) {
-                    index.complete(slot, idx, status, countAttempt, retryAt, lastError, ended);
-                } else {
-                    LOG.error("Could not record the delivery outcome of {} ({}); it will be attempted again",
-                            slot.msg.id, slot.domain, failure);
-                    index.complete(slot, new int[0], new byte[0], false, 0, null, 0);
+                index.lock.lock();
+                try {
+                    if (failure == null) {
+                        index.complete(slot, idx, status, countAttempt, retryAt, lastError, ended);
+                    } else {
+                        LOG.error("Could not record the delivery outcome of {} ({}); it will be attempted again",
+                                slot.msg.id, slot.domain, failure);
+                        index.complete(slot, new int[0], new byte[0], false, 0, null, 0);
+                    }
+                } finally {
+                    index.lock.unlock();
                 }
+                fireReady();
+            } catch (RuntimeException e) {
+                LOG.error("applying the outcome of {} ({}) failed", slot.msg.id, slot.domain, e);
+                error = error == null ? e : error;
             } finally {
-                index.lock.unlock();
-            }
-            fireReady();
-            if (failure == null) {
-                done.complete(null);
-            } else {
-                done.completeExceptionally(failure);
+                Throwable t = error;
+                try {
+                    completions.execute(() -> {
+                        if (t == null) {
+                            done.complete(null);
+                        } else {
+                            done.completeExceptionally(t);
+                        }
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException closed) {
+                    done.completeExceptionally(t == null ? closed : t);
+                }
             }
         });
         return done;
@@ -606,6 +635,11 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             index.lock.lock();
             try {
                 if (index.get(m.id) != m) {
+                    continue;
+                }
+                if (m.slots().stream().anyMatch(sl -> sl.state == QueueIndex.SlotState.LEASED)) {
+                    // an outcome may be on its way to the journal: a copy made now would carry the old state past
+                    // it, and a restart would deliver again what was delivered. The segment waits for a later run.
                     continue;
                 }
                 ByteArrayOutputStream bos = new ByteArrayOutputStream(256);

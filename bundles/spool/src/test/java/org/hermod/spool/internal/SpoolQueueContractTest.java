@@ -56,9 +56,16 @@ public class SpoolQueueContractTest extends DurableDeliveryQueueContract {
 
     @Override
     protected Subject crashAndReopen(Subject crashed) throws Exception {
-        // Leases live in memory only; closing the journal without handing them back is what a crash leaves on disk.
+        // What a crash leaves: the files as they are on disk now, with the spool still running (closing it first would
+        // drain its write queue and hide an outcome acknowledged before it was written). Leases live in memory only.
         SpoolSubject s = (SpoolSubject) crashed;
+        Path copy = tmp.newFolder().toPath();
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(s.dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                java.nio.file.Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
         s.close();
-        return new SpoolSubject(s.dir);
+        return new SpoolSubject(copy);
     }
 }
