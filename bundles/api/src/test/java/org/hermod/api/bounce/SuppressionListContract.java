@@ -77,6 +77,10 @@ public abstract class SuppressionListContract {
         List<SuppressionEntry> two = list.list(2);
         assertEquals(2, two.size());
         assertTrue(two.get(0).created().compareTo(two.get(1).created()) >= 0);
+        List<SuppressionEntry> all = list.list(100);
+        for (int i = 1; i < all.size(); i++) {
+            assertTrue("newest first", all.get(i - 1).created().compareTo(all.get(i).created()) >= 0);
+        }
         assertTrue(list.list(0).isEmpty());
         assertTrue(list.list(-1).isEmpty());
         assertEquals(5, list.list(100).size());
@@ -103,6 +107,33 @@ public abstract class SuppressionListContract {
         }
         assertEquals(200, list.size());
         assertTrue(list.contains("c199@example.com"));
+    }
+
+    @Test
+    public void concurrentAddsOfOneAddressReportOneWinner() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            for (int round = 0; round < 10; round++) {
+                String address = "same" + round + "@example.com";
+                java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+                List<Future<Boolean>> fs = new ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    fs.add(pool.submit(() -> {
+                        go.await();
+                        return list.add(address.toUpperCase(java.util.Locale.ROOT), "complaint", null);
+                    }));
+                }
+                go.countDown();
+                int winners = 0;
+                for (Future<Boolean> f : fs) {
+                    winners += f.get(60, TimeUnit.SECONDS) ? 1 : 0;
+                }
+                assertEquals("exactly one add of " + address + " reports it new", 1, winners);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(10, list.size());
     }
 
     @Test
