@@ -10,7 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class ClientRates {
 
-    enum Kind { MESSAGE, RECIPIENT, ERROR, AUTH_FAILURE }
+    enum Kind { CONNECTION, MESSAGE, RECIPIENT, ERROR, AUTH_FAILURE }
 
     private static final int KINDS = Kind.values().length;
 

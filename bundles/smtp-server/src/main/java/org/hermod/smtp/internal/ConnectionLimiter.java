@@ -3,6 +3,7 @@ package org.hermod.smtp.internal;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.netty.buffer.ByteBufUtil;
@@ -12,8 +13,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 
 /**
- * First handler of every connection: enforces the total and per-client-IP connection limits. A connection over a limit
- * gets {@code 421 4.7.0} and is closed before any session is started.
+ * First handler of every connection: enforces the total and per-client-IP connection limits, and the per-client-IP
+ * connection rate (clients in mynetworks are exempt from the rate). A connection over a limit gets {@code 421 4.7.0}
+ * and is closed before any session is started.
  */
 @ChannelHandler.Sharable
 final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
@@ -21,9 +23,11 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     private final AtomicInteger total = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> perIp = new ConcurrentHashMap<>();
     private volatile SmtpSettings settings;
+    private final ClientRates rates;
 
-    ConnectionLimiter(SmtpSettings settings) {
+    ConnectionLimiter(SmtpSettings settings, ClientRates rates) {
         this.settings = settings;
+        this.rates = rates;
     }
 
     void update(SmtpSettings s) {
@@ -45,9 +49,14 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
             return c;
         }).get();
         ctx.channel().closeFuture().addListener(f -> release(ip));
-        if (all > s.maxConnections() || mine > s.maxConnectionsPerIp()) {
+        boolean tooFast = s.maxConnectionsPerIpPerMinute() > 0 && !s.mayRelay(ip)
+                && rates.add(ip, ClientRates.Kind.CONNECTION, TimeUnit.MINUTES.toNanos(1), ctx.executor().ticker().nanoTime())
+                > s.maxConnectionsPerIpPerMinute();
+        if (all > s.maxConnections() || mine > s.maxConnectionsPerIp() || tooFast) {
             ctx.channel().config().setAutoRead(false);
-            String why = all > s.maxConnections() ? "too many connections" : "too many connections from your IP address";
+            String why = all > s.maxConnections() ? "too many connections"
+                    : tooFast ? "too many connections from your IP address per minute, try again later"
+                    : "too many connections from your IP address";
             ctx.writeAndFlush(ByteBufUtil.writeAscii(ctx.alloc(), "421 4.7.0 " + s.hostname() + " Error: " + why + "\r\n"))
                     .addListener(ChannelFutureListener.CLOSE);
             return;

@@ -85,7 +85,7 @@ public final class SmtpServer {
         String karafEtc = context.getProperty("karaf.etc");
         this.etc = Paths.get(karafEtc == null ? "etc" : karafEtc);
         this.settings = SmtpSettings.from(config);
-        this.limiter = new ConnectionLimiter(settings);
+        this.limiter = new ConnectionLimiter(settings, rates);
         dataBudget.setLimit(config.maxBufferedDataMb() * 1024 * 1024);
         this.auth = new JaasAuthenticator(settings.authRealm(), settings.authRole());
         loadFiles(config);

@@ -99,6 +99,9 @@ public @interface SmtpServerConfig {
     @AttributeDefinition(description = "Window for maxAuthFailuresPerIp, in seconds")
     int authFailureWindowSeconds() default 600;
 
+    @AttributeDefinition(description = "New connections per client IP per minute (0 = unlimited; mynetworks are exempt)")
+    int maxConnectionsPerIpPerMinute() default 0;
+
     @AttributeDefinition(description = "Messages per client IP per minute (0 = unlimited; mynetworks are exempt)")
     int maxMessagesPerIpPerMinute() default 0;
 

@@ -15,7 +15,8 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
                     String postmaster, long commandLineBudgetMillis, int minDataRate, boolean chunking,
                     boolean starttls, String authRealm, String authRole, boolean authUserInReceived,
                     int maxAuthFailuresPerIp, long authFailureWindowMillis, int maxMessagesPerIpPerMinute,
-                    int maxRecipientsPerIpPerMinute, int maxErrorsPerIpPerMinute, String recipientDelimiter) {
+                    int maxRecipientsPerIpPerMinute, int maxErrorsPerIpPerMinute, String recipientDelimiter,
+                    int maxConnectionsPerIpPerMinute) {
 
     static SmtpSettings from(SmtpServerConfig c) {
         String host = c.hostname();
@@ -46,7 +47,8 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
                 c.authRealm() == null || c.authRealm().isBlank() ? "karaf" : c.authRealm().trim(),
                 c.authRole() == null ? "" : c.authRole().trim(), c.authUserInReceived(), c.maxAuthFailuresPerIp(),
                 c.authFailureWindowSeconds() * 1000L, c.maxMessagesPerIpPerMinute(), c.maxRecipientsPerIpPerMinute(),
-                c.maxErrorsPerIpPerMinute(), c.recipientDelimiter() == null ? "" : c.recipientDelimiter().trim());
+                c.maxErrorsPerIpPerMinute(), c.recipientDelimiter() == null ? "" : c.recipientDelimiter().trim(),
+                c.maxConnectionsPerIpPerMinute());
     }
 
     /** Config values may be arrays or comma/space separated strings (as written in etc/*.cfg). */
