@@ -33,7 +33,8 @@ import org.hermod.bounce.internal.rules.RuleSet;
  * developed on), {@code more-bounces/<project>/manifest.tsv} (other projects' fixtures) and {@code smtp-replies.tsv}
  * (synchronous replies); per source (fold), held out ({@link CrossValidation}), and per category (precision and
  * recall). Usage: {@code ClassifyEval [corpusDir] [-q]}; without a directory, the corpus in the source tree
- * ({@code bundles/bounce/src/test/corpus}).
+ * ({@code bundles/bounce/src/test/corpus}); {@code --held-misses} also lists the records that are wrong only with their
+ * fold held out.
  */
 public final class ClassifyEval {
 
@@ -105,6 +106,7 @@ public final class ClassifyEval {
 
     public static void main(String[] args) throws IOException {
         boolean quiet = Arrays.asList(args).contains("-q");
+        boolean heldMisses = Arrays.asList(args).contains("--held-misses");
         Path corpus = Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().map(Paths::get)
                 .orElseGet(ClassifyEval::defaultCorpus);
         if (corpus == null || !Files.isRegularFile(corpus.resolve("bounces/manifest.tsv"))) {
@@ -126,6 +128,14 @@ public final class ClassifyEval {
             out.printf(Locale.ROOT, "held out          category %.1f%% (gap %+.1f), temporary/perm %.1f%% (gap %+.1f)%n",
                     hs.categoryPct(), hs.categoryPct() - score.categoryPct(), hs.permPct(),
                     hs.permPct() - score.permPct());
+            if (heldMisses) { // records right with every rule and wrong with their fold held out
+                Set<String> seenMisses = new HashSet<>(score.misses());
+                for (String m : hs.misses()) {
+                    if (!seenMisses.contains(m)) {
+                        out.println("  held out only: " + m);
+                    }
+                }
+            }
             out.println();
             ok &= hs.categoryPct() >= 95 && hs.permPct() >= 98 && score.crashes() == 0;
         }

@@ -72,6 +72,30 @@ public class BounceParsingTest {
     }
 
     @Test
+    public void microsoftJmrpReportIsAComplaint() throws Exception {
+        String msg = "From: staff@hotmail.com\r\nTo: fbl@example.org\r\nSubject: complaint about message from"
+                + " 192.0.2.1\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                + "Content-Type: message/rfc822\r\n\r\nX-HmXmrOriginalRecipient: user@hotmail.com\r\n"
+                + "From: news@example.org\r\nTo: user@hotmail.com\r\nSubject: hi\r\n\r\nhello\r\n--b--\r\n";
+        BounceReport r = analyse(msg.getBytes(StandardCharsets.UTF_8));
+        assertEquals(BounceReport.Kind.COMPLAINT, r.kind());
+        assertEquals("user@hotmail.com", r.recipients().get(0).recipient());
+    }
+
+    @Test
+    public void aRelaysSummaryGivesWayToTheQuotedReplyAndTheStageIsKept() throws Exception {
+        BounceReport r = analyse(Corpus.bounce("lhost-amazonses-01.eml"));
+        BouncedRecipient b = r.recipients().get(0);
+        assertEquals("5.7.1", b.status());
+        assertEquals("policy-related", b.classification().category());
+        assertEquals("550 5.7.1 <x>... Access denied'", org.hermod.bounce.internal.parse.BounceParser.unwrap(
+                "5.1.0 - Unknown address error 550-'5.7.1 <x>... Access denied'"));
+        BounceReport d = analyse(Corpus.bounce("rhost-nttdocomo-02.eml"));
+        assertTrue(d.recipients().get(0).diagnostic(),
+                d.recipients().get(0).diagnostic().endsWith("(in reply to end of DATA command)"));
+    }
+
+    @Test
     public void autoReplyIsRecognised() {
         String msg = "From: a@example.com\r\nTo: b@example.org\r\nSubject: Out of office\r\n"
                 + "Auto-Submitted: auto-replied\r\n\r\nI am away until Monday.\r\n";

@@ -135,6 +135,29 @@ public class RuleEngineTest {
     }
 
     @Test
+    public void weakEvidenceNeverSuppressesOnATemporaryFailureOrAfterData() {
+        RuleBasedBounceClassifier c = new RuleBasedBounceClassifier((Path) null);
+        java.util.Set<String> hard = java.util.Set.of("bad-mailbox", "bad-domain", "inactive-mailbox");
+        // an undefined 4.1.x detail is a temporary failure: no address verdict from its class
+        Classification t = c.classify(FailureInput.reply(0, "4.1.9",
+                "Resources temporarily unavailable, please try again later [#4.1.9].", null, null));
+        assertFalse(t.category(), hard.contains(t.category()));
+        // a domain that did not resolve in a temporary failure is not suppressed; a Null MX is
+        assertCat(c, "no-answer-from-host", false, 0, "4.0.0", "DNS Error: 1 DNS type 'mx' lookup of example.jp"
+                + " responded with code NXDOMAIN Domain name not found: example.jp");
+        assertCat(c, "bad-domain", false, 0, "4.0.0", "DNS Error: The domain example.org doesn't receive email"
+                + " according to the administrator: returned Null MX");
+        // RFC 3463 X.2.0: the mailbox exists
+        Classification x20 = c.classify(FailureInput.reply(550, "5.2.0", "", null, null));
+        assertFalse(x20.category(), hard.contains(x20.category()));
+        // a refusal of the message at the end of DATA is not a bad address without a status naming it
+        assertCat(c, "content-related", true, 550, "5.2.0", "SMTP error from remote server for TEXT command, host:"
+                + " smtp-in.example.fr reason: 550 5.2.0 Mail rejected");
+        assertCat(c, "content-related", true, 550, null, "550 Error 123 (in reply to end of DATA command)");
+        assertCat(c, "bad-mailbox", true, 550, "5.1.1", "550 5.1.1 User unknown (in reply to end of DATA command)");
+    }
+
+    @Test
     public void levelIsReadFromTheRuleOrDerivedFromItsConditions() throws Exception {
         RuleParser.Result r = RuleParser.parse("t", new StringReader(String.join("\n",
                 "a status=5.1.1 => x",

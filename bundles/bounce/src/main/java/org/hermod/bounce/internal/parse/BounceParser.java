@@ -140,6 +140,10 @@ public final class BounceParser {
         if ("feedback-report".equals(v.reportType)) {
             return new ParsedBounce(Kind.COMPLAINT, null, List.of(), origId, null);
         }
+        ParsedBounce jmrp = jmrp(v, origId);
+        if (jmrp != null) {
+            return jmrp;
+        }
         boolean bounceLike = BOUNCE_SUBJECT.matcher(subject).find() || BOUNCE_FROM.matcher(from).find()
                 || "delivery-status".equals(v.reportType);
         // 3. auto-replies: RFC 3834 headers or typical subjects, when it does not look like a bounce
@@ -200,6 +204,46 @@ public final class BounceParser {
         items.add(new ParsedBounce.Item(rcpt, null, "complaint", null, 0, "feedback-type: " + type,
                 f.get("reporting-mta")));
         return new ParsedBounce(Kind.COMPLAINT, type, items, origId, null, senders);
+    }
+
+    /**
+     * Microsoft's Junk Mail Reporting Program (JMRP, Outlook.com/Hotmail "Smart Network Data Services" documentation):
+     * not ARF, but the reported message as a message/rfc822 attachment (or, once forwarded, inline) carrying
+     * {@code X-HmXmrOriginalRecipient}, the user who complained. Null when the message is no JMRP report.
+     */
+    private static ParsedBounce jmrp(MimeView v, String origId) {
+        String rcpt = firstEmail(v.header("X-HmXmrOriginalRecipient"));
+        List<String> senders = new ArrayList<>();
+        if (rcpt != null) {
+            addSenders(senders, v.header("Return-Path"), v.header("Sender"), v.header("From"));
+        } else {
+            for (MimeView.Part p : v.parts) {
+                if (p.mimeType().equals("text/rfc822-headers") && p.inAttachedMessage()) {
+                    rcpt = firstEmail(headerValue(p.text(), "X-HmXmrOriginalRecipient"));
+                    if (rcpt != null) {
+                        addSenders(senders, headerValue(p.text(), "Return-Path"), headerValue(p.text(), "Sender"),
+                                headerValue(p.text(), "From"));
+                        break;
+                    }
+                }
+            }
+        }
+        if (rcpt == null) {
+            return null;
+        }
+        senders.removeIf(a -> a.endsWith("@hotmail.com") && a.startsWith("staff@"));
+        List<ParsedBounce.Item> items = List.of(new ParsedBounce.Item(rcpt, null, "complaint", null, 0,
+                "feedback-type: abuse (Microsoft JMRP)", null));
+        return new ParsedBounce(Kind.COMPLAINT, "abuse", items, origId, null, senders);
+    }
+
+    private static void addSenders(List<String> senders, String... values) {
+        for (String h : values) {
+            String a = firstEmail(h);
+            if (a != null && !senders.contains(a) && senders.size() < 10) {
+                senders.add(a);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- RFC 3464
@@ -277,7 +321,7 @@ public final class BounceParser {
             if (sm.find()) {
                 status = sm.group();
             }
-            String diag = typed(g.get("diagnostic-code"));
+            String diag = unwrap(typed(g.get("diagnostic-code")));
             if (diag == null || diag.isBlank()) {
                 diag = null;
             }
@@ -296,6 +340,8 @@ public final class BounceParser {
             String text = diag != null ? diag : block != null ? block : comment != null ? comment : human;
             if (diag != null && block != null && isVague(diag)) {
                 text = diag + "\n" + block;
+            } else if (diag != null && block != null) {
+                text = diag + stageOf(block, diag);
             }
             text = cap(text);
             int code = replyCode(diag != null ? diag : text);
@@ -625,7 +671,37 @@ public final class BounceParser {
         return all.isEmpty() ? null : all.get(0);
     }
 
+    /**
+     * A relay's own summary wrapped around the receiving server's reply ({@code 5.1.0 - Unknown address error
+     * 550-'5.7.1 ... Access denied'}, Amazon SES and other gateways): the summary is the relay's guess, the quoted reply
+     * is the evidence, so the summary is dropped.
+     */
+    public static String unwrap(String text) {
+        if (text == null) {
+            return null;
+        }
+        return WRAPPED_REPLY.matcher(text).replaceFirst("$1 ");
+    }
+
+    private static final Pattern WRAPPED_REPLY = Pattern.compile(
+            "(?<![0-9.])[245]\\.[0-9]{1,3}\\.[0-9]{1,3} - [A-Za-z][A-Za-z ]{2,60}? ([245][0-9][0-9])[- ]'");
+
+    /** The SMTP command a human-readable block says the reply answered, when the diagnostic does not. */
+    static final Pattern STAGE = Pattern.compile(
+            "(?i)in\\s+reply\\s+to\\s+(end\\s+of\\s+data|data|rcpt\\s+to|mail\\s+from)\\s+command"
+            + "|after\\s+(end\\s+of\\s+data|rcpt\\s+to|mail\\s+from|pipelined\\s+data|data)\\b|for\\s+text\\s+command");
+
+    /** " (in reply to end of DATA command)" from the block when the diagnostic lacks it, else "". */
+    static String stageOf(String block, String diag) {
+        Matcher m = STAGE.matcher(block);
+        if (!m.find() || STAGE.matcher(diag).find()) {
+            return "";
+        }
+        return " (" + m.group().replaceAll("\\s+", " ") + ")";
+    }
+
     private static ParsedBounce.Item item(String rcpt, String text) {
+        text = unwrap(text);
         String status = pickStatus(text);
         int code = replyCode(text);
         String action = "failed";
