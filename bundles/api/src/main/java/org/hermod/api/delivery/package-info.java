@@ -1,6 +1,6 @@
 /** Delivery events: the record of every delivery attempt, fed back to shaping, bounce handling and accounting. */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.hermod.api.delivery;
 
 import org.osgi.annotation.bundle.Export;

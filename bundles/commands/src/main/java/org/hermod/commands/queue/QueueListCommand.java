@@ -17,8 +17,17 @@ public class QueueListCommand extends QueueCommandSupport {
     @Option(name = "-i", aliases = "--ids", description = "Print every queued message id, one per line (oldest first), instead of the summary")
     boolean ids;
 
+    @Option(name = "-s", aliases = "--by-site", description = "One line per destination site (domains sharing an MX host set) instead of per domain")
+    boolean bySite;
+
+    @org.apache.karaf.shell.api.action.lifecycle.Reference(optional = true)
+    org.hermod.api.delivery.EgressView egress;
+
     @Override
     public Object execute() {
+        if (bySite) {
+            return listBySite();
+        }
         if (ids) {
             queues.queueIds(null, Integer.MAX_VALUE).forEach(System.out::println);
             return null;
@@ -38,6 +47,27 @@ public class QueueListCommand extends QueueCommandSupport {
                     s.lastError() == null ? "" : s.lastError());
         }
         System.out.println(all.size() + " domain(s), " + total + " message(s) queued");
+        return null;
+    }
+
+    private Object listBySite() {
+        java.util.Map<String, int[]> sites = new java.util.TreeMap<>();
+        java.util.Map<String, Integer> domains = new java.util.TreeMap<>();
+        for (DomainSummary s : queues.summaries()) {
+            String site = egress == null ? "(delivery not running)"
+                    : egress.siteOf(s.domain()).map(x -> x.key()).orElse("(not looked up yet)");
+            int[] c = sites.computeIfAbsent(site, k -> new int[3]);
+            c[0] += s.messages();
+            c[1] += s.deferred();
+            c[2] += s.active();
+            domains.merge(site, 1, Integer::sum);
+        }
+        if (sites.isEmpty()) {
+            System.out.println("Queue is empty.");
+            return null;
+        }
+        System.out.printf("%-60s %8s %8s %8s %6s%n", "SITE (MX HOSTS)", "DOMAINS", "MESSAGES", "DEFERRED", "ACTIVE");
+        sites.forEach((site, c) -> System.out.printf("%-60s %8d %8d %8d %6d%n", site, domains.get(site), c[0], c[1], c[2]));
         return null;
     }
 }

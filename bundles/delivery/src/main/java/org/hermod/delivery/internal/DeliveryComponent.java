@@ -19,6 +19,7 @@ import org.hermod.api.spool.Spool;
 import org.hermod.delivery.internal.dns.MxResolver;
 import org.hermod.delivery.internal.smtp.ConnectionPool;
 import org.hermod.delivery.internal.smtp.SmtpClient;
+import org.hermod.api.delivery.EgressView;
 import org.hermod.api.shaping.Shaping;
 import org.hermod.delivery.internal.egress.SiteDirectory;
 import org.hermod.delivery.internal.egress.StaticShaping;
@@ -42,9 +43,9 @@ import org.slf4j.LoggerFactory;
  * applies live on a configuration change (a new DNS resolver is built when the DNS settings change).
  */
 @Component(configurationPid = "org.hermod.delivery", configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true,
-        service = {})
+        service = EgressView.class)
 @Designate(ocd = DeliveryConfig.class)
-public final class DeliveryComponent {
+public final class DeliveryComponent implements EgressView {
 
     private static final Logger LOG = LoggerFactory.getLogger(DeliveryComponent.class);
 
@@ -79,6 +80,26 @@ public final class DeliveryComponent {
 
     private StaticShaping staticShaping;
     private SiteDirectory sites;
+
+    @Override
+    public java.util.Optional<org.hermod.api.shaping.Site> siteOf(String domain) {
+        return java.util.Optional.ofNullable(sites.known(domain.toLowerCase(java.util.Locale.ROOT)));
+    }
+
+    @Override
+    public java.util.Map<String, java.util.List<String>> domainsBySite() {
+        return sites.domainsBySite();
+    }
+
+    @Override
+    public java.util.Map<String, Integer> waitingByPath() {
+        return dispatcher.waitingByPath();
+    }
+
+    @Override
+    public java.util.Map<String, Integer> activeByPath() {
+        return limits.activeByKey();
+    }
 
     /** The shaping service when installed, else the static one. */
     Shaping shaping() {

@@ -65,6 +65,11 @@ public class DestinationLimits {
         return active.getOrDefault(domain, 0);
     }
 
+    /** Every key with running deliveries and their count (a snapshot). */
+    public synchronized Map<String, Integer> activeByKey() {
+        return new java.util.TreeMap<>(active);
+    }
+
     public synchronized int total() {
         return total;
     }
