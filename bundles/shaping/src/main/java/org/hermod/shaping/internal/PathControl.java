@@ -1,0 +1,67 @@
+package org.hermod.shaping.internal;
+
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+
+import org.hermod.api.shaping.EgressPath;
+import org.hermod.api.shaping.Limits;
+import org.hermod.api.shaping.Site;
+
+/**
+ * The adaptive state of one (source, site) path: the share of the configured limits in force, a suspension, the good
+ * deliveries since the last change, and the recent replies counted by each response rule. Guarded by its own monitor
+ * (callers synchronize on it); {@link #dead} marks an entry removed from the strategy's map.
+ */
+final class PathControl {
+
+    /** One counted reply. */
+    record Hit(Instant time, String reply) {
+    }
+
+    final EgressPath path;
+    Site site;
+    String domain;
+    double factor = 1.0;
+    Instant suspendedUntil;
+    String reason;
+    int good;
+    Instant lastChange;
+    Instant lastNegative;
+    Limits configured;
+    double floorPerSecond = RecoveryRule.DEFAULT.floorPerSecond();
+    boolean dead;
+    /** By rule (origin text): the replies counted within its window. */
+    final Map<String, Deque<Hit>> hits = new HashMap<>();
+    /** By rule: when it last changed something (one reaction per rule per hold-off). */
+    final Map<String, Instant> firedAt = new HashMap<>();
+
+    PathControl(EgressPath path, Site site, String domain) {
+        this.path = path;
+        this.site = site;
+        this.domain = domain;
+    }
+
+    Limits configuredOrDefault() {
+        return configured == null ? Limits.DEFAULT : configured;
+    }
+
+    Limits inForce(double f) {
+        return configuredOrDefault().scaled(f, floorPerSecond);
+    }
+
+    boolean suspendedAt(Instant now) {
+        return suspendedUntil != null && now.isBefore(suspendedUntil);
+    }
+
+    /** Nothing left to remember: full speed, not suspended, no replies being counted. */
+    boolean idle() {
+        return factor >= 1.0 && suspendedUntil == null && hits.values().stream().allMatch(Deque::isEmpty);
+    }
+
+    Deque<Hit> hitsOf(String rule) {
+        return hits.computeIfAbsent(rule, k -> new ArrayDeque<>());
+    }
+}

@@ -1,0 +1,471 @@
+package org.hermod.shaping.internal;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import org.hermod.api.shaping.EgressPath;
+import org.hermod.api.shaping.EgressSource;
+import org.hermod.api.shaping.Feedback;
+import org.hermod.api.shaping.Limits;
+import org.hermod.api.shaping.PathDecision;
+import org.hermod.api.shaping.PathState;
+import org.hermod.api.shaping.Pool;
+import org.hermod.api.shaping.Shaping;
+import org.hermod.api.shaping.ShapingEvent;
+import org.hermod.api.shaping.ShapingStrategy;
+import org.hermod.api.shaping.Site;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link Shaping} service: the egress model from the configuration, limits from the rules file by precedence,
+ * then the strategy assigned to the site (a whiteboard of {@link ShapingStrategy} services by name, with state handed
+ * over whenever the strategy serving a path changes), GCRA rate limiters per path, per site and per source in a
+ * {@link ThrottleStore}, operator suspensions, and every change as an event (JSON lines log and an in-memory ring).
+ *
+ * <p>Threading: every method is thread-safe; the hot ones take no lock of their own beyond the rate-limiter cell's
+ * and the strategy's. Strategies are ticked every {@code tickMillis} on one scheduler thread. Configuration changes
+ * apply live and keep the rate counters and the strategies' state.
+ */
+@Component(service = Shaping.class, immediate = true, configurationPid = "org.hermod.shaping",
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = ShapingConfig.class)
+public final class ShapingService implements Shaping {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ShapingService.class);
+    /** A suspension without a duration lasts until resumed: about ten years. */
+    private static final Duration INDEFINITE = Duration.ofDays(3650);
+
+    private final RulesSource rules;
+    private final Clock clock;
+    private final ThrottleStore store;
+    private final BundleContext context;
+    private final StrategyRegistry strategies = new StrategyRegistry();
+    private final OperatorHolds holds = new OperatorHolds();
+    private final WeightedChooser chooser = new WeightedChooser();
+    private final Guard guard = new Guard();
+    private final EventRing ring;
+    private final Map<String, Site> sites = new ConcurrentHashMap<>();
+    private final Set<String> warnedMissing = ConcurrentHashMap.newKeySet();
+    private volatile EgressModel model;
+    private volatile ShapingEventLog log;
+    private final ScheduledExecutorService ticker;
+    private ScheduledFuture<?> tickTask;
+    private long tickMillis;
+
+    @Activate
+    public ShapingService(BundleContext context, ShapingConfig config, @Reference(name = "rules") RulesSource rules) {
+        this(context, rules, Clock.systemUTC(), new LocalThrottleStore(), config, true);
+    }
+
+    /** For tests: the given clock and store, no ticker thread (call {@link #tick()}). */
+    public ShapingService(RulesSource rules, Clock clock, ThrottleStore store, ShapingConfig config) {
+        this(null, rules, clock, store, config, false);
+    }
+
+    private ShapingService(BundleContext context, RulesSource rules, Clock clock, ThrottleStore store,
+                           ShapingConfig config, boolean tickThread) {
+        this.context = context;
+        this.rules = rules;
+        this.clock = clock;
+        this.store = store;
+        this.ring = new EventRing(config.eventsKept());
+        this.ticker = tickThread ? Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "hermod-shaping-tick");
+            t.setDaemon(true);
+            return t;
+        }) : null;
+        apply(config);
+    }
+
+    @Modified
+    void modified(ShapingConfig config) {
+        apply(config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (ticker != null) {
+            ticker.shutdownNow();
+        }
+        ShapingEventLog l = log;
+        if (l != null) {
+            l.close();
+        }
+    }
+
+    private synchronized void apply(ShapingConfig config) {
+        EgressModel next = EgressModel.parse(config.sources(), config.pools(), config.defaultPool(),
+                config.senderPools(), config.strategyAssignments());
+        for (String e : next.errors()) {
+            LOG.warn("shaping configuration: {}", e);
+        }
+        EgressModel before = model;
+        model = next;
+        ring.capacity(config.eventsKept());
+        warnedMissing.clear();
+        Path file = KarafPaths.resolve(context, config.eventLog(), KarafPaths.data(context),
+                "hermod/log/shaping-events.jsonl");
+        if (log == null || !log.file().equals(file)) {
+            ShapingEventLog old = log;
+            log = new ShapingEventLog(file);
+            if (old != null) {
+                old.close();
+            }
+        }
+        if (ticker != null && (tickTask == null || tickMillis != config.tickMillis())) {
+            if (tickTask != null) {
+                tickTask.cancel(false);
+            }
+            tickMillis = Math.max(100, config.tickMillis());
+            tickTask = ticker.scheduleWithFixedDelay(this::tick, tickMillis, tickMillis, TimeUnit.MILLISECONDS);
+        }
+        if (before != null && !(before.providerStrategies().equals(next.providerStrategies())
+                && before.siteStrategies().equals(next.siteStrategies())
+                && before.defaultStrategy().equals(next.defaultStrategy()))) {
+            rebalance(strategies.all());
+        }
+    }
+
+    // ---- strategies: the whiteboard and the handover ----
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void bindStrategy(ShapingStrategy s, Map<String, Object> props) {
+        Object name = props.get(ShapingStrategy.NAME);
+        if (!(name instanceof String) || ((String) name).isBlank()) {
+            LOG.warn("shaping strategy {} has no {} property; ignored", s, ShapingStrategy.NAME);
+            return;
+        }
+        addStrategy(s, (String) name, ranking(props), serviceId(props));
+    }
+
+    void unbindStrategy(ShapingStrategy s, Map<String, Object> props) {
+        removeStrategy(s);
+    }
+
+    /** Registers a strategy and hands it the state of the paths it now serves. */
+    public synchronized void addStrategy(ShapingStrategy s, String name, int ranking, long serviceId) {
+        strategies.add(new StrategyRegistry.Bound(s, name, ranking, serviceId));
+        warnedMissing.remove(name);
+        LOG.info("shaping strategy '{}' available (ranking {})", name, ranking);
+        rebalance(strategies.all());
+    }
+
+    /** Unregisters a strategy; the paths it served go, with their state, to the strategy that serves them now. */
+    public synchronized void removeStrategy(ShapingStrategy s) {
+        if (!strategies.remove(s)) {
+            return;
+        }
+        List<PathState> state = guard.call("exportState", s::exportState, List.of());
+        handOver(s, state, false);
+        LOG.info("shaping strategy {} gone; {} path states handed over", s.getClass().getName(), state.size());
+    }
+
+    /** Moves each path's state to the strategy that serves it now, from every strategy that holds it elsewhere. */
+    private void rebalance(List<ShapingStrategy> from) {
+        for (ShapingStrategy s : from) {
+            handOver(s, guard.call("exportState", s::exportState, List.of()), true);
+        }
+    }
+
+    private void handOver(ShapingStrategy from, List<PathState> states, boolean resetSource) {
+        Map<ShapingStrategy, List<PathState>> byTarget = new IdentityHashMap<>();
+        for (PathState st : states) {
+            if (st == null || st.path() == null) {
+                continue;
+            }
+            Site site = siteOf(st);
+            ShapingStrategy target = assigned(site, st.extra().get("domain")).strategy();
+            if (target != from) {
+                byTarget.computeIfAbsent(target, k -> new ArrayList<>()).add(st);
+            }
+        }
+        byTarget.forEach((target, list) -> {
+            guard.run("importState", () -> target.importState(list));
+            if (resetSource) {
+                List<PathState> resets = new ArrayList<>();
+                list.forEach(p -> resets.add(new PathState(p.path(), 1.0, null, null, Map.of())));
+                guard.run("importState", () -> from.importState(resets));
+            }
+        });
+    }
+
+    private Site siteOf(PathState st) {
+        Site known = sites.get(st.path().site());
+        if (known != null) {
+            return known;
+        }
+        String mx = st.extra().getOrDefault("mxHosts", "");
+        return new Site(st.path().site(), st.extra().get("provider"),
+                mx.isEmpty() ? List.of() : Arrays.asList(mx.split(",")));
+    }
+
+    private StrategyRegistry.Effective assigned(Site site, String domain) {
+        String name = model.strategyFor(site, rules.rules().providerOf(site, domain));
+        StrategyRegistry.Effective e = strategies.effective(name);
+        if (!e.asAssigned() && warnedMissing.add(name)) {
+            LOG.warn("shaping strategy '{}' is assigned but not installed; using '{}' meanwhile", name, e.name());
+        }
+        return e;
+    }
+
+    private static int ranking(Map<String, Object> props) {
+        Object r = props.get(Constants.SERVICE_RANKING);
+        return r instanceof Integer ? (Integer) r : 0;
+    }
+
+    private static long serviceId(Map<String, Object> props) {
+        Object r = props.get(Constants.SERVICE_ID);
+        return r instanceof Long ? (Long) r : 0L;
+    }
+
+    // ---- the Shaping service ----
+
+    @Override
+    public List<EgressSource> sources() {
+        return List.copyOf(model.sources().values());
+    }
+
+    @Override
+    public List<Pool> pools() {
+        return List.copyOf(model.pools().values());
+    }
+
+    @Override
+    public String poolFor(String senderDomain) {
+        return model.poolFor(senderDomain);
+    }
+
+    @Override
+    public String providerOf(List<String> mxHosts, String domain) {
+        return rules.rules().providerOf(mxHosts, domain);
+    }
+
+    @Override
+    public Optional<EgressSource> choose(String pool, Site site, String domain, Instant now) {
+        EgressModel m = model;
+        Pool p = m.pools().get(pool);
+        if (p == null) {
+            p = m.pools().get(m.defaultPool());
+        }
+        Predicate<String> eligible = src -> m.sources().containsKey(src)
+                && !decide(new EgressPath(src, site.key()), site, domain, now).suspendedAt(now);
+        return chooser.next(p, eligible).map(m.sources()::get);
+    }
+
+    @Override
+    public PathDecision decide(EgressPath path, Site site, String domain, Instant now) {
+        sites.putIfAbsent(site.key(), site);
+        Limits configured = rules.rules().resolve(site, domain, path.source()).limits();
+        ShapingStrategy s = assigned(site, domain).strategy();
+        PathDecision d = guard.call("decide", () -> s.decide(path, site, configured, now), PathDecision.of(configured));
+        Instant hold = holds.until(path, now);
+        if (hold != null && (d.suspendedUntil() == null || hold.isAfter(d.suspendedUntil()))) {
+            return new PathDecision(d.limits(), hold, holds.reason(path, now));
+        }
+        return d;
+    }
+
+    @Override
+    public Duration acquireMessage(EgressPath path, Site site, String domain, Instant now) {
+        return acquire(path, site, domain, now, false);
+    }
+
+    @Override
+    public Duration acquireConnection(EgressPath path, Site site, String domain, Instant now) {
+        return acquire(path, site, domain, now, true);
+    }
+
+    private Duration acquire(EgressPath path, Site site, String domain, Instant now, boolean connection) {
+        PathDecision d = decide(path, site, domain, now);
+        if (d.suspendedAt(now)) {
+            return Duration.between(now, d.suspendedUntil());
+        }
+        Rules r = rules.rules();
+        Rules.Totals siteTotals = r.siteTotals(site, domain);
+        Rules.Totals sourceTotals = r.sourceTotals(path.source());
+        String prefix = connection ? "conn-" : "";
+        List<ThrottleStore.Take> takes = List.of(
+                new ThrottleStore.Take(prefix + "path:" + path, connection ? d.limits().connectionsPerSecond()
+                        : d.limits().messagesPerSecond(), 1),
+                new ThrottleStore.Take(prefix + "site:" + site.key(), connection ? siteTotals.connectionsPerSecond()
+                        : siteTotals.messagesPerSecond(), 1),
+                new ThrottleStore.Take(prefix + "source:" + path.source(), connection
+                        ? sourceTotals.connectionsPerSecond() : sourceTotals.messagesPerSecond(), 1));
+        return store.tryTakeAll(takes, now);
+    }
+
+    @Override
+    public void feedback(Feedback f) {
+        sites.putIfAbsent(f.site().key(), f.site());
+        Limits configured = rules.rules().resolve(f.site(), f.domain(), f.path().source()).limits();
+        ShapingStrategy s = assigned(f.site(), f.domain()).strategy();
+        for (ShapingEvent e : guard.call("onFeedback", () -> s.onFeedback(f, configured), List.<ShapingEvent>of())) {
+            record(e);
+        }
+    }
+
+    @Override
+    public Explanation explain(EgressPath path, Site site, String domain) {
+        Rules.Resolved r = rules.rules().resolve(site, domain, path.source());
+        String name = model.strategyFor(site, rules.rules().providerOf(site, domain));
+        StrategyRegistry.Effective e = strategies.effective(name);
+        String strategy = e.asAssigned() ? name : e.name() + " (assigned '" + name + "' is not installed)";
+        return new Explanation(r.limits(), r.origins(), strategy);
+    }
+
+    @Override
+    public List<ShapingEvent> events(String site, String source, int limit) {
+        return ring.newest(site, source, limit);
+    }
+
+    @Override
+    public List<PathState> state() {
+        List<PathState> out = new ArrayList<>();
+        for (ShapingStrategy s : strategies.all()) {
+            out.addAll(guard.call("exportState", s::exportState, List.of()));
+        }
+        Instant now = clock.instant();
+        for (OperatorHolds.Hold h : holds.all()) {
+            if (now.isBefore(h.until())) {
+                out.add(new PathState(holdPath(h.target()), 1.0, h.until(), "operator: " + h.reason(), Map.of()));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public ShapingEvent suspend(String target, Duration duration, String reason) {
+        Instant now = clock.instant();
+        Duration d = duration == null || duration.isZero() || duration.isNegative() ? INDEFINITE : duration;
+        String key = holdKey(target);
+        String why = reason == null || reason.isBlank() ? "by operator" : reason;
+        holds.put(new OperatorHolds.Hold(key, now.plus(d), why));
+        ShapingEvent e = new ShapingEvent(now, holdPath(key), "operator", "operator",
+                "suspend " + (d == INDEFINITE ? "until resumed" : Rules.duration(d)), null, null, List.of(why),
+                now.plus(d));
+        record(e);
+        return e;
+    }
+
+    @Override
+    public Optional<ShapingEvent> resume(String target) {
+        Instant now = clock.instant();
+        String key = holdKey(target);
+        OperatorHolds.Hold h = holds.remove(key);
+        EgressPath p = holdPath(key);
+        boolean lifted = false;
+        for (ShapingStrategy s : strategies.all()) {
+            List<PathState> lift = new ArrayList<>();
+            for (PathState st : guard.call("exportState", s::exportState, List.<PathState>of())) {
+                if (st.suspendedUntil() != null && now.isBefore(st.suspendedUntil()) && covers(p, st.path())) {
+                    lift.add(new PathState(st.path(), st.factor(), null, st.reason(), st.extra()));
+                }
+            }
+            if (!lift.isEmpty()) {
+                lifted = true;
+                guard.run("importState", () -> s.importState(lift));
+            }
+        }
+        if (h == null && !lifted) {
+            return Optional.empty();
+        }
+        ShapingEvent e = new ShapingEvent(now, p, "operator", "operator", "resume", null, null, List.of(), null);
+        record(e);
+        return Optional.of(e);
+    }
+
+    private static boolean covers(EgressPath target, EgressPath p) {
+        return (target.source().equals("*") || target.source().equals(p.source()))
+                && (target.site().equals("*") || target.site().equalsIgnoreCase(p.site()));
+    }
+
+    /** {@code src->site}: a path; a configured source name: the source; anything else: a site key. */
+    private String holdKey(String target) {
+        String t = Objects.requireNonNull(target, "target").strip();
+        if (t.contains("->")) {
+            return "path:" + t;
+        }
+        return model.sources().containsKey(t) ? "source:" + t : "site:" + t;
+    }
+
+    /** The path an operator hold is shown with: {@code *} for "every source" or "every site". */
+    private static EgressPath holdPath(String key) {
+        if (key.startsWith("path:")) {
+            String t = key.substring(5);
+            int arrow = t.indexOf("->");
+            return new EgressPath(t.substring(0, arrow), t.substring(arrow + 2));
+        }
+        if (key.startsWith("source:")) {
+            return new EgressPath(key.substring(7), "*");
+        }
+        return new EgressPath("*", key.substring(5));
+    }
+
+    /** Recovery steps, ends of suspensions, ends of operator holds; run by the ticker (tests call it). */
+    public void tick() {
+        Instant now = clock.instant();
+        Set<ShapingStrategy> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (ShapingStrategy s : strategies.all()) {
+            if (seen.add(s)) {
+                for (ShapingEvent e : guard.call("tick", () -> s.tick(now), List.<ShapingEvent>of())) {
+                    record(e);
+                }
+            }
+        }
+        for (OperatorHolds.Hold h : holds.expire(now)) {
+            record(new ShapingEvent(now, holdPath(h.target()), "operator", "operator hold over", "resume", null, null,
+                    List.of(h.reason()), null));
+        }
+    }
+
+    private void record(ShapingEvent e) {
+        if (e == null) {
+            return;
+        }
+        ring.add(e);
+        ShapingEventLog l = log;
+        if (l != null) {
+            l.append(e);
+        }
+        LOG.info("shaping {} {}: {} ({})", e.path(), e.action(), e.rule(), e.strategy());
+    }
+
+    /** For tests: waits until the event log has written what was recorded. */
+    public void syncLog() throws Exception {
+        log.sync().get(10, TimeUnit.SECONDS);
+    }
+
+    /** For the console: the strategy names present. */
+    public Set<String> strategyNames() {
+        return strategies.names();
+    }
+}
