@@ -1,6 +1,7 @@
 package org.hermod.shaping.internal;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -20,8 +21,8 @@ public record EgressModel(Map<String, EgressSource> sources, Map<String, Pool> p
                           Map<String, String> siteStrategies, String defaultStrategy, List<String> errors) {
 
     public EgressModel {
-        sources = Map.copyOf(sources);
-        pools = Map.copyOf(pools);
+        sources = Collections.unmodifiableMap(new LinkedHashMap<>(sources)); // in configured order
+        pools = Collections.unmodifiableMap(new LinkedHashMap<>(pools));
         senderPools = Map.copyOf(senderPools);
         providerStrategies = Map.copyOf(providerStrategies);
         siteStrategies = Map.copyOf(siteStrategies);
