@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import org.hermod.api.bounce.BounceClassifier;
+import org.hermod.bounce.internal.rules.Condition;
 import org.hermod.bounce.internal.rules.Evidence;
 import org.hermod.bounce.internal.rules.Rule;
 import org.hermod.bounce.internal.rules.RuleSet;
@@ -22,7 +23,8 @@ import org.hermod.bounce.internal.rules.RuleSet;
 /**
  * Leave-one-source-out scores for hand-written rules. The rules cannot be re-written without looking at a fold, so a
  * fold is held out by <em>ablation</em>: it is scored with only the rules that decide at least one record of another
- * source (or that rest on RFC semantics alone: connection kinds, enhanced status classes, reply codes). A rule that
+ * source (or that rest on RFC semantics alone: connection kinds, enhanced status classes, reply codes, and rules that
+ * map specific enhanced statuses with no wording, {@link #rfcStatusOnly}). A rule that
  * decides nothing outside the fold could only have come from that fold's samples, so it is dropped. This is a
  * pessimistic estimate: a provider rule written from the provider's documentation is also dropped when only that
  * provider's fold uses it.
@@ -58,7 +60,7 @@ public final class CrossValidation {
             List<Rule> kept = new ArrayList<>();
             for (Rule r : full.rules()) {
                 Set<String> s = support.getOrDefault(r.id(), Set.of());
-                if (GENERAL.contains(r.evidence()) || s.stream().anyMatch(f -> !f.equals(fold))) {
+                if (GENERAL.contains(r.evidence()) || rfcStatusOnly(r) || s.stream().anyMatch(f -> !f.equals(fold))) {
                     kept.add(r);
                 }
             }
@@ -72,6 +74,27 @@ public final class CrossValidation {
             });
         }
         return out;
+    }
+
+    /**
+     * A rule that maps RFC 3463 enhanced statuses alone (every positive condition a status; negated conditions only
+     * withhold it): like a status class, it cannot have been written from a sample's wording, so no fold drops it.
+     */
+    static boolean rfcStatusOnly(Rule r) {
+        boolean any = false;
+        for (Condition c : r.conditions()) {
+            if (c instanceof Condition.Not) {
+                continue;
+            }
+            Condition[] opts = c instanceof Condition.AnyOf a ? a.options() : new Condition[] {c};
+            for (Condition o : opts) {
+                if (!(o instanceof Condition.Status)) {
+                    return false;
+                }
+            }
+            any = true;
+        }
+        return any && r.evidence() == Evidence.SPECIFIC_STATUS;
     }
 
     /** One line per fold: records, seen and held-out category and temporary/permanent. */

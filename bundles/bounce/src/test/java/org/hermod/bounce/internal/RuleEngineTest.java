@@ -155,6 +155,18 @@ public class RuleEngineTest {
                 + " smtp-in.example.fr reason: 550 5.2.0 Mail rejected");
         assertCat(c, "content-related", true, 550, null, "550 Error 123 (in reply to end of DATA command)");
         assertCat(c, "bad-mailbox", true, 550, "5.1.1", "550 5.1.1 User unknown (in reply to end of DATA command)");
+        // a bare 550 names no address (RFC 5321: "no access, or command rejected for policy reasons"); a reply to
+        // MAIL FROM is about the sender
+        Classification bare = c.classify(FailureInput.reply(550, null, "Error 42", null, null));
+        assertFalse(bare.category(), hard.contains(bare.category()));
+        Classification mf = c.classify(FailureInput.reply(553, "5.1.0", "SMTP error from remote mail server after MAIL"
+                + " FROM:<a@b.example> SIZE=1022: 553 5.1.0 xyz", null, null));
+        assertFalse(mf.category(), hard.contains(mf.category()));
+        // the reply's own X.4.7 reports the expiry; X.4.1 in words is an answer, not a silent host
+        assertCat(c, "message-expired", false, 554, "4.4.2", "554 4.4.7 Message expired: unable to deliver in 840"
+                + " minutes.<421 4.4.2 Connection timed out>");
+        assertCat(c, "policy-related", true, 550, "5.4.1", "550 5.4.1 All recipient addresses rejected : Access"
+                + " denied");
     }
 
     @Test
