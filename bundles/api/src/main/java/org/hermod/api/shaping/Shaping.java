@@ -11,7 +11,8 @@ import org.osgi.annotation.versioning.ProviderType;
  * The shaping service (bundle {@code hermod-shaping}): the configured egress model, the limits in force on every path
  * (configuration by precedence, then the assigned {@link ShapingStrategy}), the rate limiters, and the operator's
  * controls. Delivery asks it which source to send from, whether a message or connection may start now, and reports
- * every outcome back. Without it, delivery sends from one default source with its own static limits.
+ * every outcome back. Sources with a warmup plan are skipped by {@link #choose} once their day's cap for the
+ * provider is used up. Without it, delivery sends from one default source with its own static limits.
  *
  * <p>Threading: every method is thread-safe and non-blocking; the hot ones ({@link #choose}, {@link #decide},
  * {@link #acquireMessage}, {@link #acquireConnection}, {@link #feedback}) do no I/O.
@@ -70,6 +71,15 @@ public interface Shaping {
 
     /** Lifts an operator's or a strategy's suspension; empty when nothing was suspended. */
     Optional<ShapingEvent> resume(String target);
+
+    /**
+     * The warmup state of every source with a warmup plan (rules file {@code warmup} lines), per provider or site it
+     * has sent to: day, today's cap and count, and whether advancement is held back. Empty without warmup plans.
+     *
+     * @param source only this source, or null for all
+     * @since 1.1
+     */
+    List<WarmupStatus> warmup(String source);
 
     /**
      * @param limits the configured limits of the path

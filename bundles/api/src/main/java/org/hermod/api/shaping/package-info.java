@@ -5,7 +5,7 @@
  * sites or providers to it without a restart, and the state in force is handed over.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.hermod.api.shaping;
 
 import org.osgi.annotation.bundle.Export;

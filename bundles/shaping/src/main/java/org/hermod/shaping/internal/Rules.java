@@ -42,11 +42,19 @@ public final class Rules {
     private final List<LimitRule> limits;
     private final List<ResponseRule> responses;
     private final List<RecoveryRule> recoveries;
+    private final List<WarmupPlan> warmups;
     private final List<String> errors;
     private final Map<String, Resolved> cache = new ConcurrentHashMap<>();
 
     public Rules(String file, String version, List<ProviderRule> providers, List<LimitRule> limits,
                  List<ResponseRule> responses, List<RecoveryRule> recoveries, List<String> errors) {
+        this(file, version, providers, limits, responses, recoveries, List.of(), errors);
+    }
+
+    public Rules(String file, String version, List<ProviderRule> providers, List<LimitRule> limits,
+                 List<ResponseRule> responses, List<RecoveryRule> recoveries, List<WarmupPlan> warmups,
+                 List<String> errors) {
+        this.warmups = List.copyOf(warmups);
         this.file = file;
         this.version = version;
         this.providers = List.copyOf(providers);
@@ -185,6 +193,35 @@ public final class Rules {
             }
         }
         return out;
+    }
+
+    /** Every warmup line, in file order. */
+    public List<WarmupPlan> warmups() {
+        return warmups;
+    }
+
+    /**
+     * The warmup plan of a source towards a provider: the last line naming both, else the last line naming only the
+     * source; null when the source has no plan (then it has no warmup cap).
+     *
+     * @param provider the destination's provider, or null for a site no provider rule matches
+     */
+    public WarmupPlan warmupFor(String source, String provider) {
+        if (warmups.isEmpty()) {
+            return null;
+        }
+        WarmupPlan any = null;
+        WarmupPlan exact = null;
+        for (WarmupPlan w : warmups) {
+            if (w.source().equals(source)) {
+                if (w.provider() == null) {
+                    any = w;
+                } else if (w.provider().equals(provider)) {
+                    exact = w;
+                }
+            }
+        }
+        return exact != null ? exact : any;
     }
 
     /** The recovery settings of a path: the most specific matching line, else the built-in default. */

@@ -34,7 +34,14 @@ public final class RulesParser {
     private final List<ResponseRule> responses = new ArrayList<>();
     private final List<RecoveryRule> recoveries = new ArrayList<>();
     private final List<String> errors = new ArrayList<>();
+    private final Map<String, List<Long>> curves = new LinkedHashMap<>();
+    private final List<PendingWarmup> warmups = new ArrayList<>();
     private String version;
+
+    /** A warmup line whose curve may be defined further down the file. */
+    private record PendingWarmup(int line, String source, String provider, String curve, List<Long> inline,
+                                 double hourly) {
+    }
 
     private RulesParser(String file) {
         this.file = file;
@@ -61,7 +68,8 @@ public final class RulesParser {
             }
         }
         String v = p.version != null ? p.version : hash(all.toString());
-        return new Rules(file, v, p.providers, p.limits, p.responses, p.recoveries, p.errors);
+        List<WarmupPlan> plans = p.warmupPlans();
+        return new Rules(file, v, p.providers, p.limits, p.responses, p.recoveries, plans, p.errors);
     }
 
     public static Rules parse(String file, String text) {
@@ -84,6 +92,8 @@ public final class RulesParser {
             case "source-limits" -> limits(n, LimitRule.Kind.SOURCE_TOTAL, args);
             case "recovery" -> recovery(n, args);
             case "on" -> response(n, text, args);
+            case "curve-define" -> curveDefine(args);
+            case "warmup" -> warmup(n, args);
             default -> throw new IllegalArgumentException("unknown directive '" + tokens.get(0) + "'");
         }
     }
@@ -137,6 +147,73 @@ public final class RulesParser {
             throw new IllegalArgumentException("limits line sets nothing");
         }
         limits.add(new LimitRule(kind, scope, values, new Origin(file, n, scope.toString())));
+    }
+
+    private void curveDefine(List<String> args) {
+        if (args.size() != 2 || args.get(0).contains("=")) {
+            throw new IllegalArgumentException("curve-define takes a name and comma-separated daily caps:"
+                    + " curve-define conservative 50,100,200");
+        }
+        String name = args.get(0).toLowerCase(Locale.ROOT);
+        if (name.equals("inline")) {
+            throw new IllegalArgumentException("'inline' is not a curve name");
+        }
+        curves.put(name, caps(args.get(1)));
+    }
+
+    private void warmup(int n, List<String> args) {
+        Map<String, String> kv = pairs(args);
+        String source = kv.remove("source");
+        if (source == null || source.isBlank()) {
+            throw new IllegalArgumentException("warmup needs source=");
+        }
+        String provider = kv.remove("provider");
+        String curve = kv.containsKey("curve") ? kv.remove("curve").strip() : "conservative";
+        double hourly = kv.containsKey("hourly") ? fraction(kv.remove("hourly")) : 0;
+        if (!kv.isEmpty()) {
+            throw new IllegalArgumentException("unknown warmup keys " + kv.keySet() + " (source, provider, curve, hourly)");
+        }
+        List<Long> inline = Character.isDigit(curve.charAt(0)) ? caps(curve) : null;
+        warmups.add(new PendingWarmup(n, source.strip(),
+                provider == null || provider.isBlank() ? null : provider.strip().toLowerCase(Locale.ROOT),
+                inline == null ? curve.toLowerCase(Locale.ROOT) : "inline", inline, hourly));
+    }
+
+    /** Resolves curve names once the whole file is read (a curve may be defined after its use). */
+    private List<WarmupPlan> warmupPlans() {
+        List<WarmupPlan> out = new ArrayList<>();
+        for (PendingWarmup w : warmups) {
+            List<Long> caps = w.inline() != null ? w.inline() : curves.get(w.curve());
+            if (caps == null && w.curve().equals("conservative")) {
+                caps = WarmupPlan.CONSERVATIVE;
+            }
+            if (caps == null) {
+                errors.add(file + ":" + w.line() + ": unknown curve '" + w.curve() + "' (curve-define it, or use"
+                        + " conservative)");
+                continue;
+            }
+            String what = "warmup source=" + w.source() + (w.provider() == null ? "" : " provider=" + w.provider());
+            out.add(new WarmupPlan(w.source(), w.provider(), w.curve(), caps, w.hourly(), new Origin(file, w.line(), what)));
+        }
+        return out;
+    }
+
+    /** {@code 50,100,500}: positive daily caps, in order. */
+    private static List<Long> caps(String v) {
+        List<Long> out = new ArrayList<>();
+        for (String s : v.split(",")) {
+            if (!s.isBlank()) {
+                long c = Long.parseLong(s.strip().replace("_", ""));
+                if (c < 1) {
+                    throw new IllegalArgumentException("a daily cap is at least 1, got " + c);
+                }
+                out.add(c);
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("a curve needs at least one daily cap");
+        }
+        return out;
     }
 
     private void recovery(int n, List<String> args) {

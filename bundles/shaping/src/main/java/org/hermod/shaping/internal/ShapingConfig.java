@@ -44,6 +44,10 @@ public @interface ShapingConfig {
             + "Empty: ${karaf.data}/hermod/log/shaping-events.jsonl")
     String eventLog() default "";
 
+    @AttributeDefinition(description = "Warmup state (plan day and today's counts per source and provider), saved"
+            + " atomically every tick. Empty: ${karaf.data}/hermod/shaping/warmup.state")
+    String warmupStateFile() default "";
+
     @AttributeDefinition(description = "How many recent events hermod:shaping-events can show")
     int eventsKept() default 1000;
 }

@@ -31,6 +31,7 @@ import org.hermod.api.shaping.Shaping;
 import org.hermod.api.shaping.ShapingEvent;
 import org.hermod.api.shaping.ShapingStrategy;
 import org.hermod.api.shaping.Site;
+import org.hermod.api.shaping.WarmupStatus;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Activate;
@@ -77,6 +78,8 @@ public final class ShapingService implements Shaping {
     private final Set<String> warnedMissing = ConcurrentHashMap.newKeySet();
     private volatile EgressModel model;
     private volatile ShapingEventLog log;
+    private final Warmup warmup = new Warmup(this::record);
+    private volatile WarmupStateFile warmupFile;
     private final ScheduledExecutorService ticker;
     private ScheduledFuture<?> tickTask;
     private long tickMillis;
@@ -116,6 +119,7 @@ public final class ShapingService implements Shaping {
         if (ticker != null) {
             ticker.shutdownNow();
         }
+        saveWarmup();
         ShapingEventLog l = log;
         if (l != null) {
             l.close();
@@ -139,6 +143,17 @@ public final class ShapingService implements Shaping {
             log = new ShapingEventLog(file);
             if (old != null) {
                 old.close();
+            }
+        }
+        Path state = KarafPaths.resolve(context, config.warmupStateFile(), KarafPaths.data(context),
+                "hermod/shaping/warmup.state");
+        if (warmupFile == null || !warmupFile.file().equals(state)) {
+            saveWarmup();
+            warmupFile = new WarmupStateFile(state);
+            try {
+                warmup.restore(warmupFile.load());
+            } catch (java.io.IOException | RuntimeException e) {
+                LOG.warn("warmup state {} not read, warmup starts afresh: {}", state, e.toString());
             }
         }
         if (ticker != null && (tickTask == null || tickMillis != config.tickMillis())) {
@@ -276,9 +291,47 @@ public final class ShapingService implements Shaping {
         if (p == null) {
             p = m.pools().get(m.defaultPool());
         }
+        Rules r = rules.rules();
+        String provider = r.providerOf(site, domain);
+        String target = Warmup.target(provider, site.key());
         Predicate<String> eligible = src -> m.sources().containsKey(src)
-                && !decide(new EgressPath(src, site.key()), site, domain, now).suspendedAt(now);
-        return chooser.next(p, eligible).map(m.sources()::get);
+                && !decide(new EgressPath(src, site.key()), site, domain, now).suspendedAt(now)
+                && warmupRoom(r.warmupFor(src, provider), src, target, site.key(), now);
+        Optional<String> chosen = chooser.next(p, eligible);
+        chosen.ifPresent(src -> {
+            WarmupPlan plan = r.warmupFor(src, provider);
+            if (plan != null) {
+                warmup.count(plan, src, target, site.key(), now); // counted at choice: see Warmup
+            }
+        });
+        return chosen.map(m.sources()::get);
+    }
+
+    private boolean warmupRoom(WarmupPlan plan, String source, String target, String siteKey, Instant now) {
+        return plan == null || warmup.hasRoom(plan, source, target, siteKey, now);
+    }
+
+    @Override
+    public List<WarmupStatus> warmup(String source) {
+        return warmup.status(rules.rules(), source == null || source.isBlank() ? null : source.strip(),
+                clock.instant());
+    }
+
+    private void saveWarmup() {
+        WarmupStateFile f = warmupFile;
+        if (f == null) {
+            return;
+        }
+        Map<Warmup.Key, Warmup.Entry> snapshot = warmup.snapshotIfDirty();
+        if (snapshot == null) {
+            return;
+        }
+        try {
+            f.save(snapshot);
+        } catch (java.io.IOException | RuntimeException e) {
+            warmup.markDirty(); // tried again on the next tick
+            LOG.warn("warmup state {} not saved: {}", f.file(), e.toString());
+        }
     }
 
     @Override
@@ -328,6 +381,10 @@ public final class ShapingService implements Shaping {
         sites.putIfAbsent(f.site().key(), f.site());
         Limits configured = rules.rules().resolve(f.site(), f.domain(), f.path().source()).limits();
         ShapingStrategy s = assigned(f.site(), f.domain()).strategy();
+        if (f.result() == Feedback.Result.DELIVERED) {
+            warmup.delivered(f.path().source(), Warmup.target(rules.rules().providerOf(f.site(), f.domain()),
+                    f.site().key()), f.time());
+        }
         for (ShapingEvent e : guard.call("onFeedback", () -> s.onFeedback(f, configured), List.<ShapingEvent>of())) {
             record(e);
         }
@@ -445,6 +502,7 @@ public final class ShapingService implements Shaping {
             record(new ShapingEvent(now, holdPath(h.target()), "operator", "operator hold over", "resume", null, null,
                     List.of(h.reason()), null));
         }
+        saveWarmup();
     }
 
     private void record(ShapingEvent e) {
@@ -452,11 +510,29 @@ public final class ShapingService implements Shaping {
             return;
         }
         ring.add(e);
+        noteNegative(e);
         ShapingEventLog l = log;
         if (l != null) {
             l.append(e);
         }
         LOG.info("shaping {} {}: {} ({})", e.path(), e.action(), e.rule(), e.strategy());
+    }
+
+    /**
+     * A strategy's decrease or suspension of a path is the provider's negative signal to that source: it holds back the
+     * source's warmup towards the provider for {@link Warmup#HOLD}.
+     */
+    private void noteNegative(ShapingEvent e) {
+        String strategy = e.strategy();
+        String action = e.action() == null ? "" : e.action();
+        if (e.path() == null || "*".equals(e.path().source()) || "operator".equals(strategy)
+                || Warmup.STRATEGY.equals(strategy) || !(action.startsWith("decrease") || action.startsWith("suspend"))) {
+            return;
+        }
+        Site site = sites.get(e.path().site());
+        String provider = site == null ? null : rules.rules().providerOf(site, null);
+        warmup.negative(e.path().source(), Warmup.target(provider, e.path().site()), e.time(),
+                action + " by " + strategy + (e.rule() == null ? "" : " (" + e.rule() + ")"));
     }
 
     /** For tests: waits until the event log has written what was recorded. */

@@ -64,6 +64,12 @@ public final class StaticShaping implements org.hermod.api.shaping.Shaping {
         return Optional.of(source());
     }
 
+    /** No warmup plans without the shaping bundle. */
+    @Override
+    public List<org.hermod.api.shaping.WarmupStatus> warmup(String source) {
+        return List.of();
+    }
+
     @Override
     public PathDecision decide(EgressPath path, Site site, String domain, Instant now) {
         return PathDecision.of(limits(domain));
