@@ -3,8 +3,6 @@ package org.hermod.smtp.internal;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -43,7 +41,6 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     static final int MAX_LOCAL_PART = 64;
     private static final java.util.regex.Pattern POSTMASTER =
             java.util.regex.Pattern.compile("(?i)\\s*TO:\\s*<postmaster>(\\s.*)?");
-    private static final DateTimeFormatter RFC5322 = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT);
 
     private final SmtpSettings settings;
     private final Spool spool;
@@ -77,8 +74,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private boolean tlsActive;
     private String tlsInfo;
     private String authUser;
-    private AuthStep authStep;
-    private String authLoginUser;
+    private final SaslExchange sasl = new SaslExchange();
     private boolean trusted;
 
     // BDAT
@@ -86,8 +82,6 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private boolean chunkLast;
     private long chunkOctets;
     private String chunkRefusal;
-
-    private enum AuthStep { PLAIN, LOGIN_USER, LOGIN_PASSWORD }
 
     SmtpSession(SmtpSettings settings, SessionServices services, SmtpFrameDecoder decoder) {
         this.settings = settings;
@@ -133,7 +127,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 lineTimeSpent += now() - partialSince;
                 partialSince = 0;
             }
-            if (authStep != null) {
+            if (sasl.inProgress()) {
                 authContinue(line);
             } else {
                 command(line);
@@ -283,7 +277,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 + "250-DSN\r\n"
                 + (settings.chunking() ? "250-CHUNKING\r\n" : "")
                 + (starttlsOffered() ? "250-STARTTLS\r\n" : "")
-                + (authOffered() ? "250-AUTH PLAIN LOGIN\r\n" : "")
+                + (authOffered() ? "250-AUTH " + SaslExchange.MECHANISMS + "\r\n" : "")
                 + "250 HELP");
     }
 
@@ -556,7 +550,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         String id;
         try {
             id = spool.newQueueId();
-            content = assemble(body, id);
+            content = TraceHeaders.prepend(body, id, settings.hostname(), new TraceHeaders.Origin(heloName, clientIp,
+                    esmtp, mailParams.containsKey("SMTPUTF8"), tlsActive ? (tlsInfo == null ? "TLS" : tlsInfo) : null,
+                    authUser, settings.authUserInReceived()),
+                    recipients.size() == 1 ? recipients.get(0).address().toSmtpPath() : null);
         } finally {
             body.release();
         }
@@ -617,65 +614,6 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private boolean body8bit() {
         String b = mailParams.get("BODY");
         return b != null && b.equalsIgnoreCase("8BITMIME");
-    }
-
-    /** Prepends our Received: header, and a Message-ID: when the message has none. Content stays byte-exact. */
-    private byte[] assemble(ByteBuf body, String id) {
-        StringBuilder h = new StringBuilder(256);
-        h.append("Received: from ").append(heloName).append(" (").append(clientIp.getHostAddress().contains(":")
-                ? "[IPv6:" + clientIp.getHostAddress() + "]" : "[" + clientIp.getHostAddress() + "]").append(")\r\n");
-        if (tlsActive) {
-            h.append("\t(using ").append(tlsInfo == null ? "TLS" : tlsInfo).append(")\r\n");
-        }
-        if (authUser != null && settings.authUserInReceived()) {
-            h.append("\t(Authenticated sender: ").append(authUser).append(")\r\n");
-        }
-        h.append("\tby ").append(settings.hostname()).append(" (Hermod) with ")
-                .append(mailParams.containsKey("SMTPUTF8") ? "UTF8SMTP" : esmtp ? "ESMTP" : "SMTP")
-                .append(tlsActive ? "S" : "").append(authUser != null ? "A" : "")
-                .append(" id ").append(id);
-        if (recipients.size() == 1) {
-            h.append("\r\n\tfor ").append(recipients.get(0).address().toSmtpPath());
-        }
-        h.append("; ").append(ZonedDateTime.now().format(RFC5322)).append("\r\n");
-        if (!hasHeader(body, "message-id")) {
-            h.append("Message-ID: <").append(id).append('@').append(settings.hostname()).append(">\r\n");
-        }
-        byte[] head = h.toString().getBytes(StandardCharsets.UTF_8);
-        byte[] out = new byte[head.length + body.readableBytes()];
-        System.arraycopy(head, 0, out, 0, head.length);
-        body.getBytes(body.readerIndex(), out, head.length, body.readableBytes());
-        return out;
-    }
-
-    /** Whether the header section (up to the first empty line) has a field of this name. */
-    static boolean hasHeader(ByteBuf body, String lowerName) {
-        int i = body.readerIndex();
-        int end = body.writerIndex();
-        int n = lowerName.length();
-        while (i < end) {
-            if (body.getByte(i) == '\r' && i + 1 < end && body.getByte(i + 1) == '\n') {
-                return false; // empty line: end of headers
-            }
-            if (i + n < end && body.getByte(i + n) == ':') {
-                boolean match = true;
-                for (int k = 0; k < n; k++) {
-                    if (Character.toLowerCase((char) body.getByte(i + k)) != lowerName.charAt(k)) {
-                        match = false;
-                        break;
-                    }
-                }
-                if (match) {
-                    return true;
-                }
-            }
-            int lf = body.indexOf(i, end, (byte) '\n');
-            if (lf < 0) {
-                return false;
-            }
-            i = lf + 1;
-        }
-        return false;
     }
 
     private void resetTransaction() {
@@ -764,88 +702,25 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("454 4.7.0 Error: too many failed authentications from your address, try again later");
             return;
         }
-        String[] a = arg.trim().split(" +", 2);
-        String mech = a[0].toUpperCase(Locale.ROOT);
-        String initial = a.length > 1 ? a[1].trim() : null;
-        switch (mech) {
-            case "PLAIN" -> {
-                if (initial == null) {
-                    authStep = AuthStep.PLAIN;
-                    reply("334 ");
-                } else {
-                    plain(initial);
-                }
-            }
-            case "LOGIN" -> {
-                if (initial == null) {
-                    authStep = AuthStep.LOGIN_USER;
-                    reply("334 VXNlcm5hbWU6"); // "Username:"
-                } else {
-                    loginUser(initial);
-                }
-            }
-            default -> error("504 5.5.4 Unrecognized authentication type");
-        }
+        authStep(sasl.start(arg));
     }
 
     private void authContinue(SmtpFrameDecoder.CommandLine cl) {
-        AuthStep step = authStep;
-        authStep = null;
-        String line = cl.line().trim();
         if (cl.tooLong() || cl.bareNewline()) {
+            sasl.abort();
             error("501 5.5.2 Error: cannot decode response");
             return;
         }
-        if (line.equals("*")) {
-            error("501 5.7.0 Error: authentication aborted");
-            return;
-        }
-        switch (step) {
-            case PLAIN -> plain(line);
-            case LOGIN_USER -> loginUser(line);
-            case LOGIN_PASSWORD -> {
-                byte[] pw = decode64(line);
-                if (pw != null) {
-                    verify(authLoginUser, new String(pw, StandardCharsets.UTF_8).toCharArray());
-                }
-            }
-            default -> throw new IllegalStateException();
-        }
+        authStep(sasl.next(cl.line()));
     }
 
-    private void plain(String b64) {
-        byte[] raw = decode64(b64);
-        if (raw == null) {
-            return;
-        }
-        String[] parts = new String(raw, StandardCharsets.UTF_8).split("\0", -1);
-        if (parts.length != 3 || parts[1].isEmpty()) {
-            error("501 5.5.2 Error: invalid PLAIN response");
-            return;
-        }
-        if (!parts[0].isEmpty() && !parts[0].equals(parts[1])) {
-            error("535 5.7.8 Error: authentication failed: authorization identity not supported");
-            return;
-        }
-        verify(parts[1], parts[2].toCharArray());
-    }
-
-    private void loginUser(String b64) {
-        byte[] u = decode64(b64);
-        if (u == null) {
-            return;
-        }
-        authLoginUser = new String(u, StandardCharsets.UTF_8);
-        authStep = AuthStep.LOGIN_PASSWORD;
-        reply("334 UGFzc3dvcmQ6"); // "Password:"
-    }
-
-    private byte[] decode64(String s) {
-        try {
-            return s.equals("=") ? new byte[0] : java.util.Base64.getDecoder().decode(s);
-        } catch (IllegalArgumentException e) {
-            error("501 5.5.2 Error: cannot decode response");
-            return null;
+    private void authStep(SaslExchange.Step step) {
+        if (step instanceof SaslExchange.Challenge c) {
+            reply(c.line());
+        } else if (step instanceof SaslExchange.Failure f) {
+            error(f.reply());
+        } else if (step instanceof SaslExchange.Credentials cr) {
+            verify(cr.user(), cr.password());
         }
     }
 
@@ -870,7 +745,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         } else {
             services.rates().add(clientIp, ClientRates.Kind.AUTH_FAILURE, settings.authFailureWindowMillis() * 1_000_000L,
                     now());
-            LOG.warn("AUTH: failed authentication as {} from {}", user, clientIp.getHostAddress());
+            LOG.warn("AUTH: failed authentication as {} from {}", TraceHeaders.printable(user), clientIp.getHostAddress());
             error("535 5.7.8 Error: authentication failed");
         }
         resumeReading();
