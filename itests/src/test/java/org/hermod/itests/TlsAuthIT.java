@@ -194,6 +194,14 @@ public class TlsAuthIT {
         }
         String blocked = python(PY_SUBMIT, submissions, "implicit", "mailer", "s3cret", "friend@elsewhere.test");
         assertTrue(blocked, blocked.contains("login failed 454"));
+        // and all of it is in the SMTP event log
+        Path events = Paths.get(System.getProperty("karaf.data"), "hermod", "log", "smtp-events.jsonl");
+        Await.until("auth events in " + events, 30, () -> {
+            String log = Files.exists(events) ? Files.readString(events) : "";
+            return log.contains("\"event\":\"auth\"") && log.contains("\"user\":\"mailer\"")
+                    && log.contains("\"event\":\"auth-failed\"") && log.contains("\"event\":\"auth-refused\"")
+                    && log.contains("\"listener\":\"submissions\"");
+        });
     }
 
     @Test

@@ -66,6 +66,7 @@ public final class SmtpServer {
     private final DataBudget dataBudget = new DataBudget(0);
     private final ClientRates rates = new ClientRates();
     private final JaasAuthenticator auth;
+    private final SmtpEvents.File events;
     private volatile TlsCertificates tls;
     private volatile RecipientMap recipients;
     private final ScheduledExecutorService files;
@@ -84,6 +85,9 @@ public final class SmtpServer {
         this.policy = policy;
         String karafEtc = context.getProperty("karaf.etc");
         this.etc = Paths.get(karafEtc == null ? "etc" : karafEtc);
+        String karafData = context.getProperty("karaf.data");
+        this.events = new SmtpEvents.File(Paths.get(karafData == null ? "data" : karafData, "hermod", "log",
+                "smtp-events.jsonl").toAbsolutePath());
         this.settings = SmtpSettings.from(config);
         this.limiter = new ConnectionLimiter(settings, rates);
         dataBudget.setLimit(config.maxBufferedDataMb() * 1024 * 1024);
@@ -177,7 +181,7 @@ public final class SmtpServer {
                         ch.pipeline()
                                 .addLast(FRAMER, framer)
                                 .addLast(SESSION, new SmtpSession(s, new SessionServices(spool, policy, mode, t, auth,
-                                        rates, recipients), framer));
+                                        rates, recipients, events), framer));
                     }
                 });
         Channel c = b.bind(new InetSocketAddress(address, port)).sync().channel();
@@ -211,6 +215,7 @@ public final class SmtpServer {
         }
         files.shutdownNow();
         auth.close();
+        events.close();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
     }

@@ -662,6 +662,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         int dropped = decoder.discardBuffered();
         if (dropped > 0) {
             LOG.info("STARTTLS from {}: discarded {} octets pipelined before the TLS handshake", clientIp, dropped);
+            services.events().append("starttls-discarded", clientIp, mode, null, dropped + " octets");
         }
         ctx.pipeline().addBefore(ctx.pipeline().context(decoder).name(), "tls", tls);
         partialSince = 0;
@@ -699,6 +700,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (authBlocked()) {
+            services.events().append("auth-refused", clientIp, mode, null, "too many failed authentications");
             error("454 4.7.0 Error: too many failed authentications from your address, try again later");
             return;
         }
@@ -740,12 +742,14 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         if (ok) {
             authUser = user;
-            LOG.info("AUTH: {} authenticated from {}", user, clientIp.getHostAddress());
+            LOG.info("AUTH: {} authenticated from {}", TraceHeaders.printable(user), clientIp.getHostAddress());
+            services.events().append("auth", clientIp, mode, TraceHeaders.printable(user), tlsInfo);
             reply("235 2.7.0 Authentication successful");
         } else {
             services.rates().add(clientIp, ClientRates.Kind.AUTH_FAILURE, settings.authFailureWindowMillis() * 1_000_000L,
                     now());
             LOG.warn("AUTH: failed authentication as {} from {}", TraceHeaders.printable(user), clientIp.getHostAddress());
+            services.events().append("auth-failed", clientIp, mode, TraceHeaders.printable(user), null);
             error("535 5.7.8 Error: authentication failed");
         }
         resumeReading();
@@ -859,6 +863,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private void error(String text) {
         errors++;
         if (overRate(ClientRates.Kind.ERROR, settings.maxErrorsPerIpPerMinute())) {
+            services.events().append("closed", clientIp, mode, null, "too many errors from this address");
             ctx.write(buf(text + "\r\n"));
             closing = true;
             ctx.writeAndFlush(buf("421 4.7.0 " + settings.hostname() + " Error: too many errors from your address\r\n"))
@@ -938,6 +943,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (why != null) {
             closing = true;
             LOG.info("Closing SMTP session with {}: {}", clientIp, why);
+            services.events().append("closed", clientIp, mode, null, why);
             ctx.writeAndFlush(buf("421 4.4.2 " + settings.hostname() + " Error: " + why + "\r\n"))
                     .addListener(ChannelFutureListener.CLOSE);
         } else {

@@ -22,7 +22,7 @@ final class Harness {
         SmtpSettings s = TestConfig.settings(all);
         SmtpFrameDecoder framer = new SmtpFrameDecoder(s.normalizeBareNewlines(), budget);
         ch = new EmbeddedChannel(framer, new SmtpSession(s, new SessionServices(spool, RecipientPolicy.NONE,
-                ListenerMode.MTA, null, null, rates, recipients), framer));
+                ListenerMode.MTA, null, null, rates, recipients, SmtpEvents.NONE), framer));
         ch.freezeTime();
         replies();
     }
