@@ -185,6 +185,23 @@ public class WarmupTest {
     }
 
     @Test
+    public void theShippedRulesFileParsesCleanlyAndItsExampleLinesWork() throws Exception {
+        Path shipped = Path.of("../../etc/hermod-shaping.rules"); // the module's directory is the working directory
+        String text = Files.readString(shipped);
+        assertEquals(List.of(), RulesParser.parse("hermod-shaping.rules", text).errors());
+        StringBuilder examples = new StringBuilder(text);
+        for (String line : text.split("\n")) {
+            if (line.startsWith("# warmup ") || line.startsWith("# curve-define ")) {
+                examples.append('\n').append(line.substring(2));
+            }
+        }
+        Rules r = RulesParser.parse("hermod-shaping.rules", examples.toString());
+        assertEquals(r.errors().toString(), List.of(), r.errors());
+        assertEquals(50, r.warmupFor("new1", "yahoo").capOn(1));
+        assertEquals(5, r.warmupFor("new1", "gmail").hourlyCapOn(1));
+    }
+
+    @Test
     public void curvesParseAndBadLinesAreReported() {
         Rules r = RulesParser.parse("f", String.join("\n",
                 "warmup source=a",
