@@ -217,7 +217,7 @@ public class ShapingIT {
         String suspended = console("hermod:shaping-suspend --for 1h --reason maintenance c1.test");
         assertTrue(suspended, suspended.contains("mx.c.test"));
         String id = submit(List.of("held@c2.test")).get(0);
-        await("the message waits at the suspended site", 30, () -> egress.waitingByPath().entrySet().stream()
+        await("the message waits at the suspended site", 30, () -> egress.waitingByPoolAndSite().entrySet().stream()
                 .anyMatch(e -> e.getKey().endsWith("mx.c.test") && e.getValue() > 0));
         assertEquals("nothing more reached site C", 1, siteC.accepted());
         assertTrue(queues.message(id).isPresent());

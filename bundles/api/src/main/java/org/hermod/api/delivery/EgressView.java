@@ -20,8 +20,11 @@ public interface EgressView {
     /** Site key → the domains delivery knows to belong to it (sorted). */
     Map<String, List<String>> domainsBySite();
 
-    /** Path ({@code source->site}) → items leased and waiting there for a connection or a token. */
-    Map<String, Integer> waitingByPath();
+    /**
+     * {@code pool@site} → items leased and waiting there until a source of the pool may start them (a free connection,
+     * a token, no suspension).
+     */
+    Map<String, Integer> waitingByPoolAndSite();
 
     /** Path ({@code source->site}) → deliveries running on it now. */
     Map<String, Integer> activeByPath();

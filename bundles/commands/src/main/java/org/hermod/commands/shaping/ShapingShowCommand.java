@@ -32,10 +32,13 @@ public class ShapingShowCommand extends ShapingCommandSupport {
             return null;
         }
         Map<String, List<String>> bySite = egress == null ? Map.of() : egress.domainsBySite();
-        Map<String, Integer> waiting = egress == null ? Map.of() : egress.waitingByPath();
+        Map<String, Integer> waitingBySite = new java.util.HashMap<>();
+        if (egress != null) {
+            egress.waitingByPoolAndSite().forEach((k, n) -> waitingBySite.merge(k.substring(k.indexOf('@') + 1), n,
+                    Integer::sum));
+        }
         Map<String, Integer> active = egress == null ? Map.of() : egress.activeByPath();
         Set<String> paths = new TreeSet<>();
-        paths.addAll(waiting.keySet());
         paths.addAll(active.keySet());
         shaping.state().forEach(s -> paths.add(s.path().toString()));
         String resolved = target == null ? null : TargetCompleter.resolve(target, shaping, egress);
@@ -62,7 +65,8 @@ public class ShapingShowCommand extends ShapingCommandSupport {
             String domain = domains.isEmpty() ? null : domains.get(0);
             Site site = domain != null && egress != null ? egress.siteOf(domain).orElse(new Site(path.site(), null,
                     List.of())) : new Site(path.site(), null, List.of());
-            show(shaping, path, site, domain, domains, waiting.getOrDefault(p, 0), active.getOrDefault(p, 0), now);
+            show(shaping, path, site, domain, domains, waitingBySite.getOrDefault(path.site(), 0),
+                    active.getOrDefault(p, 0), now);
             shown++;
         }
         if (shown == 0) {
@@ -86,7 +90,8 @@ public class ShapingShowCommand extends ShapingCommandSupport {
         if (d.suspendedAt(now)) {
             System.out.println("  SUSPENDED until " + d.suspendedUntil() + " (" + when(d.suspendedUntil()) + ")");
         }
-        System.out.println("  now:        " + active + " delivering, " + waiting + " waiting");
+        System.out.println("  now:        " + active + " delivering on this path, " + waiting
+                + " waiting for the site (any source of their pool)");
         for (PathState st : shaping.state()) {
             if (st.path().equals(path)) {
                 System.out.printf("  state:      factor %.2f%s%s%n", st.factor(), st.reason() == null ? "" : ", " + st.reason(),

@@ -33,7 +33,6 @@ public class TargetCompleter implements Completer {
                 delegate.getStrings().add(site);
                 delegate.getStrings().addAll(domains);
             });
-            delegate.getStrings().addAll(egress.waitingByPath().keySet());
             delegate.getStrings().addAll(egress.activeByPath().keySet());
         }
         return delegate.complete(session, commandLine, candidates);

@@ -227,12 +227,20 @@ public final class Deliverer {
                                                            Route route, Transaction.Message msg, DeliverySettings s,
                                                            DomainPolicy policy) {
         List<Chunk> chunks = chunks(item, rcpts, s, egress.limits().maxRecipientsPerTransaction());
-        String source = egress.source().address() == null ? "" : egress.source().address();
-        ConnectSettings cs = new ConnectSettings(s.smtpPort(), egress.source().ehloName(), source, s.timeouts(),
-                s.tlsEnabled(), policy.tlsRequired());
+        // a source without its own address or EHLO name uses delivery's (org.hermod.delivery.cfg)
+        String source = blank(egress.source().address()) ? s.sourceAddress() : egress.source().address();
+        String helo = blank(egress.source().ehloName()) ? s.heloName() : egress.source().ehloName();
+        ConnectSettings cs = new ConnectSettings(s.smtpPort(), helo, source, s.timeouts(), s.tlsEnabled(),
+                policy.tlsRequired());
+        // a connection made without TLS must never carry mail for a domain that requires it
+        String key = egress.poolKey() + (policy.tlsRequired() ? "#tls-required" : "");
         List<RecipientOutcome> acc = new ArrayList<>();
-        return chunk(egress, item.domain(), route, cs, msg, chunks, 0, pool.acquire(egress.poolKey()), acc, s)
+        return chunk(egress, key, item.domain(), route, cs, msg, chunks, 0, pool.acquire(key), acc, s)
                 .thenApply(v -> acc);
+    }
+
+    private static boolean blank(String v) {
+        return v == null || v.isBlank();
     }
 
     /** The recipients of one transaction and its MAIL FROM (null: the envelope sender). */
@@ -269,12 +277,12 @@ public final class Deliverer {
      * Runs transaction {@code i} on {@code conn} (connecting first when null, after the path's connection token), then
      * the rest. Connections are pooled per egress path, so the next message to any domain of the site reuses them.
      */
-    private CompletableFuture<Void> chunk(Egress egress, String domain, Route route, ConnectSettings cs,
+    private CompletableFuture<Void> chunk(Egress egress, String key, String domain, Route route, ConnectSettings cs,
                                           Transaction.Message msg, List<Chunk> chunks, int i, SmtpConnection conn,
                                           List<RecipientOutcome> acc, DeliverySettings s) {
         if (i >= chunks.size()) {
             if (conn != null) {
-                pool.release(egress.poolKey(), conn, true);
+                pool.release(key, conn, true);
             }
             return CompletableFuture.completedFuture(null);
         }
@@ -304,7 +312,7 @@ public final class Deliverer {
             }).thenCompose(r -> {
                 if (r == null) {
                     LOG.debug("pooled connection {} was stale; connecting again", sc);
-                    return chunk(egress, domain, route, cs, msg, chunks, i, null, acc, s);
+                    return chunk(egress, key, domain, route, cs, msg, chunks, i, null, acc, s);
                 }
                 acc.addAll(r.outcomes());
                 SmtpConnection next = sc;
@@ -312,24 +320,37 @@ public final class Deliverer {
                     sc.quit();
                     next = null;
                 } else if (sc.messages() >= egress.limits().maxMessagesPerConnection()) {
-                    pool.release(egress.poolKey(), sc, false);
+                    pool.release(key, sc, false);
                     next = null;
                 }
-                return chunk(egress, domain, route, cs, msg, chunks, i + 1, next, acc, s);
+                return chunk(egress, key, domain, route, cs, msg, chunks, i + 1, next, acc, s);
             });
         });
     }
 
-    /** Completes when the path may open a new connection (its connection-rate token), at once when unlimited. */
+    /**
+     * Completes when the path may open a new connection (its connection-rate token), at once when unlimited. The
+     * dispatcher takes the token before it starts a delivery that has no idle connection to reuse, so a wait here is
+     * rare (another delivery took the idle connection meanwhile) and short: it is capped at {@link #MAX_TOKEN_WAIT},
+     * after which the connection is made anyway rather than holding the lease through, say, a suspension.
+     */
     private CompletableFuture<Void> afterConnectionToken(Egress egress, String domain) {
-        Duration wait = shaping.get().acquireConnection(egress.path(), egress.site(), domain, Instant.now());
+        Duration wait;
+        try {
+            wait = shaping.get().acquireConnection(egress.path(), egress.site(), domain, Instant.now());
+        } catch (RuntimeException | LinkageError e) {
+            LOG.warn("shaping connection token failed: {}", e.toString());
+            wait = Duration.ZERO;
+        }
         if (wait.isZero() || wait.isNegative()) {
             return CompletableFuture.completedFuture(null);
         }
+        Duration capped = wait.compareTo(MAX_TOKEN_WAIT) > 0 ? MAX_TOKEN_WAIT : wait;
         return CompletableFuture.runAsync(() -> { },
-                CompletableFuture.delayedExecutor(wait.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS, io))
-                .thenCompose(v -> afterConnectionToken(egress, domain));
+                CompletableFuture.delayedExecutor(capped.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS, io));
     }
+
+    static final Duration MAX_TOKEN_WAIT = Duration.ofSeconds(2);
 
     /** Tells shaping what the attempt came to on its path; local outcomes (suppression, DNS, expiry) are not its. */
     private void feedback(Egress egress, String domain, RecipientOutcome o, DeliveryEvent event, Instant now) {
@@ -376,6 +397,7 @@ public final class Deliverer {
                 && (item.attempts() == 0 || item.lastAttempt() != null)
                 && delayNoticeDue(s.delayNotice(), item.arrival(), item.lastAttempt(), now);
         boolean anyDeferred = false;
+        java.util.Set<String> reported = new java.util.HashSet<>(); // shaping hears each distinct reply once
         for (RecipientOutcome o : outcomes) {
             RecipientResult r = o.result();
             FailureInput.Kind kindOverride = null;
@@ -392,7 +414,8 @@ public final class Deliverer {
             }
             DeliveryEvent event = recorder.record(item.queueId(), env.sender().toString(), item.domain(), o, attempt,
                     kindOverride);
-            if (kindOverride == null && !item.bounceRequested()) {
+            if (kindOverride == null && !item.bounceRequested()
+                    && reported.add(r.status() + " " + o.kind() + " " + r.reply() + " " + o.mxHost())) {
                 feedback(egress, item.domain(), o, event, now);
             }
             results.add(r);

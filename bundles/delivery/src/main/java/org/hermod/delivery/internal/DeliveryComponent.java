@@ -92,7 +92,7 @@ public final class DeliveryComponent implements EgressView {
     }
 
     @Override
-    public java.util.Map<String, Integer> waitingByPath() {
+    public java.util.Map<String, Integer> waitingByPoolAndSite() {
         return dispatcher.waitingByPath();
     }
 
@@ -146,7 +146,8 @@ public final class DeliveryComponent implements EgressView {
                 d.wake();
             }
         });
-        dispatcher = new Dispatcher(queue, deliverer, limits, () -> settings, scheduler, this::shaping, sites);
+        dispatcher = new Dispatcher(queue, deliverer, limits, () -> settings, scheduler, this::shaping, sites,
+                pool::idleCount);
         scheduler.scheduleWithFixedDelay(pool::reap, 1, 1, TimeUnit.SECONDS);
         dispatcher.start();
         LOG.info("delivery started: port {}, helo {}, {} transport, dns {}, accounting {}, verp {}, delay notice {}, "

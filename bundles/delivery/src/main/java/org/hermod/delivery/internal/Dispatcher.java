@@ -69,39 +69,38 @@ public final class Dispatcher {
     /** After a delivery could not even start: no leasing until then (the tick retries instead of a spin). */
     private volatile long pausedUntil = System.nanoTime();
 
-    /** Ready queues per egress path, by pool key; guarded by this. */
-    private final Map<String, PathQueue> paths = new LinkedHashMap<>();
-    /** Leased items whose pool has no source that may send now, per site key; guarded by this. */
-    private final Map<String, ArrayDeque<Waiting>> unassigned = new HashMap<>();
+    /** Ready queues per pool and site ({@code pool@site}); guarded by this. */
+    private final Map<String, SiteQueue> queues = new LinkedHashMap<>();
     /** Per site key: items leased and waiting (not yet started); guarded by this. */
     private final Map<String, Integer> backlog = new HashMap<>();
     /** Per site key: deliveries running; guarded by this. */
     private final Map<String, Integer> running_ = new HashMap<>();
+    /** Idle pooled connections per path key: a delivery that can reuse one needs no connection token. */
+    private final java.util.function.ToIntFunction<String> idleConnections;
 
-    private record Waiting(DeliveryItem item, Site site) {
-    }
-
-    private final class PathQueue {
-        final EgressSource source;
+    /**
+     * The mail of one pool to one site, waiting for a path of the pool that may start it: the pool's sources pull from
+     * it, so a source that is slow (rate-limited, suspended, at its connection limit) holds up nothing the others
+     * could send.
+     */
+    private final class SiteQueue {
+        final String pool;
         final Site site;
         final String key;
         final ArrayDeque<DeliveryItem> items = new ArrayDeque<>();
-        long notBefore = System.nanoTime();
         ScheduledFuture<?> wakeup;
 
-        PathQueue(EgressSource source, Site site) {
-            this.source = source;
+        SiteQueue(String pool, Site site) {
+            this.pool = pool;
             this.site = site;
-            this.key = new Egress(source, site, org.hermod.api.shaping.Limits.DEFAULT).poolKey();
-        }
-
-        EgressPath path() {
-            return new EgressPath(source.name(), site.key());
+            this.key = pool + "@" + site.key();
         }
     }
 
     public Dispatcher(DeliveryQueue queue, Deliverer deliverer, DestinationLimits limits, Supplier<DeliverySettings> settings,
-                      ScheduledExecutorService scheduler, Supplier<Shaping> shaping, SiteDirectory sites) {
+                      ScheduledExecutorService scheduler, Supplier<Shaping> shaping, SiteDirectory sites,
+                      java.util.function.ToIntFunction<String> idleConnections) {
+        this.idleConnections = idleConnections;
         this.queue = queue;
         this.deliverer = deliverer;
         this.limits = limits;
@@ -138,9 +137,8 @@ public final class Dispatcher {
         try {
             Shaping sh = shaping.get();
             Instant now = Instant.now();
-            assignWaiting(sh, now);
-            for (PathQueue pq : List.copyOf(paths.values())) {
-                dispatch(pq, sh, now);
+            for (SiteQueue q : List.copyOf(queues.values())) {
+                dispatch(q, sh, now);
             }
             leaseNewWork(sh, now);
         } catch (RuntimeException e) {
@@ -170,9 +168,8 @@ public final class Dispatcher {
             // and waits already (a rate-limited path gets work as its tokens come, not all at once)
             EgressPath probe = new EgressPath(sh.sources().isEmpty() ? "default" : sh.sources().get(0).name(), site.key());
             int max = sh.decide(probe, site, domain, now).limits().maxConnections() * sources;
-            int totalWaiting = backlog.values().stream().mapToInt(Integer::intValue).sum();
             int want = Math.min(Math.min(SITE_BACKLOG - waiting, max - active - waiting),
-                    limits.globalSpareCount() - totalWaiting); // under the global limit, domains take turns
+                    limits.globalSpareCount()); // under the global limit, domains take turns
             if (want <= 0) {
                 continue;
             }
@@ -182,107 +179,127 @@ public final class Dispatcher {
             }
             for (DeliveryItem item : items) {
                 backlog.merge(site.key(), 1, Integer::sum);
-                PathQueue pq = assign(item, site, sh, now);
-                if (pq != null) {
-                    dispatch(pq, sh, now);
+                queueFor(item, site, sh).items.add(item);
+            }
+            if (!items.isEmpty()) {
+                for (SiteQueue q : List.copyOf(queues.values())) {
+                    if (q.site.key().equals(site.key())) {
+                        dispatch(q, sh, now);
+                    }
                 }
             }
         }
     }
 
-    /** Puts the item on the ready queue of the source shaping chooses, or into the site's waiting list. */
-    private PathQueue assign(DeliveryItem item, Site site, Shaping sh, Instant now) {
+    /** The queue of the item's pool (from its sender's domain) at the site. */
+    private SiteQueue queueFor(DeliveryItem item, Site site, Shaping sh) {
         String sender = item.envelope().sender().isNullSender() ? "" : item.envelope().sender().domainKey();
-        Optional<EgressSource> source;
+        String pool;
         try {
-            source = sh.choose(sh.poolFor(sender), site, item.domain(), now);
+            pool = sh.poolFor(sender);
         } catch (RuntimeException e) {
-            LOG.warn("choosing a source for {} failed: {}", item.queueId(), e.toString());
-            source = Optional.empty();
+            LOG.warn("no pool for {}: {}", item.queueId(), e.toString());
+            pool = "";
         }
-        if (source.isEmpty()) {
-            unassigned.computeIfAbsent(site.key(), k -> new ArrayDeque<>()).add(new Waiting(item, site));
-            return null;
-        }
-        EgressSource src = source.get();
-        String key = new Egress(src, site, org.hermod.api.shaping.Limits.DEFAULT).poolKey();
-        PathQueue pq = paths.computeIfAbsent(key, k -> new PathQueue(src, site));
-        pq.items.add(item);
-        return pq;
+        String p = pool == null ? "" : pool;
+        return queues.computeIfAbsent(p + "@" + site.key(), k -> new SiteQueue(p, site));
     }
 
-    private void assignWaiting(Shaping sh, Instant now) {
-        for (Iterator<Map.Entry<String, ArrayDeque<Waiting>>> it = unassigned.entrySet().iterator(); it.hasNext(); ) {
-            ArrayDeque<Waiting> q = it.next().getValue();
-            int n = q.size();
-            for (int i = 0; i < n; i++) {
-                Waiting w = q.poll();
-                String sender = w.item().envelope().sender().isNullSender() ? ""
-                        : w.item().envelope().sender().domainKey();
-                Optional<EgressSource> source = sh.choose(sh.poolFor(sender), w.site(), w.item().domain(), now);
-                if (source.isEmpty()) {
-                    q.add(w);
+    /**
+     * Starts what the queue's pool can start now: for the item at the head, each source the pool offers in turn
+     * (weighted) until one whose path is not suspended, has a connection free, and has a message token (and a
+     * connection token when it has no idle connection to reuse). When none can, the queue is woken when the earliest
+     * token or the end of the earliest suspension is due (at least once a minute), and by any delivery that ends.
+     * Suspensions are asked for anew each time, so a resume takes effect at the next pump.
+     */
+    private void dispatch(SiteQueue q, Shaping sh, Instant now) {
+        int members = poolSize(sh, q.pool);
+        while (!q.items.isEmpty() && running) {
+            DeliveryItem next = q.items.peek();
+            long earliest = Long.MAX_VALUE;
+            boolean started = false;
+            for (int k = 0; k < members && !started; k++) {
+                Optional<EgressSource> src;
+                PathDecision d;
+                EgressPath path;
+                try {
+                    src = sh.choose(q.pool, q.site, next.domain(), now);
+                    if (src.isEmpty()) {
+                        break; // no source of the pool may send now
+                    }
+                    path = new EgressPath(src.get().name(), q.site.key());
+                    d = sh.decide(path, q.site, next.domain(), now);
+                } catch (RuntimeException e) {
+                    LOG.warn("shaping failed for {} at {}: {}", next.queueId(), q.site.key(), e.toString());
+                    earliest = Math.min(earliest, TimeUnit.SECONDS.toNanos(5));
+                    break;
+                }
+                if (d.suspendedAt(now)) {
+                    earliest = Math.min(earliest, nanosUntil(now, d.suspendedUntil()));
                     continue;
                 }
-                EgressSource src = source.get();
-                String key = new Egress(src, w.site(), org.hermod.api.shaping.Limits.DEFAULT).poolKey();
-                paths.computeIfAbsent(key, k -> new PathQueue(src, w.site())).items.add(w.item());
+                String key = new Egress(src.get(), q.site, d.limits()).poolKey();
+                if (!limits.tryAcquire(key, d.limits().maxConnections())) {
+                    continue; // a delivery ending on the path wakes us
+                }
+                Duration wait = sh.acquireMessage(path, q.site, next.domain(), now);
+                if (wait.isZero() || wait.isNegative()) {
+                    if (idleConnections.applyAsInt(key) == 0) {
+                        wait = sh.acquireConnection(path, q.site, next.domain(), now);
+                    }
+                }
+                if (!wait.isZero() && !wait.isNegative()) {
+                    limits.release(key);
+                    earliest = Math.min(earliest, Math.max(1, wait.toNanos()));
+                    continue;
+                }
+                q.items.poll();
+                backlog.merge(q.site.key(), -1, Integer::sum);
+                running_.merge(q.site.key(), 1, Integer::sum);
+                launch(next, new Egress(src.get(), q.site, d.limits()), key);
+                started = true;
             }
-            if (q.isEmpty()) {
-                it.remove();
+            if (!started) {
+                wakeAt(q, earliest == Long.MAX_VALUE ? TimeUnit.SECONDS.toNanos(60) : earliest);
+                return;
             }
+        }
+        if (q.items.isEmpty() && (q.wakeup == null || q.wakeup.isDone())) {
+            queues.remove(q.key, q);
         }
     }
 
-    /** Starts what the path's limits allow now; schedules a wake-up when a token or the end of a suspension is due. */
-    private void dispatch(PathQueue pq, Shaping sh, Instant now) {
-        while (!pq.items.isEmpty() && running) {
-            long t = System.nanoTime();
-            if (t - pq.notBefore < 0) {
-                wakeAt(pq, pq.notBefore - t);
-                return;
+    private static int poolSize(Shaping sh, String pool) {
+        try {
+            for (org.hermod.api.shaping.Pool p : sh.pools()) {
+                if (p.name().equals(pool)) {
+                    return Math.max(1, p.members().size());
+                }
             }
-            DeliveryItem next = pq.items.peek();
-            PathDecision d = sh.decide(pq.path(), pq.site, next.domain(), now);
-            if (d.suspendedAt(now)) {
-                long nanos = Duration.between(now, d.suspendedUntil()).toNanos();
-                pq.notBefore = t + nanos;
-                wakeAt(pq, Math.min(nanos, TimeUnit.SECONDS.toNanos(60)));
-                return;
-            }
-            if (!limits.tryAcquire(pq.key, d.limits().maxConnections())) {
-                return; // a delivery ending on the path wakes us
-            }
-            Duration wait = sh.acquireMessage(pq.path(), pq.site, next.domain(), now);
-            if (!wait.isZero() && !wait.isNegative()) {
-                limits.release(pq.key);
-                pq.notBefore = t + wait.toNanos();
-                wakeAt(pq, wait.toNanos());
-                return;
-            }
-            pq.items.poll();
-            backlog.merge(pq.site.key(), -1, Integer::sum);
-            running_.merge(pq.site.key(), 1, Integer::sum);
-            launch(next, new Egress(pq.source, pq.site, d.limits()), pq.key);
-        }
-        if (pq.items.isEmpty() && pq.wakeup == null) {
-            paths.remove(pq.key, pq);
+            return Math.max(1, sh.sources().size());
+        } catch (RuntimeException e) {
+            return 1;
         }
     }
 
-    private void wakeAt(PathQueue pq, long nanos) {
-        if (pq.wakeup != null && !pq.wakeup.isDone()) {
+    /** Nanos until {@code until} (a strategy may say "until resumed" with a far future): at most a minute. */
+    private static long nanosUntil(Instant now, Instant until) {
+        long cap = TimeUnit.SECONDS.toNanos(60);
+        try {
+            return Math.max(1, Math.min(cap, Duration.between(now, until).toNanos()));
+        } catch (ArithmeticException e) {
+            return cap;
+        }
+    }
+
+    private void wakeAt(SiteQueue q, long nanos) {
+        if (q.wakeup != null && !q.wakeup.isDone()) {
             return;
         }
         try {
-            pq.wakeup = scheduler.schedule(() -> {
-                synchronized (this) {
-                    pq.wakeup = null;
-                }
-                pump();
-            }, Math.max(0, nanos), TimeUnit.NANOSECONDS);
+            q.wakeup = scheduler.schedule(this::pump, Math.max(0, nanos), TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            pq.wakeup = null;
+            q.wakeup = null;
         }
     }
 
@@ -316,11 +333,10 @@ public final class Dispatcher {
         return inFlight.size();
     }
 
-    /** Items leased and waiting in the path queues (for the console and tests). */
+    /** Items leased and waiting, per pool and site ({@code pool@site}), for the console and tests. */
     public synchronized Map<String, Integer> waitingByPath() {
         Map<String, Integer> out = new java.util.TreeMap<>();
-        paths.forEach((k, pq) -> out.put(k, pq.items.size()));
-        unassigned.forEach((site, q) -> out.put("(no source)->" + site, q.size()));
+        queues.forEach((k, q) -> out.put(k, q.items.size()));
         return out;
     }
 
@@ -337,15 +353,13 @@ public final class Dispatcher {
             if (tick != null) {
                 tick.cancel(false);
             }
-            for (PathQueue pq : paths.values()) {
-                waiting.addAll(pq.items);
-                if (pq.wakeup != null) {
-                    pq.wakeup.cancel(false);
+            for (SiteQueue q : queues.values()) {
+                waiting.addAll(q.items);
+                if (q.wakeup != null) {
+                    q.wakeup.cancel(false);
                 }
             }
-            unassigned.values().forEach(q -> q.forEach(w -> waiting.add(w.item())));
-            paths.clear();
-            unassigned.clear();
+            queues.clear();
             backlog.clear();
         }
         waiting.forEach(DeliveryItem::release);

@@ -124,7 +124,7 @@ public class DelivererTest {
                         self[0].wake();
                     }
                 });
-        self[0] = new Dispatcher(q, d, limits, () -> settings, scheduler, () -> shaping, sites);
+        self[0] = new Dispatcher(q, d, limits, () -> settings, scheduler, () -> shaping, sites, pool::idleCount);
         return self[0];
     }
 

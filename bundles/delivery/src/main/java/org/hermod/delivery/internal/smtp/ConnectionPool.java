@@ -88,6 +88,12 @@ public final class ConnectionPool {
         expired.forEach(SmtpConnection::quit);
     }
 
+    /** Idle connections kept for one key. */
+    public synchronized int idleCount(String key) {
+        ArrayDeque<SmtpConnection> q = idle.get(key);
+        return q == null ? 0 : q.size();
+    }
+
     public synchronized int idleCount() {
         return idle.values().stream().mapToInt(ArrayDeque::size).sum();
     }
