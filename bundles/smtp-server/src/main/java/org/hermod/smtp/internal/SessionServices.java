@@ -7,5 +7,5 @@ import org.hermod.api.spool.Spool;
  * {@code recipients} may be null (no certificate available; no authenticator; no recipient map).
  */
 record SessionServices(Spool spool, RecipientPolicy policy, ListenerMode mode, TlsCertificates tls, Authenticator auth,
-                       ClientRates rates, RecipientMap recipients, SmtpEvents events) {
+                       ClientRates rates, RecipientMap recipients, SmtpEvents events, RecipientVerifier verifier) {
 }

@@ -69,6 +69,8 @@ public final class SmtpServer {
     private final SmtpEvents.File events;
     private volatile TlsCertificates tls;
     private volatile RecipientMap recipients;
+    private volatile RecipientVerifier verifier;
+    private String verifierKey = "";
     private final ScheduledExecutorService files;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -118,6 +120,21 @@ public final class SmtpServer {
         if (!tf.equals(tlsFiles)) {
             tls = new TlsCertificates(resolve(c.tlsCertificate()), resolve(c.tlsKey()), settings.hostname(), protocols(c));
             tlsFiles = tf;
+        }
+        String vk = (c.verifyNextHop() == null ? "" : c.verifyNextHop().trim()) + "|" + c.verifyTimeoutSeconds() + "|"
+                + c.verifyPositiveTtlSeconds() + "|" + c.verifyNegativeTtlSeconds();
+        if (!vk.equals(verifierKey)) {
+            RecipientVerifier old = verifier;
+            String hop = c.verifyNextHop() == null ? "" : c.verifyNextHop().trim();
+            verifier = hop.isEmpty() ? null : new RecipientVerifier(hop, settings.hostname(), c.verifyTimeoutSeconds(),
+                    c.verifyPositiveTtlSeconds(), c.verifyNegativeTtlSeconds());
+            verifierKey = vk;
+            if (old != null) {
+                old.close();
+            }
+            if (verifier != null) {
+                LOG.info("Recipients of relay domains are verified at {}", verifier.nextHop());
+            }
         }
         String rf = c.recipientMap() == null ? "" : c.recipientMap().trim();
         if (!rf.equals(recipientFile)) {
@@ -181,7 +198,7 @@ public final class SmtpServer {
                         ch.pipeline()
                                 .addLast(FRAMER, framer)
                                 .addLast(SESSION, new SmtpSession(s, new SessionServices(spool, policy, mode, t, auth,
-                                        rates, recipients, events), framer));
+                                        rates, recipients, events, verifier), framer));
                     }
                 });
         Channel c = b.bind(new InetSocketAddress(address, port)).sync().channel();
@@ -216,6 +233,10 @@ public final class SmtpServer {
         files.shutdownNow();
         auth.close();
         events.close();
+        RecipientVerifier v = verifier;
+        if (v != null) {
+            v.close();
+        }
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
     }

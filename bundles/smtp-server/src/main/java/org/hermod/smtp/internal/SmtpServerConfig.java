@@ -118,4 +118,17 @@ public @interface SmtpServerConfig {
 
     @AttributeDefinition(description = "Address extension delimiter(s) for recipient lookups (user+tag); empty = none")
     String recipientDelimiter() default "+";
+
+    @AttributeDefinition(description = "Verify recipients of relay domains (not covered by recipientMap) against this next"
+            + " hop, host:port, with an SMTP callout (Postfix's reject_unverified_recipient); empty = off")
+    String verifyNextHop() default "";
+
+    @AttributeDefinition(description = "Seconds to wait for the next hop in a callout")
+    int verifyTimeoutSeconds() default 10;
+
+    @AttributeDefinition(description = "Seconds a valid answer is cached")
+    long verifyPositiveTtlSeconds() default 604_800;
+
+    @AttributeDefinition(description = "Seconds an 'unknown user' answer is cached")
+    long verifyNegativeTtlSeconds() default 10_800;
 }

@@ -485,8 +485,39 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             error(refusal);
             return;
         }
-        recipients.add(new Recipient(to, notify, orcpt));
+        Recipient r = new Recipient(to, notify, orcpt);
+        RecipientVerifier v = services.verifier();
+        if (v != null && relayDomain && !trusted && authUser == null
+                && (services.recipients() == null || !services.recipients().covers(to.domain()))) {
+            // ask the next hop; input waits, as it does while a message is stored
+            busy = true;
+            decoder.pause();
+            ctx.channel().config().setAutoRead(false);
+            v.verify(to).whenComplete((verdict, err) -> ctx.executor().execute(() -> verifiedRecipient(r, verdict)));
+            return;
+        }
+        recipients.add(r);
         reply("250 2.1.5 Ok");
+    }
+
+    private void verifiedRecipient(Recipient r, RecipientVerifier.Verdict v) {
+        busy = false;
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        RecipientVerifier.Result result = v == null ? RecipientVerifier.Result.TRY_LATER : v.result();
+        String why = v == null ? "verification failed" : v.reply();
+        switch (result) {
+            case VALID -> {
+                recipients.add(r);
+                reply("250 2.1.5 Ok");
+            }
+            case UNKNOWN_USER -> error("550 5.1.1 " + r.address().toSmtpPath()
+                    + ": Recipient address rejected: undeliverable address: " + why);
+            default -> reply("450 4.1.1 " + r.address().toSmtpPath()
+                    + ": Recipient address rejected: unverified address: " + why);
+        }
+        resumeReading();
     }
 
     private void data(String arg) {

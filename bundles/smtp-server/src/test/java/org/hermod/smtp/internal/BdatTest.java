@@ -77,7 +77,7 @@ public class BdatTest {
         SmtpSettings s = TestConfig.settings("hostname", "mx.test", "maxErrors", 1_000_000);
         io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(framer,
                 new SmtpSession(s, new SessionServices(new SmtpSessionTest.RecordingSpool(), RecipientPolicy.NONE,
-                        ListenerMode.MTA, null, null, new ClientRates(), null, SmtpEvents.NONE), framer));
+                        ListenerMode.MTA, null, null, new ClientRates(), null, SmtpEvents.NONE, null), framer));
         byte[] junk = new byte[64 * 1024];
         java.util.Arrays.fill(junk, (byte) 'x');
         int most = 0;

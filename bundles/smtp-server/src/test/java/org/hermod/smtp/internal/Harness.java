@@ -15,6 +15,10 @@ final class Harness {
     final EmbeddedChannel ch;
 
     Harness(RecipientMap recipients, Object... settings) {
+        this(recipients, null, settings);
+    }
+
+    Harness(RecipientMap recipients, RecipientVerifier verifier, Object... settings) {
         Object[] base = {"hostname", "mx.test", "relayDomains", new String[] {"relay.test"}};
         Object[] all = new Object[base.length + settings.length];
         System.arraycopy(base, 0, all, 0, base.length);
@@ -22,7 +26,7 @@ final class Harness {
         SmtpSettings s = TestConfig.settings(all);
         SmtpFrameDecoder framer = new SmtpFrameDecoder(s.normalizeBareNewlines(), budget);
         ch = new EmbeddedChannel(framer, new SmtpSession(s, new SessionServices(spool, RecipientPolicy.NONE,
-                ListenerMode.MTA, null, null, rates, recipients, SmtpEvents.NONE), framer));
+                ListenerMode.MTA, null, null, rates, recipients, SmtpEvents.NONE, verifier), framer));
         ch.freezeTime();
         replies();
     }
@@ -32,6 +36,18 @@ final class Harness {
         ch.writeInbound(Unpooled.copiedBuffer(s, StandardCharsets.UTF_8));
         ch.runPendingTasks();
         return replies();
+    }
+
+    /** Sends and waits (at most 10 s) until an asynchronous step answered: polls the channel's task queue. */
+    String sendAndAwait(String s) throws InterruptedException {
+        String r = send(s);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (r.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(5); // poll interval
+            ch.runPendingTasks();
+            r = replies();
+        }
+        return r;
     }
 
     String replies() {

@@ -58,7 +58,7 @@ public final class SmtpFuzzTarget {
         ListenerMode listener = (mode & 4) != 0 ? ListenerMode.SUBMISSION : ListenerMode.MTA;
         EmbeddedChannel ch = new EmbeddedChannel(framer, new SmtpSession(s, new SessionServices(spool,
                 RecipientPolicy.NONE, listener, null, auth, new ClientRates(),
-                RecipientMap.of("alice@relay.test"), SmtpEvents.NONE), framer));
+                RecipientMap.of("alice@relay.test"), SmtpEvents.NONE, null), framer));
         ch.freezeTime();
         StringBuilder out = new StringBuilder();
         int packet = ((mode >> 3) & 0x1F) + 1;

@@ -78,7 +78,7 @@ public class SmtpSessionTest {
     private EmbeddedChannel channel(SmtpSettings s, RecipientPolicy policy) {
         SmtpFrameDecoder framer = new SmtpFrameDecoder(s.normalizeBareNewlines(), budget);
         EmbeddedChannel c = new EmbeddedChannel(framer, new SmtpSession(s, new SessionServices(spool, policy,
-                ListenerMode.MTA, null, null, new ClientRates(), null, SmtpEvents.NONE), framer));
+                ListenerMode.MTA, null, null, new ClientRates(), null, SmtpEvents.NONE, null), framer));
         c.freezeTime(); // the session's clock moves only with advanceTimeBy
         return c;
     }

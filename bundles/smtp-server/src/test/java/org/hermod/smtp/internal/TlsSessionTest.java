@@ -69,7 +69,7 @@ public class TlsSessionTest {
                 "relayDomains", new String[] {"relay.test"});
         SmtpFrameDecoder framer = new SmtpFrameDecoder(false, new DataBudget(1L << 30));
         SmtpSession session = new SmtpSession(s, new SessionServices(spool, RecipientPolicy.NONE, mode, certs, auth, rates,
-                null, SmtpEvents.NONE), framer);
+                null, SmtpEvents.NONE, null), framer);
         server = mode.implicitTls
                 ? new EmbeddedChannel(certs.newHandler(io.netty.buffer.ByteBufAllocator.DEFAULT), framer, session)
                 : new EmbeddedChannel(framer, session);
