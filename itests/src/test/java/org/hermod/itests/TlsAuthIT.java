@@ -5,6 +5,8 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.editConfigurationFilePut;
 
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -271,6 +273,57 @@ public class TlsAuthIT {
                 return c.command("RCPT TO:<bob@relay.test>").startsWith("250");
             }
         });
+    }
+
+    @Test
+    public void recipientsOfRelayDomainsAreVerifiedAtAScriptedNextHop() throws Exception {
+        try (ServerSocket peer = new ServerSocket(0)) {
+            Thread t = new Thread(() -> scriptedNextHop(peer), "scripted-next-hop");
+            t.setDaemon(true);
+            t.start();
+            org.osgi.service.cm.Configuration c = configAdmin.getConfiguration("org.hermod.smtp", null);
+            java.util.Dictionary<String, Object> p = c.getProperties();
+            p.put("verifyNextHop", "127.0.0.1:" + peer.getLocalPort());
+            c.update(p);
+            try {
+                // other.relay.test is a relay domain the recipient map does not cover: the next hop decides
+                Await.until("the next hop refuses nobody@other.relay.test", 30, () -> rcpt("nobody@other.relay.test")
+                        .startsWith("550 5.1.1 <nobody@other.relay.test>: Recipient address rejected"));
+                assertTrue(rcpt("known@other.relay.test").startsWith("250"));
+            } finally {
+                p.put("verifyNextHop", "");
+                c.update(p);
+            }
+        }
+    }
+
+    private String rcpt(String address) throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(mta)) {
+            c.reply();
+            c.command("EHLO stranger.test");
+            c.command("MAIL FROM:<s@sender.test>");
+            return c.command("RCPT TO:<" + address + ">");
+        }
+    }
+
+    /** Knows known@...; 550 for every other recipient. */
+    private static void scriptedNextHop(ServerSocket peer) {
+        while (!peer.isClosed()) {
+            try (Socket s = peer.accept()) {
+                java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                        StandardCharsets.UTF_8));
+                java.io.OutputStream out = s.getOutputStream();
+                out.write("220 next.test\r\n".getBytes(StandardCharsets.UTF_8));
+                String line;
+                while ((line = in.readLine()) != null && !line.startsWith("QUIT")) {
+                    String reply = line.startsWith("RCPT TO:<known@") ? "250 ok"
+                            : line.startsWith("RCPT") ? "550 5.1.1 unknown user" : "250 ok";
+                    out.write((reply + "\r\n").getBytes(StandardCharsets.UTF_8));
+                }
+            } catch (java.io.IOException e) {
+                // the test closed the peer
+            }
+        }
     }
 
     @Test
