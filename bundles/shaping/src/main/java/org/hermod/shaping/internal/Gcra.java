@@ -46,9 +46,18 @@ public final class Gcra {
         Duration wait = waitFor(perSecond, now);
         if (wait.isZero() && perSecond > 0) {
             long t = nanos(now);
-            tat = Math.max(tat, t) + interval(perSecond);
+            tat = Math.max(effectiveTat(perSecond, t), t) + interval(perSecond);
         }
         return wait;
+    }
+
+    /**
+     * The TAT as the current rate sees it: a TAT further ahead than one full burst at this rate was set by a slower
+     * rate before (a raised limit, an adaptive recovery); it is forgiven, so the faster rate applies at once.
+     */
+    private long effectiveTat(double perSecond, long t) {
+        long horizon = t + burst * interval(perSecond);
+        return tat > horizon ? t : tat; // forgiven: the next token is due now, then spaced at the new rate
     }
 
     /** How long until a token is available (ZERO: now), without taking one. */
@@ -58,7 +67,7 @@ public final class Gcra {
         }
         long t = nanos(now);
         long tolerance = (burst - 1) * interval(perSecond);
-        long allowedAt = tat - tolerance;
+        long allowedAt = effectiveTat(perSecond, t) - tolerance;
         return allowedAt <= t ? Duration.ZERO : Duration.ofNanos(allowedAt - t);
     }
 

@@ -297,14 +297,9 @@ public final class ShapingService implements Shaping {
         Predicate<String> eligible = src -> m.sources().containsKey(src)
                 && !decide(new EgressPath(src, site.key()), site, domain, now).suspendedAt(now)
                 && warmupRoom(r.warmupFor(src, provider), src, target, site.key(), now);
-        Optional<String> chosen = chooser.next(p, eligible);
-        chosen.ifPresent(src -> {
-            WarmupPlan plan = r.warmupFor(src, provider);
-            if (plan != null) {
-                warmup.count(plan, src, target, site.key(), now); // counted at choice: see Warmup
-            }
-        });
-        return chosen.map(m.sources()::get);
+        // A choice is not a send: delivery may ask again (another source, a later pump) before it starts the message,
+        // so warmup counts when the message token is taken (acquireMessage), not here.
+        return chooser.next(p, eligible).map(m.sources()::get);
     }
 
     private boolean warmupRoom(WarmupPlan plan, String source, String target, String siteKey, Instant now) {
@@ -349,8 +344,22 @@ public final class ShapingService implements Shaping {
 
     @Override
     public Duration acquireMessage(EgressPath path, Site site, String domain, Instant now) {
-        return acquire(path, site, domain, now, false);
+        Rules r = rules.rules();
+        String provider = r.providerOf(site, domain);
+        WarmupPlan plan = r.warmupFor(path.source(), provider);
+        String target = Warmup.target(provider, site.key());
+        if (plan != null && !warmup.hasRoom(plan, path.source(), target, site.key(), now)) {
+            return WARMUP_RECHECK; // today's (or this hour's) cap is used up: another source of the pool takes it
+        }
+        Duration wait = acquire(path, site, domain, now, false);
+        if (plan != null && wait.isZero()) {
+            warmup.count(plan, path.source(), target, site.key(), now); // the message starts on this source now
+        }
+        return wait;
     }
+
+    /** When a source whose warmup cap is used up is asked again (the cap opens at the next hour or day). */
+    static final Duration WARMUP_RECHECK = Duration.ofMinutes(1);
 
     @Override
     public Duration acquireConnection(EgressPath path, Site site, String domain, Instant now) {

@@ -20,9 +20,9 @@ import org.hermod.api.shaping.WarmupStatus;
  * sent today and this hour, against the caps of the source's {@link WarmupPlan}.
  *
  * <ul>
- * <li><b>Counting</b> is at choice: a message counts the moment the shaping service assigns it to the source, whatever
- * its outcome (a deferral is volume the provider saw; a retry counts again). So the cap is a cap: it is never exceeded,
- * at worst a little under-used when mail assigned to the source is released before it is sent (a shutdown).
+ * <li><b>Counting</b> is when a message starts on the source (its message token is taken), whatever its outcome (a
+ * deferral is volume the provider saw; a retry counts again); a source whose cap is used up gets no token, so the pool's
+ * other sources take the mail. A source choice alone counts nothing: delivery may choose again before it starts.
  * Deliveries are counted too, for display.</li>
  * <li><b>Days</b> are UTC calendar days. The first message of a new day moves the plan one day on, if the day before
  * it carried mail and the provider sent no negative signal to the source (a decrease or suspension of one of its

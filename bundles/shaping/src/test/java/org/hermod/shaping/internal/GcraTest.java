@@ -69,9 +69,10 @@ public class GcraTest {
             assertEquals(Duration.ZERO, g.tryTake(0, T0));
         }
         assertEquals(Duration.ZERO, g.tryTake(1, T0)); // next due at T0+1s
-        assertEquals(Duration.ofSeconds(1), g.tryTake(100, T0)); // already spent: still due at T0+1s
-        assertEquals(Duration.ZERO, g.tryTake(100, T0.plusSeconds(1)));
-        assertEquals(Duration.ofMillis(10), g.tryTake(100, T0.plusSeconds(1))); // now 10 ms apart
+        assertEquals(Duration.ofSeconds(1), g.tryTake(0.5, T0)); // a lower rate: still due at T0+1s
+        assertEquals(Duration.ZERO, g.tryTake(100, T0)); // raised to 100/s: the old wait is forgiven
+        assertEquals(Duration.ofMillis(10), g.tryTake(100, T0)); // now 10 ms apart
+        assertEquals(Duration.ZERO, g.tryTake(100, T0.plusMillis(10)));
     }
 
     @Test
@@ -86,5 +87,18 @@ public class GcraTest {
         assertEquals(Duration.ZERO, s.tryTakeAll(List.of(new ThrottleStore.Take("path:a->s", 10, 1)),
                 T0.plusMillis(100)));
         assertTrue(s.size() >= 2);
+    }
+
+    @Test
+    public void aRaisedRateAppliesToTheNextTokenNotAfterTheOldIntervalRunsOut() {
+        Gcra g = new Gcra();
+        Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
+        assertEquals(Duration.ZERO, g.tryTake(1.0 / 3600, t0)); // 1/h: the next token is an hour away
+        assertTrue(g.waitFor(1.0 / 3600, t0.plusSeconds(1)).compareTo(Duration.ofMinutes(59)) > 0);
+        Duration atNewRate = g.waitFor(100, t0.plusSeconds(1));
+        assertTrue("at 100/s the next token is at most 10 ms away: " + atNewRate,
+                atNewRate.compareTo(Duration.ofMillis(10)) <= 0);
+        assertEquals(Duration.ZERO, g.tryTake(100, t0.plusSeconds(1)));
+        assertEquals(Duration.ofMillis(10), g.tryTake(100, t0.plusSeconds(1)));
     }
 }

@@ -68,12 +68,26 @@ public class WarmupTest {
     }
 
     /** Chooses a source for {@code n} messages to the site now; how many went to each source. */
+    /**
+     * Sends n messages as delivery's dispatcher does: it asks for a source, then for that path's message token, and
+     * asks again (another source of the pool) when the token is refused.
+     */
     private Map<String, Integer> send(Site site, int n) {
+        String domain = site == YAHOO ? "yahoo.com" : "example.org";
         Map<String, Integer> out = new HashMap<>();
         for (int i = 0; i < n; i++) {
-            EgressSource s = shaping.choose("p", site, site == YAHOO ? "yahoo.com" : "example.org",
-                    clock.instant()).orElseThrow();
-            out.merge(s.name(), 1, Integer::sum);
+            boolean sent = false;
+            for (int tries = 0; tries < 4 && !sent; tries++) {
+                EgressSource s = shaping.choose("p", site, domain, clock.instant()).orElseThrow();
+                if (shaping.acquireMessage(new EgressPath(s.name(), site.key()), site, domain, clock.instant())
+                        .isZero()) {
+                    out.merge(s.name(), 1, Integer::sum);
+                    sent = true;
+                }
+            }
+            if (!sent) {
+                throw new AssertionError("no source of the pool took message " + i);
+            }
         }
         return out;
     }
