@@ -22,8 +22,9 @@ import java.util.function.Function;
 
 /**
  * A real SMTP destination that watches how it is sent to: which client address and EHLO name each connection came
- * from, how many messages (to which domains) each connection carried, and the most connections open at once, overall
- * and per client address. RCPT replies come from a function that a test may switch at any time.
+ * from, how many messages (to which domains) each connection carried, the most connections open at once, overall
+ * and per client address, and when each message arrived (and from where). RCPT replies come from a function that a test
+ * may switch at any time.
  */
 public final class CountingPeer implements Closeable {
 
@@ -44,7 +45,19 @@ public final class CountingPeer implements Closeable {
         }
     }
 
+    /**
+     * One accepted message as the peer saw it: when its end of data arrived (before any {@link #dataDelay}), from which
+     * client address, for which recipients.
+     *
+     * @param nanos {@link System#nanoTime()} at the end of the message's data
+     * @param client the client's address
+     * @param recipients the accepted recipients of the message
+     */
+    public record Arrival(long nanos, String client, List<String> recipients) {
+    }
+
     private final ServerSocket server;
+    private final List<Arrival> arrivals = new CopyOnWriteArrayList<>();
     private final ExecutorService pool = Executors.newCachedThreadPool();
     private final List<Connection> connections = new CopyOnWriteArrayList<>();
     private final Map<String, AtomicInteger> openByClient = new ConcurrentHashMap<>();
@@ -78,6 +91,11 @@ public final class CountingPeer implements Closeable {
 
     public int accepted() {
         return accepted.get();
+    }
+
+    /** Every accepted message in the order it arrived. */
+    public List<Arrival> arrivals() {
+        return new ArrayList<>(arrivals);
     }
 
     public int maxOpen() {
@@ -138,6 +156,7 @@ public final class CountingPeer implements Closeable {
                     while ((line = in.readLine()) != null && !line.equals(".")) {
                         // the content is not kept
                     }
+                    long arrived = System.nanoTime();
                     if (dataDelayMillis > 0) {
                         try {
                             Thread.sleep(dataDelayMillis); // deliberate: a slow destination, so connections pile up
@@ -147,6 +166,7 @@ public final class CountingPeer implements Closeable {
                     }
                     c.recipients.addAll(rcpts);
                     c.messages.incrementAndGet();
+                    arrivals.add(new Arrival(arrived, client, List.copyOf(rcpts)));
                     accepted.addAndGet(rcpts.size());
                     write(out, "250 2.0.0 Ok: accepted");
                 } else if (u.equals("RSET")) {
