@@ -124,7 +124,7 @@ public class TlsAuthIT {
                 editConfigurationFilePut("etc/org.hermod.smtp.listener-submission.cfg", "mode", "submission"),
                 editConfigurationFilePut("etc/org.hermod.smtp.listener-submissions.cfg", "port", String.valueOf(SUBMISSIONS_PORT)),
                 editConfigurationFilePut("etc/org.hermod.smtp.listener-submissions.cfg", "mode", "submissions"),
-                editConfigurationFilePut("etc/users.properties", "mailer", "s3cret"));
+                editConfigurationFilePut("etc/users.properties", "mailer", "s3cret,smtp-submit"));
     }
 
     private static Path etc() {

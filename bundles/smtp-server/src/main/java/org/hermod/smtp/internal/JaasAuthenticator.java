@@ -60,7 +60,7 @@ final class JaasAuthenticator implements Authenticator {
         try {
             return CompletableFuture.supplyAsync(() -> login(user, password), workers);
         } catch (RejectedExecutionException e) {
-            LOG.warn("AUTH check queue full; refusing {}", user);
+            LOG.warn("AUTH check queue full; refusing {}", TraceHeaders.printable(user));
             return CompletableFuture.completedFuture(false);
         }
     }
@@ -90,13 +90,13 @@ final class JaasAuthenticator implements Authenticator {
                         return true;
                     }
                 }
-                LOG.info("AUTH: user {} lacks role {}", user, r);
+                LOG.info("AUTH: user {} lacks role {}", TraceHeaders.printable(user), r);
                 return false;
             } finally {
                 lc.logout();
             }
         } catch (LoginException e) {
-            LOG.debug("AUTH: login of {} in realm {} failed: {}", user, realm, e.toString());
+            LOG.debug("AUTH: login of {} in realm {} failed: {}", TraceHeaders.printable(user), realm, e.toString());
             return false;
         } catch (RuntimeException | LinkageError e) {
             LOG.error("AUTH: realm {} failed", realm, e);

@@ -86,8 +86,9 @@ public @interface SmtpServerConfig {
     @AttributeDefinition(description = "JAAS realm that checks SMTP AUTH credentials")
     String authRealm() default "karaf";
 
-    @AttributeDefinition(description = "Role a user needs to authenticate (empty: any user of the realm)")
-    String authRole() default "";
+    @AttributeDefinition(description = "Role a user needs to authenticate (empty: any user of the realm, including the"
+            + " console's administrators)")
+    String authRole() default "smtp-submit";
 
     @AttributeDefinition(description = "Record the authenticated user in the Received: header")
     boolean authUserInReceived() default true;

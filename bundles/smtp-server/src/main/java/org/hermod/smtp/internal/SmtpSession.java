@@ -623,8 +623,19 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (ctx.channel().isWritable()) {
             ctx.channel().config().setAutoRead(true);
         }
-        // decode whatever the client pipelined after the message
-        ctx.channel().pipeline().fireChannelRead(Unpooled.EMPTY_BUFFER);
+        // decode whatever the client pipelined meanwhile: the framer holds it. The empty read must reach the framer
+        // itself: sent from the pipeline's head it would stop in the TLS handler, which passes nothing on for no
+        // bytes, and a pipelining client would wait for replies that never come.
+        io.netty.channel.ChannelPipeline p = ctx.channel().pipeline();
+        io.netty.channel.ChannelHandlerContext before = p.context(SmtpServer.TLS);
+        if (before == null) {
+            before = p.context(SmtpServer.LIMITER);
+        }
+        if (before != null) {
+            before.fireChannelRead(Unpooled.EMPTY_BUFFER);
+        } else {
+            p.fireChannelRead(Unpooled.EMPTY_BUFFER);
+        }
         ctx.flush();
     }
 

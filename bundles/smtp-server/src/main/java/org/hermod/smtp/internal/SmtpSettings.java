@@ -45,7 +45,7 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
                 c.postmaster() == null || c.postmaster().isBlank() ? "postmaster@" + host : c.postmaster().trim(),
                 c.commandLineBudgetSeconds() * 1000L, c.minDataRate(), c.chunking(), c.starttls(),
                 c.authRealm() == null || c.authRealm().isBlank() ? "karaf" : c.authRealm().trim(),
-                c.authRole() == null ? "" : c.authRole().trim(), c.authUserInReceived(), c.maxAuthFailuresPerIp(),
+                c.authRole() == null ? "smtp-submit" : c.authRole().trim(), c.authUserInReceived(), c.maxAuthFailuresPerIp(),
                 c.authFailureWindowSeconds() * 1000L, c.maxMessagesPerIpPerMinute(), c.maxRecipientsPerIpPerMinute(),
                 c.maxErrorsPerIpPerMinute(), c.recipientDelimiter() == null ? "" : c.recipientDelimiter().trim(),
                 c.maxConnectionsPerIpPerMinute());

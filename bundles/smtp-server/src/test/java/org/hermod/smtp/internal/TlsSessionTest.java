@@ -158,6 +158,27 @@ public class TlsSessionTest {
     }
 
     @Test
+    public void commandsPipelinedOverTlsWhileAMessageIsStoredAreAnsweredAfterIt() {
+        start(ListenerMode.MTA);
+        send("EHLO c\r\n");
+        send("STARTTLS\r\n");
+        startClientTls();
+        shuttle();
+        send("EHLO c\r\n");
+        spool.hold = true; // the fsync takes a while: the session pauses until the spool answers
+        send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@relay.test>\r\nDATA\r\n");
+        String r = send("Subject: one\r\n\r\nhi\r\n.\r\nMAIL FROM:<c@x.test>\r\nRCPT TO:<d@relay.test>\r\nDATA\r\n");
+        assertEquals("nothing before the message is stored", "", r);
+        spool.hold = false;
+        spool.pending.complete("stored");
+        received.setLength(0);
+        server.runPendingTasks(); // the spool's answer is handed to the channel's event loop
+        shuttle();
+        assertEquals("250 2.0.0 Ok: queued as Q1\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n",
+                received.toString());
+    }
+
+    @Test
     public void submissionNeedsStarttlsBeforeAuthAndAuthBeforeMail() {
         start(ListenerMode.SUBMISSION);
         String ehlo = send("EHLO c\r\n");
