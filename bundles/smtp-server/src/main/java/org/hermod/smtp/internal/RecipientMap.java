@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Valid recipients of relay domains, from a file in etc/ (like Postfix's relay_recipient_maps): one address per line,
  * or {@code @domain} for "any user of this domain"; {@code #} starts a comment. A domain with at least one entry is
- * covered: its other recipients are unknown ({@code 550 5.1.1} at RCPT). Domains without entries are not checked.
+ * covered, and so are its subdomains: their other recipients are unknown ({@code 550 5.1.1} at RCPT). Domains
+ * without entries, for themselves or a parent, are not checked.
  * Lookups are case-insensitive; with a delimiter such as {@code +}, {@code user+tag@d} also matches {@code user@d}.
  *
  * <p>{@link #reloadIfChanged()} re-reads the file when its modification time changed; it runs on a background thread
@@ -101,16 +102,36 @@ final class RecipientMap {
         return new Snapshot(Set.copyOf(addresses), Set.copyOf(domains), Set.copyOf(wildcards));
     }
 
-    /** Whether the map lists this domain, i.e. whether its recipients are checked. */
+    /**
+     * Whether the recipients of this domain are checked: the map lists the domain or a parent of it. Relay domains are
+     * matched with their subdomains ({@link SmtpSettings#isRelayDomain}), so the map must cover them the same way:
+     * otherwise {@code x@anything.relay.test} would be accepted unchecked (backscatter). A subdomain's own recipients
+     * still have to be listed for it ({@code user@sub.d} or {@code @sub.d}); an entry for {@code d} accepts nothing in
+     * {@code sub.d}.
+     */
     boolean covers(String domain) {
-        return snapshot.domains().contains(domain.toLowerCase(Locale.ROOT));
+        return covered(snapshot, domain.toLowerCase(Locale.ROOT));
+    }
+
+    private static boolean covered(Snapshot s, String domain) {
+        String d = domain;
+        while (true) {
+            if (s.domains().contains(d)) {
+                return true;
+            }
+            int dot = d.indexOf('.');
+            if (dot < 0) {
+                return false;
+            }
+            d = d.substring(dot + 1);
+        }
     }
 
     /** Whether the recipient is known; true for domains the map does not cover. */
     boolean accepts(MailAddress to, String delimiters) {
         Snapshot s = snapshot;
         String domain = to.domain().toLowerCase(Locale.ROOT);
-        if (!s.domains().contains(domain) || s.wildcards().contains(domain)) {
+        if (!covered(s, domain) || s.wildcards().contains(domain)) {
             return true;
         }
         String local = to.localPart().toLowerCase(Locale.ROOT);

@@ -32,7 +32,28 @@ public class RecipientRulesTest {
         String r = rcpt(h, "bob@relay.test");
         assertTrue(r, r.startsWith("550 5.1.1 <bob@relay.test>: Recipient address rejected"));
         assertTrue(rcpt(h, "anyone@catchall.relay.test").startsWith("250"));
-        assertTrue("a subdomain without entries is not checked", rcpt(h, "x@other.relay.test").startsWith("250"));
+        assertTrue("a subdomain of a covered domain is covered", rcpt(h, "x@other.relay.test").startsWith("550 5.1.1"));
+    }
+
+    @Test
+    public void subdomainsOfACoveredRelayDomainAreCheckedToo() {
+        // relayDomains=relay.test relays nosuch.relay.test as well: the map must not let it through unchecked
+        Harness h = new Harness(RecipientMap.of("alice@relay.test", "bob@sub.relay.test", "@any.relay.test"), STRANGER);
+        h.send("EHLO c\r\n");
+        String r = rcpt(h, "x@nosuch.relay.test");
+        assertTrue(r, r.startsWith("550 5.1.1 <x@nosuch.relay.test>"));
+        assertTrue(rcpt(h, "x@deep.nosuch.relay.test").startsWith("550 5.1.1"));
+        assertTrue("an entry for the parent accepts nothing in a subdomain", rcpt(h, "alice@nosuch.relay.test")
+                .startsWith("550 5.1.1"));
+        assertTrue(rcpt(h, "bob@sub.relay.test").startsWith("250"));
+        assertTrue(rcpt(h, "bob@SUB.relay.test").startsWith("250"));
+        assertTrue(rcpt(h, "anyone@any.relay.test").startsWith("250"));
+        assertTrue("a wildcard is for its own domain only", rcpt(h, "anyone@x.any.relay.test").startsWith("550 5.1.1"));
+        RecipientMap m = RecipientMap.of("alice@relay.test");
+        assertTrue(m.covers("nosuch.relay.test"));
+        assertFalse(m.covers("relay.test.example"));
+        assertFalse(m.covers("notrelay.test"));
+        assertFalse(m.accepts(new MailAddress("x", "nosuch.relay.test"), "+"));
     }
 
     @Test
