@@ -29,7 +29,7 @@ final class TraceHeaders {
     static byte[] prepend(ByteBuf body, String id, String hostname, Origin o, String recipient) {
         StringBuilder h = new StringBuilder(256);
         String ip = o.client().getHostAddress();
-        h.append("Received: from ").append(o.helo()).append(" (")
+        h.append("Received: from ").append(heloName(o.helo())).append(" (")
                 .append(ip.contains(":") ? "[IPv6:" + ip + "]" : "[" + ip + "]").append(")\r\n");
         if (o.tls() != null) {
             h.append("\t(using ").append(o.tls()).append(")\r\n");
@@ -66,6 +66,33 @@ final class TraceHeaders {
             b.append(c < 0x20 || c == 0x7F || c == '(' || c == ')' || c == '\\' ? '?' : c);
         }
         return b.toString();
+    }
+
+    /** Most octets of the EHLO name written into Received: (a host name has at most 255, RFC 1035 2.3.4). */
+    static final int MAX_HELO_OCTETS = 255;
+
+    /**
+     * The EHLO/HELO name as written after "from": {@link #printable} (no CR/LF, no parentheses that would unbalance
+     * the comment), no ';' (it ends the trace field's clauses before the date) and no '"', and at most
+     * {@value #MAX_HELO_OCTETS} UTF-8 octets, never splitting a character, so the line stays far below 998 octets.
+     */
+    static String heloName(String helo) {
+        if (helo == null) {
+            return "unknown";
+        }
+        String p = printable(helo).replace(';', '?').replace('"', '?');
+        int octets = 0;
+        int i = 0;
+        while (i < p.length()) {
+            int cp = p.codePointAt(i);
+            int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            if (octets + n > MAX_HELO_OCTETS) {
+                break;
+            }
+            octets += n;
+            i += Character.charCount(cp);
+        }
+        return p.substring(0, i);
     }
 
     /** Whether the header section (up to the first empty line) has a field of this name. */
