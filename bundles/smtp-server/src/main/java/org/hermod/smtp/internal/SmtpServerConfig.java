@@ -67,6 +67,10 @@ public @interface SmtpServerConfig {
             + " plus one second per this many octets (like Postfix's smtpd_min_data_rate); 0 = off")
     int minDataRate() default 500;
 
+    @AttributeDefinition(description = "Most seconds one session may last, whatever it does; then 421 4.4.2 and close"
+            + " (a client that keeps a connection open with NOOP, HELP, BDAT 0 ... ). 0 = no limit")
+    int maxSessionSeconds() default 3600;
+
     @AttributeDefinition(description = "Offer CHUNKING (BDAT, RFC 3030)")
     boolean chunking() default true;
 

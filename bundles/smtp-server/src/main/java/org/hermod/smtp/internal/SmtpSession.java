@@ -62,6 +62,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private long partialSince;
     private long lineTimeSpent;
     private long dataStarted;
+    private long sessionStarted;
     private ScheduledFuture<?> timeout;
 
     // transaction
@@ -98,6 +99,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         clientIp = ctx.channel().remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress()
                 : InetAddress.getLoopbackAddress();
         lastActivity = now();
+        sessionStarted = lastActivity;
         trusted = settings.mayRelay(clientIp);
         tlsActive = mode.implicitTls; // the TLS handler is already first in the pipeline
         scheduleTimeout(settings.commandTimeoutMillis());
@@ -228,7 +230,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 }
             }
             case "EXPN" -> error("502 5.5.1 Error: command not implemented");
-            case "HELP" -> reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH");
+            case "HELP" -> {
+                if (junk()) {
+                    reply("214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH");
+                }
+            }
             case "STARTTLS" -> starttls(arg);
             case "AUTH" -> auth(arg);
             case "BDAT" -> bdat(arg);
@@ -239,7 +245,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Counts commands that move no mail (NOOP, RSET, VRFY, HELO/EHLO) like Postfix's smtpd_junk_command_limit: a client
+     * Counts commands that move no mail (NOOP, RSET, VRFY, HELP, HELO/EHLO) like Postfix's smtpd_junk_command_limit: a client
      * that only sends those is disconnected after {@value #JUNK_LIMIT}. Returns false when the session was closed.
      */
     private boolean junk() {
@@ -858,7 +864,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 settings.maxMessageSize(), (int) Math.min(Math.max(declaredSize, octets), 64 * 1024));
         if (done != null) {
             chunkEnd(done);
-        } else {
+        }
+        // never push the pending check further out: a client starting a chunk every few minutes must still meet the
+        // transaction's data rate, which counts from the first chunk
+        if (!closing && (timeout == null || timeout.getDelay(TimeUnit.MILLISECONDS) > settings.dataTimeoutMillis())) {
             rearm(settings.dataTimeoutMillis());
         }
     }
@@ -948,10 +957,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Three clocks: the RFC 5321 idle timeouts (since the last complete command, or the last data received); the time
+     * Four clocks: the RFC 5321 idle timeouts (since the last complete command, or the last data received); the time
      * a client may spend on unfinished command lines per transaction (a client dripping a byte every few seconds);
-     * and in DATA/BDAT a minimum transfer rate (the data timeout plus one second per {@code minDataRate} octets since
-     * the transfer began, like Postfix's smtpd_min_data_rate).
+     * in DATA and in a whole BDAT transaction (between chunks too) a minimum transfer rate (the data timeout plus one
+     * second per {@code minDataRate} octets since the transfer's first octet was announced, like Postfix's
+     * smtpd_min_data_rate); and the session's lifetime ({@code maxSessionSeconds}).
      */
     private void checkTimeout() {
         if (!ctx.channel().isActive() || closing) {
@@ -974,13 +984,20 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             }
             next = Math.min(next, left);
         }
-        if (data && settings.minDataRate() > 0) {
+        if ((data || chunked) && settings.minDataRate() > 0) {
             long allowed = settings.dataTimeoutMillis() + decoder.dataBytes() * 1000 / settings.minDataRate();
             long left = allowed - (now - dataStarted) / 1_000_000;
             if (left <= 0) {
                 why = "data transfer too slow";
             }
             next = Math.min(next, Math.max(left, 1000));
+        }
+        if (settings.maxSessionMillis() > 0) {
+            long left = settings.maxSessionMillis() - (now - sessionStarted) / 1_000_000;
+            if (left <= 0) {
+                why = "session lasted too long";
+            }
+            next = Math.min(next, left);
         }
         if (why != null) {
             closing = true;

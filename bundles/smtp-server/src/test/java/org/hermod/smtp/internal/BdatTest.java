@@ -104,4 +104,46 @@ public class BdatTest {
         h.send("HELO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@relay.test>\r\n");
         assertTrue(h.send("BDAT 2 LAST\r\nhi").startsWith("503 5.5.1 Error: send EHLO first"));
     }
+
+    /** Sends {@code chunk} every {@code every} seconds until the session ends; returns the seconds it lasted. */
+    private static int drip(Harness h, String chunk, int every, int most) {
+        int seconds = 0;
+        while (h.ch.isActive() && seconds < most) {
+            h.send(chunk);
+            h.ch.advanceTimeBy(every, java.util.concurrent.TimeUnit.SECONDS);
+            seconds += every;
+            h.ch.runScheduledPendingTasks();
+        }
+        return seconds;
+    }
+
+    @Test
+    public void tinyChunksEveryFewMinutesMeetTheDataRateOfTheWholeTransaction() {
+        for (String chunk : new String[] {"BDAT 1\r\nx", "BDAT 0\r\n"}) {
+            Harness h = new Harness(null);
+            h.send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@relay.test>\r\n");
+            // each chunk comes well inside the 180 s data and 300 s command timeouts, and within the session lifetime
+            int seconds = drip(h, chunk, 100, 3000);
+            assertFalse(chunk + ": still open after " + seconds + " s", h.ch.isActive());
+            assertTrue(chunk + ": closed after about the 180 s data timeout, not later: " + seconds, seconds <= 300);
+            assertTrue(h.spool.envelopes.isEmpty());
+        }
+    }
+
+    @Test
+    public void aSlowChunkedTransactionIsClosedAsDataTooSlow() {
+        Harness h = new Harness(null);
+        h.send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@relay.test>\r\n");
+        StringBuilder all = new StringBuilder();
+        int seconds = 0;
+        while (h.ch.isActive() && seconds < 3000) {
+            h.ch.writeInbound(io.netty.buffer.Unpooled.copiedBuffer("BDAT 1\r\nx", java.nio.charset.StandardCharsets.UTF_8));
+            h.ch.advanceTimeBy(100, java.util.concurrent.TimeUnit.SECONDS);
+            seconds += 100;
+            h.ch.runScheduledPendingTasks();
+            h.ch.runPendingTasks();
+            all.append(h.replies());
+        }
+        assertTrue(all.toString(), all.toString().endsWith("421 4.4.2 mx.test Error: data transfer too slow\r\n"));
+    }
 }

@@ -161,6 +161,43 @@ public class SmtpSessionTest {
     }
 
     @Test
+    public void helpCountsAsAJunkCommand() {
+        Harness h = new Harness(null);
+        h.send("EHLO c\r\n");
+        for (int i = 1; i < SmtpSession.JUNK_LIMIT; i++) { // EHLO was the first
+            assertTrue(h.send("HELP\r\n").startsWith("214"));
+        }
+        assertTrue(h.ch.isActive());
+        assertTrue(h.send("HELP\r\n").endsWith("421 4.7.0 mx.test Error: too many commands without mail\r\n"));
+        assertFalse(h.ch.isActive());
+    }
+
+    @Test
+    public void aSessionEndsAfterItsMaximumLifetime() {
+        Harness h = new Harness(null); // default maxSessionSeconds: one hour
+        StringBuilder all = new StringBuilder();
+        int seconds = 0;
+        while (h.ch.isActive() && seconds < 7200) {
+            all.append(h.send("NOOP\r\n")); // every 200 s: inside the idle timeout, far from the junk limit
+            h.ch.advanceTimeBy(200, TimeUnit.SECONDS);
+            seconds += 200;
+            h.ch.runScheduledPendingTasks();
+            all.append(h.replies());
+        }
+        assertFalse(h.ch.isActive());
+        assertTrue("closed at one hour: " + seconds, seconds > 3400 && seconds <= 3800);
+        assertTrue(all.toString(), all.toString().endsWith("421 4.4.2 mx.test Error: session lasted too long\r\n"));
+
+        Harness off = new Harness(null, "maxSessionSeconds", 0);
+        for (int t = 0; t < 7200; t += 200) {
+            off.send("NOOP\r\n");
+            off.ch.advanceTimeBy(200, TimeUnit.SECONDS);
+            off.ch.runScheduledPendingTasks();
+        }
+        assertTrue("0 turns the limit off", off.ch.isActive());
+    }
+
+    @Test
     public void anIdleClientIsDisconnectedWith421() {
         ch = channel(false, 10_000, 150_000, true, RecipientPolicy.NONE);
         replies();
