@@ -3,10 +3,7 @@ package org.hermod.itests;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.editConfigurationFilePut;
-import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.replaceConfigurationFile;
 
-import java.io.File;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -18,7 +15,6 @@ import java.util.stream.Collectors;
 
 import javax.inject.Inject;
 
-import org.apache.karaf.shell.api.console.SessionFactory;
 import org.hermod.api.delivery.EgressView;
 import org.hermod.api.spool.QueueManager;
 import org.junit.Before;
@@ -28,7 +24,6 @@ import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
-import org.osgi.service.cm.ConfigurationAdmin;
 
 /**
  * Traffic shaping inside the real distribution: two egress sources on loopback addresses, several domains rolling up
@@ -41,18 +36,13 @@ import org.osgi.service.cm.ConfigurationAdmin;
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
-public class ShapingIT {
+public class ShapingIT extends ShapingTestSupport {
 
-    static final int SMTP = HermodKaraf.freePort();
-    static final int DNS = HermodKaraf.freePort();
-    static final int MX_PORT = HermodKaraf.freePort();
-
-    static final String RULES = String.join("\n",
+    static final List<String> RULES = List.of(
             "version shaping-it-1",
             "limits connections=2 messagesPerConnection=100 recipients=100",
             "on reply=421 text=/TSS04/ -> decrease 0.5",
-            "recovery step=50% deliveries=2 quiet=10m floor=1/m min=5%",
-            "");
+            "recovery step=50% deliveries=2 quiet=10m floor=1/m min=5%");
 
     static boolean started;
     static CountingPeer siteA;
@@ -65,33 +55,11 @@ public class ShapingIT {
     @Inject
     EgressView egress;
 
-    @Inject
-    SessionFactory sessions;
-
-    @Inject
-    ConfigurationAdmin configAdmin;
-
     @org.ops4j.pax.exam.Configuration
     public Option[] config() throws Exception {
-        File rules = File.createTempFile("hermod-shaping", ".rules");
-        Files.writeString(rules.toPath(), RULES, StandardCharsets.UTF_8);
-        rules.deleteOnExit();
-        String d = "etc/org.hermod.delivery.cfg";
-        String s = "etc/org.hermod.shaping.cfg";
-        return HermodKaraf.options(SMTP,
-                editConfigurationFilePut(d, "dnsServers", "127.0.0.1:" + DNS),
-                editConfigurationFilePut(d, "smtpPort", String.valueOf(MX_PORT)),
-                editConfigurationFilePut(d, "retryInitial", "2s"),
-                editConfigurationFilePut(d, "retryMax", "3s"),
-                editConfigurationFilePut(d, "heloName", "hermod.test"),
-                editConfigurationFilePut(s, "sources", "one=127.0.0.1/one.hermod.test, two=127.0.0.2/two.hermod.test"),
-                editConfigurationFilePut(s, "tickMillis", "500"),
-                replaceConfigurationFile("etc/hermod-shaping.rules", rules));
-    }
-
-    private int prop(String pid, String key) throws Exception {
-        String v = String.valueOf(configAdmin.getConfiguration(pid, null).getProperties().get(key));
-        return Integer.parseInt(v.substring(v.lastIndexOf(':') + 1).trim());
+        return shapingOptions(RULES,
+                editConfigurationFilePut("etc/org.hermod.shaping.cfg", "sources",
+                        "one=127.0.0.1/one.hermod.test, two=127.0.0.2/two.hermod.test"));
     }
 
     @Before
@@ -116,38 +84,12 @@ public class ShapingIT {
         }
     }
 
-    /** Submits messages over one SMTP session, each to one recipient; returns their queue ids. */
     private List<String> submit(List<String> recipients) throws Exception {
-        try (SmtpTestClient c = SmtpTestClient.connect(prop("org.hermod.smtp", "port"))) { // SMTP differs in here
-            c.reply();
-            c.command("EHLO app.test");
-            List<String> ids = new java.util.ArrayList<>();
-            int n = 0;
-            for (String to : recipients) {
-                String r = c.sendMail("app@senders.test", to, "Subject: shaping " + n++ + "\r\nFrom: app@senders.test\r\n\r\nbody");
-                assertTrue(r, r.startsWith("250 2.0.0 Ok: queued as "));
-                ids.add(r.substring(r.lastIndexOf(' ') + 1).trim());
-            }
-            return ids;
-        }
+        return submit("app@senders.test", recipients);
     }
 
     private static <T> T await(String what, int seconds, Callable<T> check) throws Exception {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        while (true) {
-            T v = check.call();
-            if (v != null && !Boolean.FALSE.equals(v)) {
-                return v;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(100); // polling interval of a wait with a deadline
-        }
-    }
-
-    private String console(String command) throws Exception {
-        return KarafConsole.run(sessions, command);
+        return awaitValue(what, seconds, check);
     }
 
     @Test

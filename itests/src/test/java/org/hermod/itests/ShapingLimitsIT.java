@@ -3,7 +3,6 @@ package org.hermod.itests;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.editConfigurationFilePut;
-import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.replaceConfigurationFile;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +22,6 @@ import java.util.stream.Collectors;
 
 import javax.inject.Inject;
 
-import org.apache.karaf.shell.api.console.SessionFactory;
 import org.hermod.api.shaping.EgressPath;
 import org.hermod.api.shaping.Limits;
 import org.hermod.api.shaping.PathState;
@@ -38,7 +36,6 @@ import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.service.cm.Configuration;
-import org.osgi.service.cm.ConfigurationAdmin;
 
 /**
  * Shaping limits as an operator sees them at the receiving side and in the console, over real sockets: a message rate
@@ -52,11 +49,8 @@ import org.osgi.service.cm.ConfigurationAdmin;
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
-public class ShapingLimitsIT {
+public class ShapingLimitsIT extends ShapingTestSupport {
 
-    static final int SMTP = HermodKaraf.freePort();
-    static final int DNS = HermodKaraf.freePort();
-    static final int MX_PORT = HermodKaraf.freePort();
 
     static final double RATE = 10.0; // messages per second on the rate.test path
     static final int RATE_MESSAGES = 60;
@@ -85,41 +79,20 @@ public class ShapingLimitsIT {
     @Inject
     Shaping shaping;
 
-    @Inject
-    SessionFactory sessions;
-
-    @Inject
-    ConfigurationAdmin configAdmin;
 
     @org.ops4j.pax.exam.Configuration
     public Option[] config() throws Exception {
-        File rules = File.createTempFile("hermod-limits", ".rules");
-        Files.writeString(rules.toPath(), String.join("\n", RULES) + "\n", StandardCharsets.UTF_8);
-        rules.deleteOnExit();
-        String d = "etc/org.hermod.delivery.cfg";
         String s = "etc/org.hermod.shaping.cfg";
         File report = new File("target/shaping-limits-it.txt");
         Files.deleteIfExists(report.toPath()); // this run's numbers only
-        return HermodKaraf.options(SMTP,
-                editConfigurationFilePut(d, "dnsServers", "127.0.0.1:" + DNS),
-                editConfigurationFilePut(d, "smtpPort", String.valueOf(MX_PORT)),
-                editConfigurationFilePut(d, "retryInitial", "2s"),
-                editConfigurationFilePut(d, "retryMax", "3s"),
-                editConfigurationFilePut(d, "heloName", "hermod.test"),
+        return shapingOptions(RULES,
                 editConfigurationFilePut(s, "sources", "warm=127.0.0.1/warm.hermod.test, new=127.0.0.2/new.hermod.test"),
                 editConfigurationFilePut(s, "pools", "solo: warm; both: warm*1, new*1"),
                 editConfigurationFilePut(s, "defaultPool", "solo"),
                 editConfigurationFilePut(s, "senderPools", "warmup.test=both"),
-                editConfigurationFilePut(s, "tickMillis", "500"),
-                editConfigurationFilePut("etc/system.properties", "hermod.it.report",
-                        report.getAbsolutePath()),
-                replaceConfigurationFile("etc/hermod-shaping.rules", rules));
+                editConfigurationFilePut("etc/system.properties", "hermod.it.report", report.getAbsolutePath()));
     }
 
-    private int prop(String pid, String key) throws Exception {
-        String v = String.valueOf(configAdmin.getConfiguration(pid, null).getProperties().get(key));
-        return Integer.parseInt(v.substring(v.lastIndexOf(':') + 1).trim());
-    }
 
     @Before
     public void startPeers() throws Exception {
@@ -143,17 +116,8 @@ public class ShapingLimitsIT {
     }
 
     /** Submits one message per recipient over one SMTP session from {@code app@senderDomain}. */
-    private void submit(String senderDomain, List<String> recipients) throws Exception {
-        String from = "app@" + senderDomain;
-        try (SmtpTestClient c = SmtpTestClient.connect(prop("org.hermod.smtp", "port"))) {
-            c.reply();
-            c.command("EHLO app.test");
-            int n = 0;
-            for (String to : recipients) {
-                String r = c.sendMail(from, to, "Subject: limits " + n++ + "\r\nFrom: " + from + "\r\n\r\nbody");
-                assertTrue(r, r.startsWith("250 2.0.0 Ok: queued as "));
-            }
-        }
+    private void submitFrom(String senderDomain, List<String> recipients) throws Exception {
+        submit("app@" + senderDomain, recipients);
     }
 
     private static List<String> recipients(String prefix, String domain, int n) {
@@ -162,10 +126,6 @@ public class ShapingLimitsIT {
             r.add(prefix + i + "@" + domain);
         }
         return r;
-    }
-
-    private String console(String command) throws Exception {
-        return KarafConsole.run(sessions, command);
     }
 
     /** Appends a line to the report file the build keeps (target/shaping-limits-it.txt), for the numbers measured. */
@@ -189,7 +149,7 @@ public class ShapingLimitsIT {
     @Test
     public void aMessageRateIsHonouredOverEveryWindow() throws Exception {
         long t0 = System.nanoTime();
-        submit("rate.test", recipients("r", "rate.test", RATE_MESSAGES));
+        submitFrom("rate.test", recipients("r", "rate.test", RATE_MESSAGES));
         Await.until(RATE_MESSAGES + " messages at mx.r.test", 60, () -> rateSite.accepted() >= RATE_MESSAGES);
         List<Long> times = rateSite.arrivals().stream().map(CountingPeer.Arrival::nanos).sorted()
                 .collect(Collectors.toList());
@@ -248,12 +208,12 @@ public class ShapingLimitsIT {
         liveSite.answerRcpt(r -> r.startsWith("first@") && throttled.compareAndSet(false, true)
                 ? "421 4.7.0 [TSS04] Messages from 127.0.0.1 temporarily deferred due to unexpected volume or user complaints"
                 : "250 2.1.5 Ok");
-        submit("live.test", List.of("first@live.test"));
+        submitFrom("live.test", List.of("first@live.test"));
         Await.until("the TSS04 reply halves mx.l.test", 30, () -> inForce(LIVE, "live.test").maxConnections() == 2);
         assertEquals(10.0, inForce(LIVE, "live.test").messagesPerSecond(), 1e-9);
         Await.until("the deferred message is delivered on retry", 30, () -> liveSite.accepted() >= 1);
         // another site, known to delivery, under the default line
-        submit("other.test", List.of("o0@other.test"));
+        submitFrom("other.test", List.of("o0@other.test"));
         Await.until("a message at mx.o.test", 30, () -> otherSite.accepted() >= 1);
         assertEquals(10, shaping.explain(new EgressPath("warm", OTHER.key()), OTHER, "other.test").limits()
                 .maxConnections());
@@ -303,19 +263,11 @@ public class ShapingLimitsIT {
         assertTrue(show, show.contains("configured: connections=7")
                 && show.contains("maxConnections <- hermod-shaping.rules:10 domain=other.test"));
         // and delivery still works on the throttled path after the edits
-        submit("live.test", List.of("after@live.test"));
+        submitFrom("live.test", List.of("after@live.test"));
         Await.until("a message delivered on the throttled path after the edits", 30, () -> liveSite.accepted() >= 2);
         report("live edits: mx.l.test in force " + inForce(LIVE, "live.test") + " (factor " + st.factor()
                 + "); other.test configured " + other.limits() + " from " + other.origins().get("maxConnections")
                 + "; counter.test next token in " + wait.getSeconds() + " s");
-    }
-
-    private static <T> T awaitValue(String what, int seconds, java.util.concurrent.Callable<T> check) throws Exception {
-        Object[] box = new Object[1];
-        Await.until(what, seconds, () -> (box[0] = check.call()) != null);
-        @SuppressWarnings("unchecked")
-        T v = (T) box[0];
-        return v;
     }
 
     // ---- 3. warmup ----------------------------------------------------------------------------------------------
@@ -326,7 +278,7 @@ public class ShapingLimitsIT {
      */
     @Test
     public void aNewSourceStopsAtItsWarmupCapAndTheWarmSourceTakesTheRest() throws Exception {
-        submit("warmup.test", recipients("w", "w1.test", 30));
+        submitFrom("warmup.test", recipients("w", "w1.test", 30));
         Await.until("30 messages at mx.w.test", 60, () -> warmupSite.accepted() >= 30);
         Map<String, Long> byClient = warmupSite.arrivals().stream().collect(Collectors.groupingBy(
                 CountingPeer.Arrival::client, Collectors.summingLong(a -> a.recipients().size())));

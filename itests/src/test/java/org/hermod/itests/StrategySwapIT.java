@@ -3,11 +3,7 @@ package org.hermod.itests;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.editConfigurationFilePut;
-import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.replaceConfigurationFile;
 
-import java.io.File;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Dictionary;
@@ -22,7 +18,6 @@ import java.util.stream.Collectors;
 
 import javax.inject.Inject;
 
-import org.apache.karaf.shell.api.console.SessionFactory;
 import org.hermod.api.shaping.EgressPath;
 import org.hermod.api.shaping.Limits;
 import org.hermod.api.shaping.Shaping;
@@ -36,7 +31,6 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.cm.Configuration;
-import org.osgi.service.cm.ConfigurationAdmin;
 
 /**
  * A shaping strategy swapped at runtime while mail flows: a path throttled by the adaptive strategy (a Yahoo-style
@@ -48,58 +42,33 @@ import org.osgi.service.cm.ConfigurationAdmin;
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
-public class StrategySwapIT {
+public class StrategySwapIT extends ShapingTestSupport {
 
-    static final int SMTP = HermodKaraf.freePort();
-    static final int DNS = HermodKaraf.freePort();
-    static final int MX_PORT = HermodKaraf.freePort();
     static final Site SITE = new Site("mx.s.test", null, List.of("mx.s.test"));
     static final EgressPath PATH = new EgressPath("one", SITE.key());
 
-    static final String RULES = String.join("\n",
+    static final List<String> RULES = List.of(
             "version swap-it-1",
             "limits connections=4 messagesPerConnection=100 rate=40/s recipients=100",
             "on reply=421 text=/TSS04/ -> decrease 0.5",
             "# no recovery within the test: the throttle must come from the handover, not be re-earned",
-            "recovery step=10% deliveries=100000 quiet=1d floor=1/m min=5%",
-            "");
+            "recovery step=10% deliveries=100000 quiet=1d floor=1/m min=5%");
 
     @Inject
     Shaping shaping;
 
-    @Inject
-    SessionFactory sessions;
-
-    @Inject
-    ConfigurationAdmin configAdmin;
 
     @Inject
     BundleContext bundleContext;
 
     @org.ops4j.pax.exam.Configuration
     public Option[] config() throws Exception {
-        File rules = File.createTempFile("hermod-swap", ".rules");
-        Files.writeString(rules.toPath(), RULES, StandardCharsets.UTF_8);
-        rules.deleteOnExit();
-        String d = "etc/org.hermod.delivery.cfg";
-        String s = "etc/org.hermod.shaping.cfg";
-        return HermodKaraf.options(SMTP,
-                editConfigurationFilePut(d, "dnsServers", "127.0.0.1:" + DNS),
-                editConfigurationFilePut(d, "smtpPort", String.valueOf(MX_PORT)),
-                editConfigurationFilePut(d, "retryInitial", "2s"),
-                editConfigurationFilePut(d, "retryMax", "3s"),
-                editConfigurationFilePut(d, "heloName", "hermod.test"),
-                editConfigurationFilePut(s, "sources", "one=127.0.0.1/one.hermod.test"),
-                editConfigurationFilePut(s, "tickMillis", "500"),
+        return shapingOptions(RULES,
+                editConfigurationFilePut("etc/org.hermod.shaping.cfg", "sources", "one=127.0.0.1/one.hermod.test"),
                 editConfigurationFilePut("etc/system.properties", "hermod.it.version",
-                        System.getProperty("project.version", "0.2.0-SNAPSHOT")),
-                replaceConfigurationFile("etc/hermod-shaping.rules", rules));
+                        System.getProperty("project.version", "0.2.0-SNAPSHOT")));
     }
 
-    private int prop(String pid, String key) throws Exception {
-        String v = String.valueOf(configAdmin.getConfiguration(pid, null).getProperties().get(key));
-        return Integer.parseInt(v.substring(v.lastIndexOf(':') + 1).trim());
-    }
 
     private Limits inForce() {
         return shaping.decide(PATH, SITE, "s1.test", Instant.now()).limits();
