@@ -117,7 +117,7 @@ public class TlsAuthIT {
         return HermodKaraf.options(MTA_PORT,
                 editConfigurationFilePut("etc/org.hermod.delivery.cfg", "dnsServers", "127.0.0.1:" + HermodKaraf.freePort()),
                 editConfigurationFilePut("etc/org.hermod.smtp.cfg", "mynetworks", "192.0.2.0/24"),
-                editConfigurationFilePut("etc/org.hermod.smtp.cfg", "relayDomains", "relay.test"),
+                editConfigurationFilePut("etc/org.hermod.smtp.cfg", "relayDomains", "relay.test, verified.test"),
                 editConfigurationFilePut("etc/org.hermod.smtp.cfg", "recipientMap", "hermod-recipients.txt"),
                 editConfigurationFilePut("etc/org.hermod.smtp.cfg", "maxAuthFailuresPerIp", "3"),
                 editConfigurationFilePut("etc/org.hermod.smtp.listener-submission.cfg", "port", String.valueOf(SUBMISSION_PORT)),
@@ -286,10 +286,13 @@ public class TlsAuthIT {
             p.put("verifyNextHop", "127.0.0.1:" + peer.getLocalPort());
             c.update(p);
             try {
-                // other.relay.test is a relay domain the recipient map does not cover: the next hop decides
-                Await.until("the next hop refuses nobody@other.relay.test", 30, () -> rcpt("nobody@other.relay.test")
-                        .startsWith("550 5.1.1 <nobody@other.relay.test>: Recipient address rejected"));
-                assertTrue(rcpt("known@other.relay.test").startsWith("250"));
+                // verified.test is a relay domain the recipient map does not cover (it lists relay.test and, since the
+                // map covers subdomains, other.relay.test too): the next hop decides
+                Await.until("the next hop refuses nobody@verified.test", 30, () -> rcpt("nobody@verified.test")
+                        .startsWith("550 5.1.1 <nobody@verified.test>: Recipient address rejected"));
+                assertTrue(rcpt("known@verified.test").startsWith("250"));
+                assertTrue("a subdomain of a mapped domain is decided by the map, not the next hop",
+                        rcpt("known@other.relay.test").startsWith("550 5.1.1"));
             } finally {
                 p.put("verifyNextHop", "");
                 c.update(p);
