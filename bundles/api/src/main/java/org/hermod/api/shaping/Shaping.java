@@ -51,6 +51,15 @@ public interface Shaping {
     /** As {@link #acquireMessage} for opening a new connection. */
     Duration acquireConnection(EgressPath path, Site site, String domain, Instant now);
 
+    /**
+     * Connections that may be open at once to the site across all sources (a {@code site-limits connections=} line),
+     * or 0 when only the per-path limits apply.
+     */
+    int maxSiteConnections(Site site, String domain);
+
+    /** Connections that may be open at once from the source across all sites, or 0 when unlimited. */
+    int maxSourceConnections(String source);
+
     /** One attempt's outcome: feeds the strategy, whose changes become events. */
     void feedback(Feedback feedback);
 

@@ -75,6 +75,8 @@ public final class Dispatcher {
     private final Map<String, Integer> backlog = new HashMap<>();
     /** Per site key: deliveries running; guarded by this. */
     private final Map<String, Integer> running_ = new HashMap<>();
+    /** Per source name: deliveries running; guarded by this. */
+    private final Map<String, Integer> runningBySource = new HashMap<>();
     /** Idle pooled connections per path key: a delivery that can reuse one needs no connection token. */
     private final java.util.function.ToIntFunction<String> idleConnections;
 
@@ -216,6 +218,10 @@ public final class Dispatcher {
         int members = poolSize(sh, q.pool);
         while (!q.items.isEmpty() && running) {
             DeliveryItem next = q.items.peek();
+            int siteMax = safely(() -> sh.maxSiteConnections(q.site, next.domain()));
+            if (siteMax > 0 && running_.getOrDefault(q.site.key(), 0) >= siteMax) {
+                return; // the site is at its connection cap across sources: a delivery ending there wakes us
+            }
             long earliest = Long.MAX_VALUE;
             boolean started = false;
             for (int k = 0; k < members && !started; k++) {
@@ -238,6 +244,11 @@ public final class Dispatcher {
                     earliest = Math.min(earliest, nanosUntil(now, d.suspendedUntil()));
                     continue;
                 }
+                String sourceName = src.get().name();
+                int sourceMax = safely(() -> sh.maxSourceConnections(sourceName));
+                if (sourceMax > 0 && runningBySource.getOrDefault(sourceName, 0) >= sourceMax) {
+                    continue; // the source is at its cap across sites
+                }
                 String key = new Egress(src.get(), q.site, d.limits()).poolKey();
                 if (!limits.tryAcquire(key, d.limits().maxConnections())) {
                     continue; // a delivery ending on the path wakes us
@@ -256,6 +267,7 @@ public final class Dispatcher {
                 q.items.poll();
                 backlog.merge(q.site.key(), -1, Integer::sum);
                 running_.merge(q.site.key(), 1, Integer::sum);
+                runningBySource.merge(sourceName, 1, Integer::sum);
                 launch(next, new Egress(src.get(), q.site, d.limits()), key);
                 started = true;
             }
@@ -266,6 +278,15 @@ public final class Dispatcher {
         }
         if (q.items.isEmpty() && (q.wakeup == null || q.wakeup.isDone())) {
             queues.remove(q.key, q);
+        }
+    }
+
+    /** A cap from shaping; 0 (none) when shaping fails. */
+    private static int safely(java.util.function.IntSupplier cap) {
+        try {
+            return cap.getAsInt();
+        } catch (RuntimeException | LinkageError e) {
+            return 0;
         }
     }
 
@@ -312,6 +333,7 @@ public final class Dispatcher {
                 limits.release(key);
                 synchronized (this) {
                     running_.merge(egress.site().key(), -1, Integer::sum);
+                    runningBySource.merge(egress.source().name(), -1, Integer::sum);
                 }
                 wake();
             });
@@ -321,6 +343,7 @@ public final class Dispatcher {
             inFlight.remove(leased);
             limits.release(key);
             running_.merge(egress.site().key(), -1, Integer::sum);
+            runningBySource.merge(egress.source().name(), -1, Integer::sum);
             try {
                 leased.release();
             } catch (RuntimeException r) {

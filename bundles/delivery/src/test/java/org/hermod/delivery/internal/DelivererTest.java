@@ -115,8 +115,11 @@ public class DelivererTest {
 
     /** A dispatcher with delivery's own static shaping (one source, per-domain connection limits). */
     private Dispatcher newDispatcher(FakeQueue q, Deliverer d, DestinationLimits limits) {
-        org.hermod.delivery.internal.egress.StaticShaping shaping =
-                new org.hermod.delivery.internal.egress.StaticShaping(() -> settings);
+        return newDispatcher(q, d, limits, new org.hermod.delivery.internal.egress.StaticShaping(() -> settings));
+    }
+
+    private Dispatcher newDispatcher(FakeQueue q, Deliverer d, DestinationLimits limits,
+                                     org.hermod.api.shaping.Shaping shaping) {
         Dispatcher[] self = new Dispatcher[1];
         org.hermod.delivery.internal.egress.SiteDirectory sites = new org.hermod.delivery.internal.egress.SiteDirectory(
                 () -> resolver, (mx, domain) -> null, () -> {
@@ -276,6 +279,32 @@ public class DelivererTest {
         }
         assertEquals("maxConnections=1 override", 1, queue.maxLeasedAtOnce.get());
         assertEquals("one connection carried all messages", 1, smtp.connections.get());
+    }
+
+    @Test
+    public void aSiteConnectionCapHoldsWhateverThePathAllows() throws Exception {
+        // static shaping lets the path open 100 connections; shaping caps the site at one across sources
+        org.hermod.api.shaping.Shaping base = new org.hermod.delivery.internal.egress.StaticShaping(() -> settings);
+        org.hermod.api.shaping.Shaping capped = (org.hermod.api.shaping.Shaping) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {org.hermod.api.shaping.Shaping.class},
+                (proxy, m, args) -> m.getName().equals("maxSiteConnections") ? 1 : m.invoke(base, args));
+        FakeQueue q = new FakeQueue();
+        List<FakeQueue.Item> items = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            items.add(q.add("C" + i, env("alice@origin.test", "c" + i + "@dest.test"), msg("c" + i), Instant.now(), 0,
+                    false));
+        }
+        Dispatcher one = newDispatcher(q, deliverer, new DestinationLimits(100), capped);
+        one.start();
+        try {
+            for (FakeQueue.Item item : items) {
+                assertEquals(Status.DELIVERED, await(item).results().get(0).status());
+            }
+        } finally {
+            one.stop(1000);
+            q.close();
+        }
+        assertEquals("one delivery at a time at the site: one connection carried all four", 1, smtp.connections.get());
     }
 
     @Test

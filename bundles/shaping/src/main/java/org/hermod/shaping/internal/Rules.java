@@ -29,9 +29,9 @@ public final class Rules {
     public record Resolved(Limits limits, Map<String, String> origins) {
     }
 
-    /** Site-wide and source-wide rates (0 = unlimited). */
-    public record Totals(double messagesPerSecond, double connectionsPerSecond) {
-        static final Totals NONE = new Totals(0, 0);
+    /** Site-wide and source-wide rates and connections open at once (0 = unlimited). */
+    public record Totals(double messagesPerSecond, double connectionsPerSecond, int maxConnections) {
+        static final Totals NONE = new Totals(0, 0, 0);
     }
 
     private static final int CACHE_MAX = 100_000;
@@ -172,15 +172,18 @@ public final class Rules {
     private Totals totals(LimitRule.Kind kind, Site site, String provider, String domain, String source) {
         double mps = 0;
         double cps = 0;
+        int conns = 0;
         for (LimitRule rule : limits) {
             if (rule.kind() == kind && rule.scope().matches(site, provider, domain, source)) {
                 Number m = rule.values().get("messagesPerSecond");
                 Number c = rule.values().get("connectionsPerSecond");
+                Number k = rule.values().get("maxConnections");
                 mps = m == null ? mps : m.doubleValue();
                 cps = c == null ? cps : c.doubleValue();
+                conns = k == null ? conns : k.intValue();
             }
         }
-        return mps == 0 && cps == 0 ? Totals.NONE : new Totals(mps, cps);
+        return mps == 0 && cps == 0 && conns == 0 ? Totals.NONE : new Totals(mps, cps, conns);
     }
 
     /** The response rules that apply to a path, most specific first (file order within a level). */

@@ -134,8 +134,9 @@ public final class RulesParser {
                 throw new IllegalArgumentException("unknown limit '" + e.getKey() + "' (connections,"
                         + " messagesPerConnection, rate, connectionRate, recipients)");
             }
-            if (kind != LimitRule.Kind.PATH && !field.endsWith("PerSecond")) {
-                throw new IllegalArgumentException(e.getKey() + " is per path only; totals take rate= and connectionRate=");
+            if (kind != LimitRule.Kind.PATH && !field.endsWith("PerSecond") && !field.equals("maxConnections")) {
+                throw new IllegalArgumentException(e.getKey() + " is per path only; totals take rate=, connectionRate="
+                        + " and connections=");
             }
             if (field.endsWith("PerSecond")) {
                 values.put(field, rate(e.getValue()));

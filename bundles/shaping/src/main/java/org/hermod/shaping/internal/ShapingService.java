@@ -343,6 +343,16 @@ public final class ShapingService implements Shaping {
     }
 
     @Override
+    public int maxSiteConnections(Site site, String domain) {
+        return rules.rules().siteTotals(site, domain).maxConnections();
+    }
+
+    @Override
+    public int maxSourceConnections(String source) {
+        return rules.rules().sourceTotals(source).maxConnections();
+    }
+
+    @Override
     public Duration acquireMessage(EgressPath path, Site site, String domain, Instant now) {
         Rules r = rules.rules();
         String provider = r.providerOf(site, domain);

@@ -81,6 +81,21 @@ public class RulesTest {
     }
 
     @Test
+    public void connectionCapsPerSiteAndPerSource() {
+        Rules r = RulesParser.parse("t.rules", String.join("\n",
+                "provider gmail mx=*.google.com domains=gmail.com",
+                "site-limits provider=gmail connections=30",
+                "source-limits source=new1 connections=8 rate=1000/h"));
+        assertEquals(30, r.siteTotals(GMAIL, "gmail.com").maxConnections());
+        assertEquals("no cap elsewhere", 0, r.siteTotals(OTHER, "example.org").maxConnections());
+        assertEquals(8, r.sourceTotals("new1").maxConnections());
+        assertEquals(1000.0 / 3600, r.sourceTotals("new1").messagesPerSecond(), 1e-9);
+        assertEquals(0, r.sourceTotals("main").maxConnections());
+        assertTrue("messagesPerConnection stays per path", RulesParser.parse("t.rules",
+                "site-limits provider=gmail messagesPerConnection=5").errors().size() == 1);
+    }
+
+    @Test
     public void badLinesAreReportedWithTheirLineAndSkipped() {
         Rules r = RulesParser.parse("t.rules", String.join("\n", "limits connections=5",
                 "limits speed=9", "on text=/x/ -> explode", "on reply=421 count=3 -> decrease 0.5",

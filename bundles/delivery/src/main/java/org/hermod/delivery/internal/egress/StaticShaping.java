@@ -92,6 +92,16 @@ public final class StaticShaping implements org.hermod.api.shaping.Shaping {
     }
 
     @Override
+    public int maxSiteConnections(Site site, String domain) {
+        return 0;
+    }
+
+    @Override
+    public int maxSourceConnections(String source) {
+        return 0;
+    }
+
+    @Override
     public void feedback(Feedback feedback) {
         // static limits: nothing adapts
     }
