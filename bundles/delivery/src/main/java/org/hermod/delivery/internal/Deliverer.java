@@ -128,9 +128,11 @@ public final class Deliverer {
             }
         }, io);
         CompletableFuture<List<RecipientOutcome>> outcomes;
-        if (item.bounceRequested()) {
+        if (item.bounceRequested() || egress.bounceReason() != null) {
+            SmtpReply why = item.bounceRequested() ? SmtpReply.of(550, "5.0.0", "message bounced by administrator")
+                    : SmtpReply.of(550, "5.7.1", "not sent: " + egress.bounceReason());
             outcomes = CompletableFuture.completedFuture(all(item.envelope().recipients(), RecipientResult.Status.FAILED,
-                    SmtpReply.of(550, "5.0.0", "message bounced by administrator"), FailureInput.Kind.OTHER, null, null));
+                    why, FailureInput.Kind.OTHER, null, null));
         } else {
             List<Recipient> all = item.envelope().recipients();
             List<RecipientOutcome> blocked = suppressed(item, s);

@@ -77,6 +77,9 @@ public final class Dispatcher {
     private final Map<String, Integer> running_ = new HashMap<>();
     /** Per source name: deliveries running; guarded by this. */
     private final Map<String, Integer> runningBySource = new HashMap<>();
+    /** Items moved to another pool's queue in the current pump (each moves at most once a pump: no ping-pong). */
+    private final java.util.Set<DeliveryItem> movedThisPump =
+            java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     /** Idle pooled connections per path key: a delivery that can reuse one needs no connection token. */
     private final java.util.function.ToIntFunction<String> idleConnections;
 
@@ -139,8 +142,14 @@ public final class Dispatcher {
         try {
             Shaping sh = shaping.get();
             Instant now = Instant.now();
+            movedThisPump.clear();
             for (SiteQueue q : List.copyOf(queues.values())) {
                 dispatch(q, sh, now);
+            }
+            for (SiteQueue q : List.copyOf(queues.values())) {
+                if (!q.items.isEmpty() && (q.wakeup == null || q.wakeup.isDone())) {
+                    dispatch(q, sh, now); // queues that received diverted mail in this pump
+                }
             }
             leaseNewWork(sh, now);
         } catch (RuntimeException e) {
@@ -224,6 +233,7 @@ public final class Dispatcher {
             }
             long earliest = Long.MAX_VALUE;
             boolean started = false;
+            boolean diverted = false;
             for (int k = 0; k < members && !started; k++) {
                 Optional<EgressSource> src;
                 PathDecision d;
@@ -240,11 +250,33 @@ public final class Dispatcher {
                     earliest = Math.min(earliest, TimeUnit.SECONDS.toNanos(5));
                     break;
                 }
+                String divert = d.divertToPool();
+                if (divert != null && !divert.equals(q.pool) && movedThisPump.add(next)) {
+                    // a response rule moves this path's mail to another pool: the item goes to that pool's queue
+                    q.items.poll();
+                    queues.computeIfAbsent(divert + "@" + q.site.key(), x -> new SiteQueue(divert, q.site)).items.add(next);
+                    diverted = true;
+                    break;
+                }
+                String sourceName = src.get().name();
+                if (d.bounceReason() != null) {
+                    // a response rule returns this path's mail to its senders: no connection, no token
+                    String key = new Egress(src.get(), q.site, d.limits()).poolKey();
+                    if (!limits.tryAcquire(key, Math.max(1, d.limits().maxConnections()))) {
+                        continue;
+                    }
+                    q.items.poll();
+                    backlog.merge(q.site.key(), -1, Integer::sum);
+                    running_.merge(q.site.key(), 1, Integer::sum);
+                    runningBySource.merge(sourceName, 1, Integer::sum);
+                    launch(next, new Egress(src.get(), q.site, d.limits(), d.bounceReason()), key);
+                    started = true;
+                    break;
+                }
                 if (d.suspendedAt(now)) {
                     earliest = Math.min(earliest, nanosUntil(now, d.suspendedUntil()));
                     continue;
                 }
-                String sourceName = src.get().name();
                 int sourceMax = safely(() -> sh.maxSourceConnections(sourceName));
                 if (sourceMax > 0 && runningBySource.getOrDefault(sourceName, 0) >= sourceMax) {
                     continue; // the source is at its cap across sites
@@ -268,8 +300,11 @@ public final class Dispatcher {
                 backlog.merge(q.site.key(), -1, Integer::sum);
                 running_.merge(q.site.key(), 1, Integer::sum);
                 runningBySource.merge(sourceName, 1, Integer::sum);
-                launch(next, new Egress(src.get(), q.site, d.limits()), key);
+                launch(next, new Egress(src.get(), q.site, d.limits(), d.bounceReason()), key);
                 started = true;
+            }
+            if (diverted) {
+                continue; // the item now waits in the other pool's queue, dispatched later in this pump or the next
             }
             if (!started) {
                 wakeAt(q, earliest == Long.MAX_VALUE ? TimeUnit.SECONDS.toNanos(60) : earliest);

@@ -307,6 +307,73 @@ public class DelivererTest {
         assertEquals("one delivery at a time at the site: one connection carried all four", 1, smtp.connections.get());
     }
 
+    /** Static shaping with some answers replaced (for the dispatcher's handling of what shaping decides). */
+    private org.hermod.api.shaping.Shaping shapingWith(
+            java.util.function.BiFunction<java.lang.reflect.Method, Object[], Object> override) {
+        org.hermod.api.shaping.Shaping base = new org.hermod.delivery.internal.egress.StaticShaping(() -> settings);
+        return (org.hermod.api.shaping.Shaping) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {org.hermod.api.shaping.Shaping.class}, (proxy, m, args) -> {
+                    Object v = override.apply(m, args);
+                    return v != null ? v : m.invoke(base, args);
+                });
+    }
+
+    @Test
+    public void aPathShapingBouncesReturnsItsMailWithADsnWithoutConnecting() throws Exception {
+        org.hermod.api.shaping.Shaping bouncing = shapingWith((m, args) -> m.getName().equals("decide")
+                ? new org.hermod.api.shaping.PathDecision(org.hermod.api.shaping.Limits.DEFAULT, null, null, null,
+                        "stopped by shaping rule t.rules:3 after 550 5.7.1 blocked") : null);
+        FakeQueue q = new FakeQueue();
+        FakeQueue.Item item = q.add("B1", env("alice@origin.test", "bob@dest.test"), msg("b"), Instant.now(), 0, false);
+        Dispatcher one = newDispatcher(q, deliverer, new DestinationLimits(100), bouncing);
+        one.start();
+        try {
+            FakeQueue.Completion c = await(item);
+            assertEquals(Status.FAILED, c.results().get(0).status());
+            assertEquals("550 5.7.1 not sent: stopped by shaping rule t.rules:3 after 550 5.7.1 blocked",
+                    c.results().get(0).reply().toString());
+            TestSpool.Stored dsn = spool.stored.poll(5, TimeUnit.SECONDS);
+            assertNotNull("the sender gets a DSN", dsn);
+            assertEquals("alice@origin.test", dsn.envelope().recipients().get(0).address().toString());
+        } finally {
+            one.stop(1000);
+            q.close();
+        }
+        assertEquals("nothing was sent", 0, smtp.connections.get());
+    }
+
+    @Test
+    public void aPathShapingDivertsSendsItsMailThroughTheOtherPool() throws Exception {
+        List<String> poolsAsked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        org.hermod.api.shaping.Shaping diverting = shapingWith((m, args) -> {
+            switch (m.getName()) {
+                case "poolFor":
+                    return "marketing";
+                case "choose":
+                    poolsAsked.add((String) args[0]);
+                    return java.util.Optional.of(new org.hermod.api.shaping.EgressSource("default", null, "h.test"));
+                case "decide":
+                    return new org.hermod.api.shaping.PathDecision(org.hermod.api.shaping.Limits.DEFAULT, null, null,
+                            "transactional", null);
+                default:
+                    return null;
+            }
+        });
+        FakeQueue q = new FakeQueue();
+        FakeQueue.Item item = q.add("M1", env("alice@origin.test", "bob@dest.test"), msg("m"), Instant.now(), 0, false);
+        Dispatcher one = newDispatcher(q, deliverer, new DestinationLimits(100), diverting);
+        one.start();
+        try {
+            assertEquals(Status.DELIVERED, await(item).results().get(0).status());
+        } finally {
+            one.stop(1000);
+            q.close();
+        }
+        assertEquals("first its own pool, then the pool the path diverts to",
+                List.of("marketing", "transactional"), poolsAsked.subList(0, 2));
+        assertEquals(1, smtp.received.size());
+    }
+
     @Test
     public void shutdownReleasesUnfinishedLeases() throws Exception {
         smtp.dataEndReply = null; // hangs until the 5 s timeout

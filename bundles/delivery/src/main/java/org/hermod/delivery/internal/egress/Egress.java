@@ -11,8 +11,13 @@ import org.hermod.api.shaping.Site;
  * @param source the local identity (address and EHLO name)
  * @param site the destination site
  * @param limits the path's limits (messages per connection, recipients per transaction)
+ * @param bounceReason non-null when shaping returns the path's mail to its senders instead of sending it
  */
-public record Egress(EgressSource source, Site site, Limits limits) {
+public record Egress(EgressSource source, Site site, Limits limits, String bounceReason) {
+
+    public Egress(EgressSource source, Site site, Limits limits) {
+        this(source, site, limits, null);
+    }
 
     public EgressPath path() {
         return new EgressPath(source.name(), site.key());
