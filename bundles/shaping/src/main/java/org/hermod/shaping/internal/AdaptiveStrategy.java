@@ -46,6 +46,12 @@ public final class AdaptiveStrategy implements ShapingStrategy {
     public static final Duration HOLD_OFF = Duration.ofMinutes(1);
     /** How many triggering replies an event carries. */
     private static final int REPLIES_IN_EVENT = 3;
+    /** PathState.extra keys of a response rule's move and bounce (FixedStrategy holds them too). */
+    static final String X_DIVERT_TO = "divertTo";
+    static final String X_DIVERT_UNTIL = "divertUntil";
+    static final String X_DIVERT_BY = "divertBy";
+    static final String X_BOUNCE_REASON = "bounceReason";
+    static final String X_BOUNCE_UNTIL = "bounceUntil";
 
     private final RulesSource rules;
     private final ConcurrentMap<EgressPath, PathControl> paths = new ConcurrentHashMap<>();
@@ -68,10 +74,15 @@ public final class AdaptiveStrategy implements ShapingStrategy {
                 c.site = site;
             }
             Instant until = c.suspendedAt(now) ? c.suspendedUntil : null;
-            if (c.factor >= 1.0 && until == null) {
+            String divert = c.divertAt(now);
+            String bounce = c.bounceAt(now);
+            if (c.factor >= 1.0 && until == null && divert == null && bounce == null) {
                 return PathDecision.of(configured);
             }
-            return new PathDecision(c.inForce(c.factor), until, c.reason);
+            if (c.factor >= 1.0 && until == null) {
+                return new PathDecision(configured, null, null, divert, bounce);
+            }
+            return new PathDecision(c.inForce(c.factor), until, c.reason, divert, bounce);
         }
     }
 
@@ -154,11 +165,38 @@ public final class AdaptiveStrategy implements ShapingStrategy {
         if (rule.suspend() != null) {
             c.suspendedUntil = max(c.suspendedUntil, now.plus(rule.suspend()));
         }
-        c.lastChange = now;
-        c.reason = rule.action() + " by " + key + " (" + replies.get(0) + ")";
-        Instant reconsider = max(c.suspendedUntil, now.plus(rec.quiet()));
+        Instant reconsider = null;
+        if (rule.throttles()) {
+            c.lastChange = now;
+            c.reason = rule.action() + " by " + key + " (" + replies.get(0) + ")";
+            reconsider = max(c.suspendedUntil, now.plus(rec.quiet()));
+        }
+        if (rule.moveTo() != null) {
+            Instant until = now.plus(rule.moveFor());
+            c.divertUntil = rule.moveTo().equals(c.divertTo) ? max(c.divertUntil, until) : until;
+            c.divertTo = rule.moveTo();
+            c.divertBy = key;
+            reconsider = max(reconsider, c.divertUntil);
+        }
+        if (rule.bounceFor() != null) {
+            c.bounceUntil = max(c.bounceUntil, now.plus(rule.bounceFor()));
+            c.bounceReason = bounceReason(rule, replies.get(0));
+            reconsider = max(reconsider, c.bounceUntil);
+        }
         return List.of(new ShapingEvent(now, c.path, NAME, ruleText(rule, r), rule.action(), before,
                 c.inForce(c.factor), replies, reconsider));
+    }
+
+    /** How many characters of the triggering reply a bounce reason quotes. */
+    private static final int REPLY_IN_REASON = 200;
+
+    /** E.g. {@code stopped by shaping rule hermod-shaping.rules:57: 550 5.7.1 ...}. */
+    static String bounceReason(ResponseRule rule, String reply) {
+        String r = reply.strip();
+        if (r.length() > REPLY_IN_REASON) {
+            r = r.substring(0, REPLY_IN_REASON) + "...";
+        }
+        return "stopped by shaping rule " + rule.origin().file() + ":" + rule.origin().line() + ": " + r;
     }
 
     private ShapingEvent increase(PathControl c, Rules r, RecoveryRule rec, Instant now, String why) {
@@ -200,6 +238,21 @@ public final class AdaptiveStrategy implements ShapingStrategy {
                     if (quietSince == null || !now.isBefore(quietSince.plus(rec.quiet()))) {
                         out.add(increase(c, r, rec, now, "quiet for " + Rules.duration(rec.quiet())));
                     }
+                }
+                if (c.divertUntil != null && !now.isBefore(c.divertUntil)) {
+                    Limits l = c.inForce(c.factor);
+                    out.add(new ShapingEvent(now, c.path, NAME, "move over (" + c.divertBy + ")",
+                            "end move " + c.divertTo, l, l, List.of(), null));
+                    c.divertTo = null;
+                    c.divertUntil = null;
+                    c.divertBy = null;
+                }
+                if (c.bounceUntil != null && !now.isBefore(c.bounceUntil)) {
+                    Limits l = c.inForce(c.factor);
+                    out.add(new ShapingEvent(now, c.path, NAME, "bounce over", "end bounce", l, l,
+                            c.bounceReason == null ? List.of() : List.of(c.bounceReason), null));
+                    c.bounceUntil = null;
+                    c.bounceReason = null;
                 }
                 for (Map.Entry<String, Deque<PathControl.Hit>> e : c.hits.entrySet()) {
                     prune(e.getValue(), windowOf(r, e.getKey()), now);
@@ -264,6 +317,17 @@ public final class AdaptiveStrategy implements ShapingStrategy {
                     }
                     extra.put("mxHosts", String.join(",", c.site.mxHosts()));
                 }
+                if (c.divertTo != null && c.divertUntil != null) {
+                    extra.put(X_DIVERT_TO, c.divertTo);
+                    put(extra, X_DIVERT_UNTIL, c.divertUntil);
+                    if (c.divertBy != null) {
+                        extra.put(X_DIVERT_BY, c.divertBy);
+                    }
+                }
+                if (c.bounceReason != null && c.bounceUntil != null) {
+                    extra.put(X_BOUNCE_REASON, c.bounceReason);
+                    put(extra, X_BOUNCE_UNTIL, c.bounceUntil);
+                }
                 out.add(new PathState(c.path, c.factor, c.suspendedUntil, c.reason, extra));
             }
         }
@@ -297,6 +361,13 @@ public final class AdaptiveStrategy implements ShapingStrategy {
             c.good = parseInt(x.get("good"));
             c.lastChange = parseInstant(x.get("lastChange"));
             c.lastNegative = parseInstant(x.get("lastNegative"));
+            c.divertUntil = parseInstant(x.get(X_DIVERT_UNTIL));
+            c.divertTo = c.divertUntil == null ? null : x.get(X_DIVERT_TO);
+            c.divertUntil = c.divertTo == null ? null : c.divertUntil;
+            c.divertBy = c.divertTo == null ? null : x.get(X_DIVERT_BY);
+            c.bounceUntil = parseInstant(x.get(X_BOUNCE_UNTIL));
+            c.bounceReason = c.bounceUntil == null ? null : x.get(X_BOUNCE_REASON);
+            c.bounceUntil = c.bounceReason == null ? null : c.bounceUntil;
             PathControl old = paths.put(s.path(), c);
             if (old != null) {
                 synchronized (old) {

@@ -33,6 +33,13 @@ final class PathControl {
     Limits configured;
     double floorPerSecond = RecoveryRule.DEFAULT.floorPerSecond();
     boolean dead;
+    /** A response rule's {@code move}: the pool the path's mail goes to until divertUntil, and the rule. */
+    String divertTo;
+    Instant divertUntil;
+    String divertBy;
+    /** A response rule's {@code bounce}: the path's mail is returned with bounceReason until bounceUntil. */
+    Instant bounceUntil;
+    String bounceReason;
     /** By rule (origin text): the replies counted within its window. */
     final Map<String, Deque<Hit>> hits = new HashMap<>();
     /** By rule: when it last changed something (one reaction per rule per hold-off). */
@@ -56,9 +63,18 @@ final class PathControl {
         return suspendedUntil != null && now.isBefore(suspendedUntil);
     }
 
-    /** Nothing left to remember: full speed, not suspended, no replies being counted. */
+    /** Nothing left to remember: full speed, not suspended, not moved or bounced, no replies being counted. */
     boolean idle() {
-        return factor >= 1.0 && suspendedUntil == null && hits.values().stream().allMatch(Deque::isEmpty);
+        return factor >= 1.0 && suspendedUntil == null && divertUntil == null && bounceUntil == null
+                && hits.values().stream().allMatch(Deque::isEmpty);
+    }
+
+    String divertAt(Instant now) {
+        return divertTo != null && divertUntil != null && now.isBefore(divertUntil) ? divertTo : null;
+    }
+
+    String bounceAt(Instant now) {
+        return bounceReason != null && bounceUntil != null && now.isBefore(bounceUntil) ? bounceReason : null;
     }
 
     Deque<Hit> hitsOf(String rule) {

@@ -273,26 +273,70 @@ public final class RulesParser {
         }
         double decrease = 0;
         Duration suspend = null;
+        String moveTo = null;
+        Duration moveFor = null;
+        Duration bounceFor = null;
         List<String> action = args.subList(arrow + 1, args.size());
+        java.util.Set<String> seen = new java.util.HashSet<>();
         for (int i = 0; i < action.size(); i++) {
             String a = action.get(i).toLowerCase(Locale.ROOT);
-            if (i + 1 >= action.size()) {
-                throw new IllegalArgumentException("action '" + a + "' needs a value");
+            if (!seen.add(a) && ACTIONS.contains(a)) {
+                throw new IllegalArgumentException("action '" + a + "' given twice");
             }
             switch (a) {
-                case "decrease" -> decrease = fraction(action.get(++i));
-                case "suspend" -> suspend = duration(action.get(++i));
-                default -> throw new IllegalArgumentException("unknown action '" + a + "' (decrease F, suspend D)");
+                case "decrease" -> decrease = fraction(value(action, ++i, a));
+                case "suspend" -> suspend = duration(value(action, ++i, a));
+                case "move" -> {
+                    String pool = value(action, ++i, "move");
+                    if (ACTIONS.contains(pool.toLowerCase(Locale.ROOT)) || pool.equalsIgnoreCase("for")
+                            || !pool.matches("[A-Za-z0-9_.-]+")) {
+                        throw new IllegalArgumentException("move needs a pool name, got '" + pool + "'");
+                    }
+                    moveTo = pool;
+                    moveFor = ResponseRule.DEFAULT_FOR;
+                    if (i + 1 < action.size() && action.get(i + 1).equalsIgnoreCase("for")) {
+                        i++;
+                        moveFor = positive(duration(value(action, ++i, "move ... for")), "move ... for");
+                    }
+                }
+                case "bounce" -> {
+                    bounceFor = ResponseRule.DEFAULT_FOR;
+                    if (i + 1 < action.size() && action.get(i + 1).equalsIgnoreCase("for")) {
+                        i++;
+                        bounceFor = positive(duration(value(action, ++i, "bounce for")), "bounce for");
+                    }
+                }
+                default -> throw new IllegalArgumentException("unknown action '" + a
+                        + "' (decrease F, suspend D, move POOL [for D], bounce [for D])");
             }
         }
-        if (decrease == 0 && suspend == null) {
+        if (decrease == 0 && suspend == null && moveTo == null && bounceFor == null) {
             throw new IllegalArgumentException("response rule needs an action");
+        }
+        if (moveTo != null && bounceFor != null) {
+            throw new IllegalArgumentException("move and bounce exclude each other: the mail goes elsewhere or back");
         }
         if (decrease < 0 || decrease >= 1) {
             throw new IllegalArgumentException("decrease takes a factor below 1, e.g. 0.5");
         }
         responses.add(new ResponseRule(scope, result, reply, status, regex, category, count, within, decrease,
-                suspend, new Origin(file, n, "on " + scope), text));
+                suspend, moveTo, moveFor, bounceFor, new Origin(file, n, "on " + scope), text));
+    }
+
+    private static final java.util.Set<String> ACTIONS = java.util.Set.of("decrease", "suspend", "move", "bounce");
+
+    private static String value(List<String> action, int i, String what) {
+        if (i >= action.size()) {
+            throw new IllegalArgumentException("action '" + what + "' needs a value");
+        }
+        return action.get(i);
+    }
+
+    private static Duration positive(Duration d, String what) {
+        if (d.isZero() || d.isNegative()) {
+            throw new IllegalArgumentException(what + " takes a duration above 0");
+        }
+        return d;
     }
 
     private static Scope scope(Map<String, String> kv) {

@@ -76,6 +76,8 @@ public final class ShapingService implements Shaping {
     private final EventRing ring;
     private final Map<String, Site> sites = new ConcurrentHashMap<>();
     private final Set<String> warnedMissing = ConcurrentHashMap.newKeySet();
+    /** Pools a response rule's move names that the configuration lacks, warned about once. */
+    private final Set<String> warnedPools = ConcurrentHashMap.newKeySet();
     private volatile EgressModel model;
     private volatile ShapingEventLog log;
     private final Warmup warmup = new Warmup(this::record);
@@ -136,6 +138,7 @@ public final class ShapingService implements Shaping {
         model = next;
         ring.capacity(config.eventsKept());
         warnedMissing.clear();
+        warnedPools.clear();
         Path file = KarafPaths.resolve(context, config.eventLog(), KarafPaths.data(context),
                 "hermod/log/shaping-events.jsonl");
         if (log == null || !log.file().equals(file)) {
@@ -335,9 +338,19 @@ public final class ShapingService implements Shaping {
         Limits configured = rules.rules().resolve(site, domain, path.source()).limits();
         ShapingStrategy s = assigned(site, domain).strategy();
         PathDecision d = guard.call("decide", () -> s.decide(path, site, configured, now), PathDecision.of(configured));
+        if (d.divertToPool() != null && !model.pools().containsKey(d.divertToPool())) {
+            // The rules file is parsed without the configuration, so a move to a pool that is not configured is
+            // caught here: logged once per pool (until the configuration changes), and the mail stays on its path.
+            if (warnedPools.add(d.divertToPool())) {
+                LOG.warn("shaping: a response rule's move sends {} to pool '{}', which is not configured (pools in"
+                        + " org.hermod.shaping.cfg: {}); the mail stays on its path", path, d.divertToPool(),
+                        model.pools().keySet());
+            }
+            d = new PathDecision(d.limits(), d.suspendedUntil(), d.because(), null, d.bounceReason());
+        }
         Instant hold = holds.until(path, now);
         if (hold != null && (d.suspendedUntil() == null || hold.isAfter(d.suspendedUntil()))) {
-            return new PathDecision(d.limits(), hold, holds.reason(path, now));
+            return new PathDecision(d.limits(), hold, holds.reason(path, now), d.divertToPool(), d.bounceReason());
         }
         return d;
     }
