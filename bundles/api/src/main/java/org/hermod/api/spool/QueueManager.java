@@ -15,6 +15,12 @@ public interface QueueManager {
     /** One summary per destination domain that has queued mail, sorted by domain. */
     List<DomainSummary> summaries();
 
+    /**
+     * Queued messages per sender domain (the null sender as ""), most first: what traffic shaping's pools are chosen
+     * by. A snapshot; counting runs outside the queue's lock.
+     */
+    java.util.Map<String, Integer> messagesBySenderDomain();
+
     /** Details of one queued message, or empty when no such message is queued. */
     Optional<MessageInfo> message(String queueId);
 

@@ -20,13 +20,22 @@ public class QueueListCommand extends QueueCommandSupport {
     @Option(name = "-s", aliases = "--by-site", description = "One line per destination site (domains sharing an MX host set) instead of per domain")
     boolean bySite;
 
+    @Option(name = "-p", aliases = "--by-pool", description = "One line per source pool (chosen by the sender's domain) instead of per domain")
+    boolean byPool;
+
     @org.apache.karaf.shell.api.action.lifecycle.Reference(optional = true)
     org.hermod.api.delivery.EgressView egress;
+
+    @org.apache.karaf.shell.api.action.lifecycle.Reference(optional = true)
+    org.hermod.api.shaping.Shaping shaping;
 
     @Override
     public Object execute() {
         if (bySite) {
             return listBySite();
+        }
+        if (byPool) {
+            return listByPool();
         }
         if (ids) {
             queues.queueIds(null, Integer.MAX_VALUE).forEach(System.out::println);
@@ -68,6 +77,24 @@ public class QueueListCommand extends QueueCommandSupport {
         }
         System.out.printf("%-60s %8s %8s %8s %6s%n", "SITE (MX HOSTS)", "DOMAINS", "MESSAGES", "DEFERRED", "ACTIVE");
         sites.forEach((site, c) -> System.out.printf("%-60s %8d %8d %8d %6d%n", site, domains.get(site), c[0], c[1], c[2]));
+        return null;
+    }
+
+    private Object listByPool() {
+        java.util.Map<String, Integer> bySender = queues.messagesBySenderDomain();
+        if (bySender.isEmpty()) {
+            System.out.println("Queue is empty.");
+            return null;
+        }
+        java.util.Map<String, int[]> pools = new java.util.TreeMap<>();
+        bySender.forEach((domain, n) -> {
+            String pool = shaping == null ? "(no shaping: one source)" : shaping.poolFor(domain);
+            int[] c = pools.computeIfAbsent(pool, k -> new int[2]);
+            c[0] += n;
+            c[1]++;
+        });
+        System.out.printf("%-24s %14s %10s%n", "POOL", "SENDER DOMAINS", "MESSAGES");
+        pools.forEach((pool, c) -> System.out.printf("%-24s %14d %10d%n", pool, c[1], c[0]));
         return null;
     }
 }

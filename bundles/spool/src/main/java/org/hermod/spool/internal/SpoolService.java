@@ -410,6 +410,26 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
     }
 
     @Override
+    public Map<String, Integer> messagesBySenderDomain() {
+        List<QueueIndex.MessageEntry> all;
+        index.lock.lock();
+        try {
+            all = index.snapshot(null);
+        } finally {
+            index.lock.unlock();
+        }
+        Map<String, Integer> counts = new HashMap<>();
+        for (QueueIndex.MessageEntry m : all) { // counted without the lock: acceptance does not wait for it
+            String d = m.envelope.sender().isNullSender() ? "" : m.envelope.sender().domainKey();
+            counts.merge(d, 1, Integer::sum);
+        }
+        Map<String, Integer> out = new java.util.LinkedHashMap<>();
+        counts.entrySet().stream().sorted((a, b) -> Integer.compare(b.getValue(), a.getValue()))
+                .forEach(e -> out.put(e.getKey(), e.getValue()));
+        return out;
+    }
+
+    @Override
     public List<String> queueIds(String domain, int limit) {
         List<QueueIndex.MessageEntry> all;
         index.lock.lock();

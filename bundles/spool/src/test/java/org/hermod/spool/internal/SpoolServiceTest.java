@@ -189,4 +189,16 @@ public class SpoolServiceTest {
             assertEquals("only the active segment is left", 1, s.filter(p -> p.toString().endsWith(".seg")).count());
         }
     }
+
+    @Test
+    public void messagesAreCountedBySenderDomainForThePoolView() throws Exception {
+        store(new Envelope(MailAddress.parse("a@news.example"), List.of(Recipient.of(MailAddress.parse("x@a.test"))), null,
+                null, Envelope.BodyType.SEVEN_BIT, false, "h", "127.0.0.1", Instant.now()), "m\r\n");
+        store(new Envelope(MailAddress.parse("b@news.example"), List.of(Recipient.of(MailAddress.parse("y@b.test"))), null,
+                null, Envelope.BodyType.SEVEN_BIT, false, "h", "127.0.0.1", Instant.now()), "m\r\n");
+        store(new Envelope(MailAddress.NULL_SENDER, List.of(Recipient.of(MailAddress.parse("z@c.test"))), null, null,
+                Envelope.BodyType.SEVEN_BIT, false, "h", "127.0.0.1", Instant.now()), "m\r\n");
+        assertEquals(java.util.Map.of("news.example", 2, "", 1), spool.messagesBySenderDomain());
+        assertEquals("most first", "news.example", spool.messagesBySenderDomain().keySet().iterator().next());
+    }
 }
