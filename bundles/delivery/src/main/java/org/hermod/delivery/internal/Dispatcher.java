@@ -250,14 +250,6 @@ public final class Dispatcher {
                     earliest = Math.min(earliest, TimeUnit.SECONDS.toNanos(5));
                     break;
                 }
-                String divert = d.divertToPool();
-                if (divert != null && !divert.equals(q.pool) && movedThisPump.add(next)) {
-                    // a response rule moves this path's mail to another pool: the item goes to that pool's queue
-                    q.items.poll();
-                    queues.computeIfAbsent(divert + "@" + q.site.key(), x -> new SiteQueue(divert, q.site)).items.add(next);
-                    diverted = true;
-                    break;
-                }
                 String sourceName = src.get().name();
                 if (d.bounceReason() != null) {
                     // a response rule returns this path's mail to its senders: no connection, no token
@@ -271,6 +263,14 @@ public final class Dispatcher {
                     runningBySource.merge(sourceName, 1, Integer::sum);
                     launch(next, new Egress(src.get(), q.site, d.limits(), d.bounceReason()), key);
                     started = true;
+                    break;
+                }
+                String divert = d.divertToPool();
+                if (divert != null && !divert.equals(q.pool) && movedThisPump.add(next)) {
+                    // a response rule moves this path's mail to another pool: the item goes to that pool's queue
+                    q.items.poll();
+                    queues.computeIfAbsent(divert + "@" + q.site.key(), x -> new SiteQueue(divert, q.site)).items.add(next);
+                    diverted = true;
                     break;
                 }
                 if (d.suspendedAt(now)) {
