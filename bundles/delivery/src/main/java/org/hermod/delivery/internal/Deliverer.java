@@ -250,10 +250,6 @@ public final class Deliverer {
     }
 
     /** One transaction per recipient with its VERP return path, or transactions of up to maxRecipientsPerTransaction. */
-    List<Chunk> chunks(DeliveryItem item, DeliverySettings s) {
-        return chunks(item, item.envelope().recipients(), s, s.maxRecipientsPerTransaction());
-    }
-
     private List<Chunk> chunks(DeliveryItem item, List<Recipient> rcpts, DeliverySettings s, int perTransaction) {
         List<Chunk> chunks = new ArrayList<>();
         ReturnPathCodec codec = s.verp() && !item.envelope().sender().isNullSender() ? returnPaths.get() : null;

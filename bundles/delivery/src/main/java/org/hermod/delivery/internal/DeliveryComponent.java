@@ -146,7 +146,7 @@ public final class DeliveryComponent implements EgressView {
                 d.wake();
             }
         });
-        dispatcher = new Dispatcher(queue, deliverer, limits, () -> settings, scheduler, this::shaping, sites,
+        dispatcher = new Dispatcher(queue, deliverer, limits, scheduler, this::shaping, sites,
                 pool::idleCount);
         scheduler.scheduleWithFixedDelay(pool::reap, 1, 1, TimeUnit.SECONDS);
         dispatcher.start();

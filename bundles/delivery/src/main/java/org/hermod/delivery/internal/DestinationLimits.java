@@ -4,9 +4,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * How many deliveries may run at once, per destination domain and overall. This is the dispatcher's only notion of
- * concurrency, kept in one small class so that a shaping strategy (adaptive limits fed by delivery outcomes) can replace
- * it later. Thread-safe.
+ * How many deliveries run at once, per egress path (key {@code source->site}) and overall: the dispatcher takes a slot
+ * before it starts a delivery and gives it back when the delivery ends. Thread-safe.
  */
 public class DestinationLimits {
 
@@ -20,12 +19,6 @@ public class DestinationLimits {
 
     public void globalMax(int max) {
         this.globalMax = max;
-    }
-
-    /** How many more deliveries may start for {@code domain} now, given its per-domain maximum. */
-    public synchronized int spare(String domain, int domainMax) {
-        int d = domainMax - active.getOrDefault(domain, 0);
-        return Math.max(0, Math.min(d, globalMax - total));
     }
 
     /** How many more deliveries may start overall now. */
@@ -61,9 +54,6 @@ public class DestinationLimits {
         total--;
     }
 
-    public synchronized int active(String domain) {
-        return active.getOrDefault(domain, 0);
-    }
 
     /** Every key with running deliveries and their count (a snapshot). */
     public synchronized Map<String, Integer> activeByKey() {

@@ -55,7 +55,6 @@ public final class Dispatcher {
     private final DeliveryQueue queue;
     private final Deliverer deliverer;
     private final DestinationLimits limits;
-    private final Supplier<DeliverySettings> settings;
     private final ScheduledExecutorService scheduler;
     private final Supplier<Shaping> shaping;
     private final SiteDirectory sites;
@@ -102,14 +101,12 @@ public final class Dispatcher {
         }
     }
 
-    public Dispatcher(DeliveryQueue queue, Deliverer deliverer, DestinationLimits limits, Supplier<DeliverySettings> settings,
-                      ScheduledExecutorService scheduler, Supplier<Shaping> shaping, SiteDirectory sites,
+    public Dispatcher(DeliveryQueue queue, Deliverer deliverer, DestinationLimits limits, ScheduledExecutorService scheduler, Supplier<Shaping> shaping, SiteDirectory sites,
                       java.util.function.ToIntFunction<String> idleConnections) {
         this.idleConnections = idleConnections;
         this.queue = queue;
         this.deliverer = deliverer;
         this.limits = limits;
-        this.settings = settings;
         this.scheduler = scheduler;
         this.shaping = shaping;
         this.sites = sites;

@@ -127,7 +127,7 @@ public class DelivererTest {
                         self[0].wake();
                     }
                 });
-        self[0] = new Dispatcher(q, d, limits, () -> settings, scheduler, () -> shaping, sites, pool::idleCount);
+        self[0] = new Dispatcher(q, d, limits, scheduler, () -> shaping, sites, pool::idleCount);
         return self[0];
     }
 
