@@ -10,6 +10,22 @@ public final class Await {
     private Await() {
     }
 
+    /**
+     * Returns the first value {@code check} gives that is neither null nor false; fails with {@code what} after
+     * {@code seconds}.
+     */
+    public static <T> T value(String what, int seconds, Callable<T> check) throws Exception {
+        Object[] box = new Object[1];
+        until(what, seconds, () -> {
+            Object v = check.call();
+            box[0] = v;
+            return v != null && !Boolean.FALSE.equals(v);
+        });
+        @SuppressWarnings("unchecked")
+        T v = (T) box[0];
+        return v;
+    }
+
     /** Returns when {@code condition} is true; fails with {@code what} after {@code seconds}. */
     public static void until(String what, int seconds, Callable<Boolean> condition) throws Exception {
         long deadline = System.nanoTime() + seconds * 1_000_000_000L;

@@ -130,17 +130,7 @@ public abstract class RelayTestSupport {
     }
 
     static <T> T await(String what, int seconds, Callable<T> check) throws Exception {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        while (true) {
-            T v = check.call();
-            if (v != null && !Boolean.FALSE.equals(v)) {
-                return v;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(200); // polling interval of a wait with a deadline
-        }
+        return Await.value(what, seconds, check);
     }
 
     static String sinkMessageWith(String text) throws Exception {

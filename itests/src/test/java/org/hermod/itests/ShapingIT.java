@@ -89,7 +89,7 @@ public class ShapingIT extends ShapingTestSupport {
     }
 
     private static <T> T await(String what, int seconds, Callable<T> check) throws Exception {
-        return awaitValue(what, seconds, check);
+        return Await.value(what, seconds, check);
     }
 
     @Test

@@ -237,7 +237,7 @@ public class ShapingLimitsIT extends ShapingTestSupport {
         Path tmp = rulesFile.resolveSibling("hermod-shaping.rules.tmp");
         Files.writeString(tmp, String.join("\n", edited) + "\n", StandardCharsets.UTF_8);
         Files.move(tmp, rulesFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        Shaping.Explanation other = awaitValue("the edited rules reloaded", 30, () -> {
+        Shaping.Explanation other = Await.value("the edited rules reloaded", 30, () -> {
             Shaping.Explanation e = shaping.explain(new EgressPath("warm", OTHER.key()), OTHER, "other.test");
             return e.limits().maxConnections() == 7 ? e : null;
         });

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 import javax.inject.Inject;
 
@@ -78,18 +77,5 @@ public abstract class ShapingTestSupport {
 
     protected String console(String command) throws Exception {
         return KarafConsole.run(sessions, command);
-    }
-
-    /** Polls until {@code check} gives a value (not null, not false) and returns it; fails after {@code seconds}. */
-    protected static <T> T awaitValue(String what, int seconds, Callable<T> check) throws Exception {
-        Object[] box = new Object[1];
-        Await.until(what, seconds, () -> {
-            Object v = check.call();
-            box[0] = v;
-            return v != null && !Boolean.FALSE.equals(v);
-        });
-        @SuppressWarnings("unchecked")
-        T v = (T) box[0];
-        return v;
     }
 }
