@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 import org.hermod.api.Envelope;
+import org.hermod.api.routing.Route;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -35,6 +36,9 @@ public interface DeliveryItem {
      * also when it was not recorded (mail queued by Hermod 0.1 with {@code attempts() > 0}).
      */
     Instant lastAttempt();
+
+    /** The route stored with the message ({@link Route#DEFAULT} when none was decided). */
+    Route route();
 
     /** When the message was accepted. */
     Instant arrival();

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.List;
 
 import org.hermod.api.Envelope;
+import org.hermod.api.routing.Route;
 
 /**
  * What the queue knows about one message.
@@ -13,8 +14,20 @@ import org.hermod.api.Envelope;
  * @param size content size in bytes
  * @param recipients every recipient with its state
  * @param headers the message's header section as stored (may be empty if unreadable)
+ * @param route the route stored with the message ({@link Route#DEFAULT} when none)
+ * @param holdReason why the message is held, or null when it is not
  */
-public record MessageInfo(String queueId, Envelope envelope, long size, List<RecipientState> recipients, String headers) {
+public record MessageInfo(String queueId, Envelope envelope, long size, List<RecipientState> recipients, String headers,
+                          Route route, String holdReason) {
+
+    public MessageInfo {
+        route = route == null ? Route.DEFAULT : route;
+    }
+
+    /** A message without route or hold (as queued before routing existed). */
+    public MessageInfo(String queueId, Envelope envelope, long size, List<RecipientState> recipients, String headers) {
+        this(queueId, envelope, size, recipients, headers, Route.DEFAULT, null);
+    }
 
     /**
      * @param address recipient address

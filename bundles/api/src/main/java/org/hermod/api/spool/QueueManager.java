@@ -48,6 +48,18 @@ public interface QueueManager {
     /** Resumes a suspended domain; true if it was suspended. */
     boolean resume(String domain);
 
+    /**
+     * Holds a message: it stays queued but is not delivered until released (it still expires by age); an attempt in
+     * progress finishes. Durable. False when no such message is queued.
+     */
+    boolean hold(String queueId, String reason);
+
+    /** Releases a held message for delivery now; false when it was not held. Durable. */
+    boolean releaseHold(String queueId);
+
+    /** Up to {@code limit} ids of held messages, oldest first. */
+    List<String> held(int limit);
+
     /** The suspended domains. */
     List<String> suspended();
 }

@@ -1,5 +1,7 @@
 package org.hermod.smtp.internal;
 
+import org.hermod.api.routing.Route;
+
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
@@ -45,6 +47,12 @@ public class SmtpSessionTest {
                 return pending.thenApply(x -> id);
             }
             return CompletableFuture.completedFuture(id);
+        }
+
+        @Override
+        public CompletableFuture<String> store(String id, Envelope envelope, Route route, String holdReason,
+                                               byte[] content) {
+            return store(id, envelope, content);
         }
 
         @Override

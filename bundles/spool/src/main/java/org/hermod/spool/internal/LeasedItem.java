@@ -1,5 +1,7 @@
 package org.hermod.spool.internal;
 
+import org.hermod.api.routing.Route;
+
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -62,6 +64,11 @@ final class LeasedItem implements DeliveryItem {
     @Override
     public Instant lastAttempt() {
         return lastAttempt;
+    }
+
+    @Override
+    public Route route() {
+        return Route.DEFAULT; // TODO(spool helper): the stored route
     }
 
     @Override

@@ -1,5 +1,7 @@
 package org.hermod.spool.internal;
 
+import org.hermod.api.routing.Route;
+
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -556,6 +558,30 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         }
         fireReady();
         return r;
+    }
+
+    @Override
+    public boolean hold(String queueId, String reason) {
+        throw new UnsupportedOperationException("TODO(spool helper)");
+    }
+
+    @Override
+    public boolean releaseHold(String queueId) {
+        throw new UnsupportedOperationException("TODO(spool helper)");
+    }
+
+    @Override
+    public List<String> held(int limit) {
+        return List.of(); // TODO(spool helper)
+    }
+
+    @Override
+    public CompletableFuture<String> store(String id, Envelope envelope, Route route, String holdReason,
+                                           byte[] content) {
+        if (!route.isDefault() || holdReason != null) {
+            throw new UnsupportedOperationException("TODO(spool helper): store route and hold");
+        }
+        return store(id, envelope, content);
     }
 
     @Override

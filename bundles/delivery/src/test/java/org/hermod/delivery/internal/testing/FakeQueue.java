@@ -1,5 +1,7 @@
 package org.hermod.delivery.internal.testing;
 
+import org.hermod.api.routing.Route;
+
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -125,6 +127,11 @@ public final class FakeQueue implements DeliveryQueue, AutoCloseable {
         @Override
         public Instant lastAttempt() {
             return lastAttempt;
+        }
+
+        @Override
+        public Route route() {
+            return Route.DEFAULT;
         }
 
         @Override

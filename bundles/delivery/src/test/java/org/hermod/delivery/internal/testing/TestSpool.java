@@ -1,5 +1,7 @@
 package org.hermod.delivery.internal.testing;
 
+import org.hermod.api.routing.Route;
+
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,6 +33,12 @@ public final class TestSpool implements Spool {
         }
         stored.add(new Stored(queueId, envelope, content));
         return CompletableFuture.completedFuture(queueId);
+    }
+
+    @Override
+    public CompletableFuture<String> store(String queueId, Envelope envelope, Route route, String holdReason,
+                                           byte[] content) {
+        return store(queueId, envelope, content);
     }
 
     @Override
