@@ -1,0 +1,2 @@
+/** The DKIM bundle's implementation (not exported). */
+package org.hermod.dkim.internal;

@@ -1,0 +1,2 @@
+/** The routing bundle's implementation (not exported). */
+package org.hermod.routing.internal;

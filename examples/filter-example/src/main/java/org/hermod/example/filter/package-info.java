@@ -1,0 +1,2 @@
+/** Example routing filter (a template). */
+package org.hermod.example.filter;
