@@ -49,6 +49,26 @@ public abstract class DeliveryQueueContract {
 
         /** As {@link QueueManager#resume}. */
         boolean resume(String domain);
+
+        /**
+         * Queues a message with a route, held when {@code holdReason} is not null (as
+         * {@link Spool#store(String, Envelope, org.hermod.api.routing.Route, String, byte[])}); returns its queue id
+         * once it is queued. The route and hold tests of {@link DurableDeliveryQueueContract} need it.
+         */
+        default String store(Envelope envelope, org.hermod.api.routing.Route route, String holdReason, byte[] content)
+                throws Exception {
+            throw new UnsupportedOperationException("this subject cannot store a route or a hold");
+        }
+
+        /** As {@link QueueManager#hold}. */
+        default boolean hold(String queueId, String reason) {
+            throw new UnsupportedOperationException("this subject cannot hold mail");
+        }
+
+        /** As {@link QueueManager#releaseHold}. */
+        default boolean releaseHold(String queueId) {
+            throw new UnsupportedOperationException("this subject cannot hold mail");
+        }
     }
 
     /** A new, empty queue. */

@@ -68,7 +68,7 @@ final class LeasedItem implements DeliveryItem {
 
     @Override
     public Route route() {
-        return Route.DEFAULT; // TODO(spool helper): the stored route
+        return slot.msg.route;
     }
 
     @Override

@@ -22,6 +22,7 @@ import java.util.function.Consumer;
 
 import org.hermod.api.Envelope;
 import org.hermod.api.Recipient;
+import org.hermod.api.routing.Route;
 import org.hermod.api.spool.DomainSummary;
 
 /**
@@ -35,22 +36,39 @@ final class QueueIndex {
     static final byte DELIVERED = 1;
     static final byte FAILED = 2;
 
-    enum SlotState { READY, DEFERRED, LEASED }
+    /** HELD: the message is on hold; the slot waits for a release (or its hold expiry) outside the ready queue. */
+    enum SlotState { READY, DEFERRED, LEASED, HELD }
 
     final ReentrantLock lock = new ReentrantLock();
     private final Condition timerChanged = lock.newCondition();
     private final Map<String, MessageEntry> messages = new HashMap<>();
     private final Map<String, DomainQueue> domains = new TreeMap<>();
     private final TreeSet<Slot> timer = new TreeSet<>(Comparator.<Slot>comparingLong(s -> s.nextAttempt).thenComparingLong(s -> s.seq));
+    /** Held slots by the time their message arrived: a held message still expires by age. */
+    private final TreeSet<Slot> heldTimer = new TreeSet<>(Comparator.<Slot>comparingLong(s -> s.msg.arrival()).thenComparingLong(s -> s.seq));
+    private final Set<MessageEntry> held = new java.util.HashSet<>();
     private final LinkedHashSet<String> readyDomains = new LinkedHashSet<>();
     private final Set<String> suspended = new TreeSet<>();
     private final Map<Integer, Integer> liveBySegment = new HashMap<>();
     private final AtomicLong seq = new AtomicLong();
     private final Runnable readyHook;
     private volatile boolean timerRunning = true;
+    /** How long a held message may stay queued before it is returned to its sender; 0: for ever. */
+    private volatile long heldMaxAgeMillis;
 
     QueueIndex(Runnable readyHook) {
         this.readyHook = readyHook;
+    }
+
+    /** Sets how long a message may stay held before its slots are bounced (0: never). */
+    void heldMaxAge(long millis) {
+        heldMaxAgeMillis = millis;
+        lock.lock();
+        try {
+            timerChanged.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** One queued message. */
@@ -59,14 +77,19 @@ final class QueueIndex {
         final Envelope envelope;
         final byte[] rcptStatus;
         final Map<String, Slot> slots = new LinkedHashMap<>();
+        final Route route;
+        /** Why the message is held; null when it is not. */
+        String holdReason;
         int segment;
         long contentOffset;
         int contentLength;
 
-        MessageEntry(String id, Envelope envelope, byte[] rcptStatus) {
+        MessageEntry(String id, Envelope envelope, byte[] rcptStatus, Route route, String holdReason) {
             this.id = id;
             this.envelope = envelope;
             this.rcptStatus = rcptStatus;
+            this.route = route == null ? Route.DEFAULT : route;
+            this.holdReason = holdReason;
         }
 
         List<Slot> slots() {
@@ -113,9 +136,11 @@ final class QueueIndex {
     /** One destination domain's queue. */
     static final class DomainQueue {
         final String name;
-        final ArrayDeque<Slot> ready = new ArrayDeque<>();
+        /** Due slots by route priority, highest first; oldest first within one priority. */
+        final ReadyQueue ready = new ReadyQueue();
         final LinkedHashSet<Slot> all = new LinkedHashSet<>();
         int deferred;
+        int held;
         int active;
         String lastError;
 
@@ -126,9 +151,9 @@ final class QueueIndex {
 
     // ---------------------------------------------------------------- building
 
-    /** Creates an entry (not yet queued). Caller holds the lock. */
-    MessageEntry newEntry(String id, Envelope env, byte[] status) {
-        return new MessageEntry(id, env, status);
+    /** Creates an entry (not yet queued). */
+    MessageEntry newEntry(String id, Envelope env, byte[] status, Route route, String holdReason) {
+        return new MessageEntry(id, env, status, route, holdReason);
     }
 
     /** Registers an entry and its slots (from replay states or fresh). Caller holds the lock. */
@@ -136,7 +161,11 @@ final class QueueIndex {
         MessageEntry old = messages.put(m.id, m);
         if (old != null) {
             dropSlots(old);
+            held.remove(old);
             segmentRelease(old.segment);
+        }
+        if (m.holdReason != null) {
+            held.add(m);
         }
         liveBySegment.merge(m.segment, 1, Integer::sum);
         for (int i = 0; i < m.rcptStatus.length; i++) {
@@ -156,8 +185,7 @@ final class QueueIndex {
             }
         }
         if (m.slots.isEmpty()) {
-            messages.remove(m.id);
-            segmentRelease(m.segment);
+            forget(m);
             return;
         }
         if (queueNow) {
@@ -170,7 +198,9 @@ final class QueueIndex {
         for (Slot s : m.slots.values()) {
             DomainQueue q = domains.computeIfAbsent(s.domain, DomainQueue::new);
             q.all.add(s);
-            if (s.nextAttempt > now) {
+            if (m.holdReason != null) {
+                hold(q, s);
+            } else if (s.nextAttempt > now) {
                 defer(q, s);
             } else {
                 makeReady(q, s);
@@ -215,8 +245,7 @@ final class QueueIndex {
             }
         }
         if (m.slots.isEmpty()) {
-            messages.remove(id);
-            segmentRelease(m.segment);
+            forget(m);
         }
     }
 
@@ -232,20 +261,26 @@ final class QueueIndex {
         unqueue(s);
         s.msg.slots.remove(s.domain);
         if (s.msg.slots.isEmpty()) {
-            messages.remove(s.msg.id);
-            segmentRelease(s.msg.segment);
+            forget(s.msg);
         }
         return idx;
     }
 
     /** Removes a message entirely. Caller holds the lock. */
     MessageEntry remove(String id) {
-        MessageEntry m = messages.remove(id);
+        MessageEntry m = messages.get(id);
         if (m != null) {
             dropSlots(m);
-            segmentRelease(m.segment);
+            forget(m);
         }
         return m;
+    }
+
+    /** The message leaves the index (its slots are already unqueued). */
+    private void forget(MessageEntry m) {
+        messages.remove(m.id);
+        held.remove(m);
+        segmentRelease(m.segment);
     }
 
     private void dropSlots(MessageEntry m) {
@@ -271,6 +306,10 @@ final class QueueIndex {
                 q.deferred--;
             }
             case LEASED -> q.active--;
+            case HELD -> {
+                heldTimer.remove(s);
+                q.held--;
+            }
         }
         if (q.all.isEmpty()) {
             domains.remove(q.name);
@@ -284,9 +323,19 @@ final class QueueIndex {
 
     private void makeReady(DomainQueue q, Slot s) {
         s.state = SlotState.READY;
-        q.ready.addLast(s);
+        q.ready.add(s);
         if (!suspended.contains(q.name)) {
             readyDomains.add(q.name);
+        }
+    }
+
+    private void hold(DomainQueue q, Slot s) {
+        s.state = SlotState.HELD;
+        q.held++;
+        Slot first = heldTimer.isEmpty() ? null : heldTimer.first();
+        heldTimer.add(s);
+        if (first == null || s.msg.arrival() < first.msg.arrival()) {
+            timerChanged.signalAll();
         }
     }
 
@@ -320,7 +369,7 @@ final class QueueIndex {
             return out;
         }
         while (out.size() < max && !q.ready.isEmpty()) {
-            Slot s = q.ready.pollFirst();
+            Slot s = q.ready.poll();
             s.state = SlotState.LEASED;
             q.active++;
             out.add(s);
@@ -372,7 +421,10 @@ final class QueueIndex {
                 s.lastError = lastError;
                 q.lastError = lastError;
             }
-            if (s.bounceRequested || retryAt <= System.currentTimeMillis()) {
+            if (m.holdReason != null && !s.bounceRequested) {
+                s.nextAttempt = retryAt; // an attempt in progress when the hold came has finished: now it waits
+                hold(q, s);
+            } else if (s.bounceRequested || retryAt <= System.currentTimeMillis()) {
                 s.nextAttempt = 0;
                 makeReady(q, s);
             } else {
@@ -381,8 +433,7 @@ final class QueueIndex {
             }
         }
         if (m.slots.isEmpty()) {
-            messages.remove(m.id);
-            segmentRelease(m.segment);
+            forget(m);
             return true;
         }
         return false;
@@ -404,8 +455,20 @@ final class QueueIndex {
                     makeReady(q, s);
                     woke = true;
                 }
+                long heldMax = heldMaxAgeMillis;
+                while (heldMax > 0 && !heldTimer.isEmpty() && heldTimer.first().msg.arrival() + heldMax <= now) {
+                    Slot s = heldTimer.pollFirst();
+                    DomainQueue q = domains.get(s.domain);
+                    q.held--;
+                    s.bounceRequested = true; // held past its time: returned to the sender, never delivered
+                    makeReady(q, s);
+                    woke = true;
+                }
                 if (!woke) {
                     long wait = timer.isEmpty() ? 1000 : Math.min(1000, timer.first().nextAttempt - now);
+                    if (heldMax > 0 && !heldTimer.isEmpty()) {
+                        wait = Math.min(wait, heldTimer.first().msg.arrival() + heldMax - now);
+                    }
                     timerChanged.await(Math.max(1, wait), TimeUnit.MILLISECONDS);
                 }
             } catch (InterruptedException e) {
@@ -469,6 +532,10 @@ final class QueueIndex {
                 timer.remove(s);
                 q.deferred--;
                 makeReady(q, s);
+            } else if (s.state == SlotState.HELD && q != null) {
+                heldTimer.remove(s);
+                q.held--;
+                makeReady(q, s);
             }
         }
         return true;
@@ -490,6 +557,76 @@ final class QueueIndex {
         }
         DomainQueue q = domains.get(domain.toLowerCase(Locale.ROOT));
         return q == null ? List.of() : List.of(q);
+    }
+
+    /**
+     * Holds a message: its due and deferred slots wait (an attempt in progress finishes first); a new reason replaces
+     * the old one. Caller holds the lock.
+     *
+     * @return false when no such message is queued
+     */
+    boolean hold(String id, String reason) {
+        MessageEntry m = messages.get(id);
+        if (m == null) {
+            return false;
+        }
+        m.holdReason = reason;
+        held.add(m);
+        for (Slot s : m.slots.values()) {
+            DomainQueue q = domains.get(s.domain);
+            if (q == null || s.state == SlotState.LEASED || s.state == SlotState.HELD) {
+                continue;
+            }
+            if (s.state == SlotState.DEFERRED) {
+                timer.remove(s);
+                q.deferred--;
+            } else {
+                q.ready.remove(s);
+                if (q.ready.isEmpty()) {
+                    readyDomains.remove(q.name);
+                }
+            }
+            hold(q, s);
+        }
+        return true;
+    }
+
+    /** During replay: a HOLD record (reason null: released). Caller holds the lock. */
+    void applyHold(String id, String reason) {
+        MessageEntry m = messages.get(id);
+        if (m != null) {
+            m.holdReason = reason;
+            if (reason == null) {
+                held.remove(m);
+            } else {
+                held.add(m);
+            }
+        }
+    }
+
+    /** Releases a held message: its waiting slots are due now. Caller holds the lock. @return false when not held */
+    boolean release(String id) {
+        MessageEntry m = messages.get(id);
+        if (m == null || m.holdReason == null) {
+            return false;
+        }
+        m.holdReason = null;
+        held.remove(m);
+        for (Slot s : m.slots.values()) {
+            DomainQueue q = domains.get(s.domain);
+            if (q != null && s.state == SlotState.HELD) {
+                heldTimer.remove(s);
+                q.held--;
+                s.nextAttempt = 0;
+                makeReady(q, s);
+            }
+        }
+        return true;
+    }
+
+    /** The held messages, unsorted: a snapshot to sort outside the lock. */
+    List<MessageEntry> heldSnapshot() {
+        return new ArrayList<>(held);
     }
 
     boolean suspend(String domain) {
@@ -529,7 +666,8 @@ final class QueueIndex {
             if (min != Long.MAX_VALUE) {
                 oldest = Instant.ofEpochMilli(min);
             }
-            out.add(new DomainSummary(q.name, q.all.size(), q.deferred, q.active, suspended.contains(q.name), oldest,
+            // held mail is not ready: it counts with the mail that waits (DomainSummary has no count of its own for it)
+            out.add(new DomainSummary(q.name, q.all.size(), q.deferred + q.held, q.active, suspended.contains(q.name), oldest,
                     nextMin == Long.MAX_VALUE ? null : Instant.ofEpochMilli(nextMin), q.lastError));
         }
         for (String d : suspended) {

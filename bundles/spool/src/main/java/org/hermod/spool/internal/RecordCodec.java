@@ -15,6 +15,7 @@ import java.util.zip.CRC32C;
 import org.hermod.api.Envelope;
 import org.hermod.api.MailAddress;
 import org.hermod.api.Recipient;
+import org.hermod.api.routing.Route;
 
 /**
  * The journal's record format. A record is {@code [magic:int][type:byte][length:int][payload][crc32c:int]}; the CRC covers
@@ -36,6 +37,13 @@ final class RecordCodec {
     static final byte MSG = 4;
     /** As {@link #STATE_V1}, the domain's state with the time of its last attempt. */
     static final byte STATE = 5;
+    /**
+     * As {@link #MSG}, followed (before the content length) by the message's route and hold reason. Written only for a
+     * message with a route or a hold, so that a spool without either stays readable by 0.1 and the first 0.2 builds.
+     */
+    static final byte MSG_ROUTED = 6;
+    /** A message held (with its reason) or released (no reason) by an operator. */
+    static final byte HOLD = 7;
 
     private RecordCodec() {
     }
@@ -55,6 +63,67 @@ final class RecordCodec {
         CRC32C crc = new CRC32C();
         crc.update(record, offset, length);
         return (int) crc.getValue();
+    }
+
+    /** The record type a message is written as: {@link #MSG_ROUTED} only when it has a route or a hold. */
+    static byte messageType(QueueIndex.MessageEntry m) {
+        return m.route.isDefault() && m.holdReason == null ? MSG : MSG_ROUTED;
+    }
+
+    /**
+     * The part of a message record before its content: envelope, state, route and hold when the type asks for them,
+     * and the content's length.
+     */
+    static byte[] messageRecordHead(QueueIndex.MessageEntry m, byte type, int contentLength) throws IOException {
+        ByteArrayOutputStream bos = new ByteArrayOutputStream(256);
+        DataOutputStream out = new DataOutputStream(bos);
+        writeMessageHead(out, m);
+        if (type == MSG_ROUTED) {
+            writeRoute(out, m.route);
+            writeNullable(out, m.holdReason);
+        }
+        out.writeInt(contentLength);
+        return bos.toByteArray();
+    }
+
+    static void writeRoute(DataOutputStream out, Route r) throws IOException {
+        writeNullable(out, r.pool());
+        writeNullable(out, r.smarthost());
+        writeNullable(out, r.tenant());
+        writeNullable(out, r.campaign());
+        out.writeInt(r.priority());
+        out.writeInt(r.tags().size());
+        for (java.util.Map.Entry<String, String> e : new java.util.TreeMap<>(r.tags()).entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeUTF(e.getValue());
+        }
+    }
+
+    static Route readRoute(DataInputStream in) throws IOException {
+        String pool = readNullable(in);
+        String smarthost = readNullable(in);
+        String tenant = readNullable(in);
+        String campaign = readNullable(in);
+        int priority = in.readInt();
+        int n = in.readInt();
+        java.util.Map<String, String> tags = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            tags.put(in.readUTF(), in.readUTF());
+        }
+        return new Route(pool, smarthost, tenant, campaign, priority, tags);
+    }
+
+    /** HOLD payload: id, then the reason (held) or nothing (released). */
+    static byte[] holdRecord(String id, String reason) {
+        try {
+            ByteArrayOutputStream bos = new ByteArrayOutputStream(64);
+            DataOutputStream out = new DataOutputStream(bos);
+            out.writeUTF(id);
+            writeNullable(out, reason == null ? null : truncate(reason));
+            return bos.toByteArray();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Writes the envelope and the mutable state of a message, but not its content. */
@@ -101,8 +170,13 @@ final class RecordCodec {
         return s.length() > 2000 ? s.substring(0, 2000) : s;
     }
 
-    /** @param v1 the record is of the 0.1 layout ({@link #MSG_V1}: no last-attempt times) */
-    static MessageHead readMessageHead(DataInputStream in, boolean v1) throws IOException {
+    /**
+     * Reads a message record up to its content length (which it leaves unread).
+     *
+     * @param type {@link #MSG_V1} (0.1 layout: no last-attempt times), {@link #MSG} or {@link #MSG_ROUTED}
+     */
+    static MessageHead readMessageHead(DataInputStream in, byte type) throws IOException {
+        boolean v1 = type == MSG_V1;
         String id = in.readUTF();
         MailAddress sender = readAddress(in);
         int ret = in.readByte();
@@ -134,7 +208,13 @@ final class RecordCodec {
         }
         Envelope env = new Envelope(sender, rcpts, ret == 0 ? null : Envelope.Ret.values()[ret - 1], envId, body, utf8,
                 helo, client, Instant.ofEpochMilli(received));
-        return new MessageHead(id, env, status, states);
+        Route route = Route.DEFAULT;
+        String holdReason = null;
+        if (type == MSG_ROUTED) {
+            route = readRoute(in);
+            holdReason = readNullable(in);
+        }
+        return new MessageHead(id, env, status, states, route, holdReason);
     }
 
     static SlotState readSlotState(DataInputStream in, boolean v1) throws IOException {
@@ -188,7 +268,7 @@ final class RecordCodec {
         }
     }
 
-    private static String readNullable(DataInputStream in) throws IOException {
+    static String readNullable(DataInputStream in) throws IOException {
         return in.readBoolean() ? in.readUTF() : null;
     }
 
@@ -196,6 +276,7 @@ final class RecordCodec {
     record SlotState(String domain, int attempts, long nextAttempt, String lastError, long lastAttempt) {
     }
 
-    record MessageHead(String id, Envelope envelope, byte[] rcptStatus, List<SlotState> slots) {
+    record MessageHead(String id, Envelope envelope, byte[] rcptStatus, List<SlotState> slots, Route route,
+                       String holdReason) {
     }
 }

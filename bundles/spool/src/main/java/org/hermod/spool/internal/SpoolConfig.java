@@ -14,4 +14,8 @@ public @interface SpoolConfig {
 
     @AttributeDefinition(description = "Seconds between spool compaction runs (deleting and compacting obsolete segments)")
     int compactIntervalSeconds() default 10;
+
+    @AttributeDefinition(description = "Hours a held message may stay queued before it is returned to its sender without"
+            + " delivery (a held message still expires by age; match the delivery maxAge). 0: held for ever")
+    int heldMaxAgeHours() default 120;
 }

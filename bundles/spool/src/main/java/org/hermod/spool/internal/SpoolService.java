@@ -72,7 +72,13 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
 
     /** For tests and embedding: opens a spool in a directory. */
     public static SpoolService open(Path dir, long segmentSize) throws IOException {
+        return open(dir, segmentSize, TimeUnit.HOURS.toMillis(120));
+    }
+
+    /** As {@link #open(Path, long)}, held messages returned to their senders after {@code heldMaxAgeMillis}. */
+    static SpoolService open(Path dir, long segmentSize, long heldMaxAgeMillis) throws IOException {
         SpoolService s = new SpoolService();
+        s.index.heldMaxAge(heldMaxAgeMillis);
         s.start(dir, segmentSize, 10);
         return s;
     }
@@ -86,6 +92,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             String data = ctx.getProperty("karaf.data");
             d = Paths.get(data == null ? "data" : data, "hermod", "spool");
         }
+        index.heldMaxAge(TimeUnit.HOURS.toMillis(Math.max(0, config.heldMaxAgeHours())));
         start(d, config.segmentSizeMb() * 1024L * 1024L, config.compactIntervalSeconds());
     }
 
@@ -121,10 +128,11 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
     private void replayRecord(int seg, long offset, byte type, byte[] payload, int[] counts) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(payload));
         switch (type) {
-            case RecordCodec.MSG, RecordCodec.MSG_V1 -> {
-                RecordCodec.MessageHead h = RecordCodec.readMessageHead(in, type == RecordCodec.MSG_V1);
+            case RecordCodec.MSG, RecordCodec.MSG_V1, RecordCodec.MSG_ROUTED -> {
+                RecordCodec.MessageHead h = RecordCodec.readMessageHead(in, type);
                 int contentLen = in.readInt();
-                QueueIndex.MessageEntry m = index.newEntry(h.id(), h.envelope(), h.rcptStatus());
+                QueueIndex.MessageEntry m = index.newEntry(h.id(), h.envelope(), h.rcptStatus(), h.route(),
+                        h.holdReason());
                 m.segment = seg;
                 m.contentLength = contentLen;
                 m.contentOffset = offset + RecordCodec.HEADER + (payload.length - contentLen);
@@ -151,6 +159,10 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             case RecordCodec.DELETE -> {
                 index.remove(in.readUTF());
                 counts[2]++;
+            }
+            case RecordCodec.HOLD -> {
+                index.applyHold(in.readUTF(), RecordCodec.readNullable(in));
+                counts[1]++;
             }
             // A type this version does not know was written by a newer Hermod. Skipping it would lose that mail (and
             // let compaction delete its segment), so the spool refuses to open: upgrade again, or restore the
@@ -187,18 +199,22 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
 
     @Override
     public CompletableFuture<String> store(String id, Envelope envelope, byte[] content) {
-        QueueIndex.MessageEntry m = index.newEntry(id, envelope, new byte[envelope.recipients().size()]);
+        return store(id, envelope, Route.DEFAULT, null, content);
+    }
+
+    @Override
+    public CompletableFuture<String> store(String id, Envelope envelope, Route route, String holdReason,
+                                           byte[] content) {
+        QueueIndex.MessageEntry m = index.newEntry(id, envelope, new byte[envelope.recipients().size()], route,
+                holdReason == null ? null : holdText(holdReason));
+        byte type = RecordCodec.messageType(m);
         byte[] head;
         try {
-            ByteArrayOutputStream bos = new ByteArrayOutputStream(256);
-            DataOutputStream out = new DataOutputStream(bos);
-            RecordCodec.writeMessageHead(out, m);
-            out.writeInt(content.length);
-            head = bos.toByteArray();
-        } catch (IOException e) {
+            head = RecordCodec.messageRecordHead(m, type, content.length);
+        } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return journal.append(RecordCodec.MSG, head, content).thenApply(loc -> {
+        return journal.append(type, head, content).thenApply(loc -> {
             index.lock.lock();
             try {
                 m.segment = loc.segment();
@@ -360,6 +376,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
     @Override
     public Optional<MessageInfo> message(String queueId) {
         QueueIndex.MessageEntry m;
+        String holdReason;
         List<MessageInfo.RecipientState> states = new ArrayList<>();
         index.lock.lock();
         try {
@@ -367,6 +384,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             if (m == null) {
                 return Optional.empty();
             }
+            holdReason = m.holdReason;
             for (int i = 0; i < m.rcptStatus.length; i++) {
                 String addr = m.envelope.recipients().get(i).address().toString();
                 QueueIndex.Slot s = m.slots.get(m.envelope.recipients().get(i).address().domainKey());
@@ -377,7 +395,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
                     state = MessageInfo.State.FAILED;
                 } else if (s != null && s.state == QueueIndex.SlotState.LEASED) {
                     state = MessageInfo.State.ACTIVE;
-                } else if (s != null && index.suspended().contains(s.domain)) {
+                } else if (m.holdReason != null || (s != null && index.suspended().contains(s.domain))) {
                     state = MessageInfo.State.HELD;
                 } else if (s != null && s.state == QueueIndex.SlotState.DEFERRED) {
                     state = MessageInfo.State.DEFERRED;
@@ -397,7 +415,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         } catch (IOException | RuntimeException e) {
             headers = "";
         }
-        return Optional.of(new MessageInfo(m.id, m.envelope, m.contentLength, states, headers));
+        return Optional.of(new MessageInfo(m.id, m.envelope, m.contentLength, states, headers, m.route, holdReason));
     }
 
     static String headerSection(byte[] content) {
@@ -562,26 +580,53 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
 
     @Override
     public boolean hold(String queueId, String reason) {
-        throw new UnsupportedOperationException("TODO(spool helper)");
+        String why = holdText(reason);
+        CompletableFuture<Journal.Location> durable;
+        index.lock.lock();
+        try {
+            if (!index.hold(queueId, why)) {
+                return false;
+            }
+            durable = journal.append(RecordCodec.HOLD, RecordCodec.holdRecord(queueId, why), null);
+        } finally {
+            index.lock.unlock();
+        }
+        durable.join(); // durable when the command returns
+        return true;
+    }
+
+    /** A hold always has a reason to show (null would read as "not held"). */
+    private static String holdText(String reason) {
+        return reason == null || reason.isBlank() ? "held" : reason.strip();
     }
 
     @Override
     public boolean releaseHold(String queueId) {
-        throw new UnsupportedOperationException("TODO(spool helper)");
+        CompletableFuture<Journal.Location> durable;
+        index.lock.lock();
+        try {
+            if (!index.release(queueId)) {
+                return false;
+            }
+            durable = journal.append(RecordCodec.HOLD, RecordCodec.holdRecord(queueId, null), null);
+        } finally {
+            index.lock.unlock();
+        }
+        fireReady();
+        durable.join();
+        return true;
     }
 
     @Override
     public List<String> held(int limit) {
-        return List.of(); // TODO(spool helper)
-    }
-
-    @Override
-    public CompletableFuture<String> store(String id, Envelope envelope, Route route, String holdReason,
-                                           byte[] content) {
-        if (!route.isDefault() || holdReason != null) {
-            throw new UnsupportedOperationException("TODO(spool helper): store route and hold");
+        List<QueueIndex.MessageEntry> all;
+        index.lock.lock();
+        try {
+            all = index.heldSnapshot();
+        } finally {
+            index.lock.unlock();
         }
-        return store(id, envelope, content);
+        return QueueIndex.oldestIds(all, limit);
     }
 
     @Override
@@ -688,12 +733,9 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
                     // it, and a restart would deliver again what was delivered. The segment waits for a later run.
                     continue;
                 }
-                ByteArrayOutputStream bos = new ByteArrayOutputStream(256);
-                DataOutputStream out = new DataOutputStream(bos);
-                RecordCodec.writeMessageHead(out, m);
-                out.writeInt(content.length);
-                head = bos.toByteArray();
-                f = journal.append(RecordCodec.MSG, head, content);
+                byte type = RecordCodec.messageType(m);
+                head = RecordCodec.messageRecordHead(m, type, content.length);
+                f = journal.append(type, head, content);
             } finally {
                 index.lock.unlock();
             }

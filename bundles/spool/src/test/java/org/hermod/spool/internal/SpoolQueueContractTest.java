@@ -3,6 +3,7 @@ package org.hermod.spool.internal;
 import java.nio.file.Path;
 
 import org.hermod.api.Envelope;
+import org.hermod.api.routing.Route;
 import org.hermod.api.spool.DeliveryQueue;
 import org.hermod.api.spool.DurableDeliveryQueueContract;
 import org.junit.Rule;
@@ -31,6 +32,21 @@ public class SpoolQueueContractTest extends DurableDeliveryQueueContract {
         @Override
         public String store(Envelope envelope, byte[] content) throws Exception {
             return spool.store(envelope, content).get();
+        }
+
+        @Override
+        public String store(Envelope envelope, Route route, String holdReason, byte[] content) throws Exception {
+            return spool.store(spool.newQueueId(), envelope, route, holdReason, content).get();
+        }
+
+        @Override
+        public boolean hold(String queueId, String reason) {
+            return spool.hold(queueId, reason);
+        }
+
+        @Override
+        public boolean releaseHold(String queueId) {
+            return spool.releaseHold(queueId);
         }
 
         @Override
