@@ -3,6 +3,8 @@
 #
 #   smtp-source --> Hermod  127.0.0.1:$HERMOD_PORT --(spool, MX lookup via dnsmasq)--> smtp-sink 127.0.0.1:$HM_SINK_PORT
 #   smtp-source --> Postfix 127.0.0.1:$PF_PORT     --(queue, relayhost)-------------> smtp-sink 127.0.0.1:$PF_SINK_PORT
+#   smtp-source -------------------------------------------------------------------> smtp-sink 127.0.0.1:$CEIL_SINK_PORT
+#   (the "ceiling": the same load with no MTA in between, what this machine's source, sink and loopback can move)
 #
 # Unpacks the Hermod distribution (karaf-assembly/target/hermod-karaf-*.tar.gz, built by `mvn install`)
 # into a temp dir under /tmp, configures etc/org.hermod.smtp.cfg (port) and etc/org.hermod.delivery.cfg
@@ -23,6 +25,7 @@ SCRIPT=relay.sh
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HM_SINK_PORT=${HM_SINK_PORT:-12526}   # smtp-sink that Hermod delivers to
 PF_SINK_PORT=${PF_SINK_PORT:-12626}   # smtp-sink that Postfix delivers to
+CEIL_SINK_PORT=${CEIL_SINK_PORT:-12726} # smtp-sink that smtp-source sends to directly (no-MTA ceiling)
 DNS_PORT=${DNS_PORT:-12553}           # dnsmasq (UDP+TCP) for Hermod's MX lookups
 DEST_CONC=${DEST_CONC:-20}            # max parallel connections to the destination, both products
                                       # (Hermod maxConnectionsPerDomain, Postfix smtp_destination_concurrency_limit)
@@ -31,13 +34,13 @@ DEST_CONC=${DEST_CONC:-20}            # max parallel connections to the destinat
 usage() {
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$BENCH_DIR/$SCRIPT"
   usage_common
-  echo "  HM_SINK_PORT=$HM_SINK_PORT PF_SINK_PORT=$PF_SINK_PORT DNS_PORT=$DNS_PORT DEST_CONC=$DEST_CONC"
+  echo "  HM_SINK_PORT=$HM_SINK_PORT PF_SINK_PORT=$PF_SINK_PORT CEIL_SINK_PORT=$CEIL_SINK_PORT DNS_PORT=$DNS_PORT DEST_CONC=$DEST_CONC"
 }
 parse_common_args "$@"
 prologue "$@"
 case "$DEST_CONC" in ''|*[!0-9]*|0) die "DEST_CONC must be a positive integer";; esac
 install_packages dnsmasq
-check_ports "$HERMOD_PORT" "$PF_PORT" "$HM_SINK_PORT" "$PF_SINK_PORT" "$DNS_PORT" \
+check_ports "$HERMOD_PORT" "$PF_PORT" "$HM_SINK_PORT" "$PF_SINK_PORT" "$CEIL_SINK_PORT" "$DNS_PORT" \
             "$KARAF_SSH_PORT" "$KARAF_RMI_REG_PORT" "$KARAF_RMI_SRV_PORT"
 make_workdir relay
 write_helpers
@@ -46,6 +49,7 @@ RCPT_DOMAIN=bench.test
 dns_start "$DNS_PORT"
 sink_start hmsink "$HM_SINK_PORT"
 sink_start pfsink "$PF_SINK_PORT"
+sink_start ceilsink "$CEIL_SINK_PORT"
 
 # ---- Hermod: unpack, configure delivery (MX via our dnsmasq, destination port = sink), start
 hermod_unpack
@@ -59,9 +63,9 @@ tlsEnabled = false
 EOF
 pf_setup relay "$PF_SINK_PORT" "$DEST_CONC"
 start_both
-sink_of() { if [ "$1" = hermod ]; then echo hmsink; else echo pfsink; fi; }
-SENT_hermod=0; SENT_postfix=0
-DEAD_hermod=""; DEAD_postfix=""     # set when a product failed to deliver: its later runs are skipped
+sink_of() { case "$1" in hermod) echo hmsink;; ceiling) echo ceilsink;; *) echo pfsink;; esac; }
+SENT_hermod=0; SENT_postfix=0; SENT_ceiling=0
+DEAD_hermod=""; DEAD_postfix=""; DEAD_ceiling=""     # set when a product failed to deliver: its later runs are skipped
 
 # wait_drained PRODUCT: Postfix: queue empty (bounded); Hermod: nothing to wait for beyond the sink count
 wait_drained() {
@@ -99,7 +103,7 @@ printf "%-4s %-8s %8s %8s %9s %9s %8s %10s %7s %8s %9s  %s\n" \
 RES="$WORK/results.txt"; : > "$RES"
 FAILED=0
 for r in $(seq "$RUNS"); do
-  for p in hermod postfix; do
+  for p in hermod postfix ceiling; do
     dead=$(eval echo "\$DEAD_$p")
     if [ -n "$dead" ]; then
       printf "%-4s %-8s %8s %8s %9s %9s %8s %10s %7s %8s %9s  %s\n" "$r" "$p" - - - - - - - - - "SKIPPED ($dead)"
@@ -138,7 +142,7 @@ done
 
 # duplicates / stragglers: what each sink got in total versus what was sent to that product
 sleep 2
-for p in hermod postfix; do
+for p in hermod postfix ceiling; do
   got=$(sink_count "$(sink_of "$p")"); sent=$(eval echo "\$SENT_$p")
   [ "$got" -le "$sent" ] || warn "$p: its sink received $got messages but only $sent were sent (duplicate deliveries)"
 done
@@ -154,7 +158,9 @@ he=$(median "$RES" hermod 3); pe=$(median "$RES" postfix 3)
 ha=$(median "$RES" hermod 2); pa=$(median "$RES" postfix 2)
 hc=$(median "$RES" hermod 4); pc=$(median "$RES" postfix 4)
 echo "SUMMARY sessions=$SESSIONS msgs=$MSGS size=$SIZE runs=$RUNS dest_conc=$DEST_CONC (median (min-max) over successful runs)"
+ce=$(median "$RES" ceiling 3)
 echo "relay e2e msg/s: hermod median $(stat3 "$RES" hermod 3) | postfix median $(stat3 "$RES" postfix 3) | ratio $(ratio "$he" "$pe")"
+echo "no-MTA ceiling msg/s (smtp-source straight into smtp-sink): median $(stat3 "$RES" ceiling 3) | hermod/ceiling $(ratio "$he" "$ce") | postfix/ceiling $(ratio "$pe" "$ce")"
 echo "relay accept msg/s: hermod median $(stat3 "$RES" hermod 2) | postfix median $(stat3 "$RES" postfix 2) | ratio $(ratio "$ha" "$pa")"
 if [ -n "$CG_ROOT" ]; then
   echo "relay cpu ms/msg: hermod median $(stat3 "$RES" hermod 4) | postfix median $(stat3 "$RES" postfix 4) | ratio $(ratio "$hc" "$pc")"

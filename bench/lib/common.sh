@@ -477,5 +477,6 @@ start_both() {
   echo "# Hermod answers 220 after $(( $(date +%s) - t_s )) s"
   SRC_OPTS=(-s "$SESSIONS" -l "$SIZE" -f sender@src.bench.invalid -t "rcpt@$RCPT_DOMAIN" -M src.bench.invalid)
 }
-port_of() { if [ "$1" = hermod ]; then echo "$HERMOD_PORT"; else echo "$PF_PORT"; fi; }
-cg_of() { if [ "$1" = hermod ]; then echo "$CG_HM"; else echo "$CG_PF"; fi; }
+# product "ceiling" (relay.sh): smtp-source straight into a sink, no MTA; its CPU column is the sink's
+port_of() { case "$1" in hermod) echo "$HERMOD_PORT";; ceiling) echo "$CEIL_SINK_PORT";; *) echo "$PF_PORT";; esac; }
+cg_of() { case "$1" in hermod) echo "$CG_HM";; ceiling) echo "$CG_SINK";; *) echo "$CG_PF";; esac; }
