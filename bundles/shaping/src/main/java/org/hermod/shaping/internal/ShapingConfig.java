@@ -44,8 +44,13 @@ public @interface ShapingConfig {
             + "Empty: ${karaf.data}/hermod/log/shaping-events.jsonl")
     String eventLog() default "";
 
-    @AttributeDefinition(description = "Warmup state (plan day and today's counts per source and provider), saved"
-            + " atomically every tick. Empty: ${karaf.data}/hermod/shaping/warmup.state")
+    @AttributeDefinition(description = "The Derby database holding the warmup state (table HERMOD_WARMUP: plan day"
+            + " and today's counts per source and provider), flushed every tick and at shutdown."
+            + " Empty: ${karaf.data}/hermod/derby (the database of the bounce bundle's suppression list)")
+    String warmupDatabase() default "";
+
+    @AttributeDefinition(description = "A warmup state file written by an earlier version, imported into the database"
+            + " once when present (then renamed to *.migrated). Empty: ${karaf.data}/hermod/shaping/warmup.state")
     String warmupStateFile() default "";
 
     @AttributeDefinition(description = "How many recent events hermod:shaping-events can show")

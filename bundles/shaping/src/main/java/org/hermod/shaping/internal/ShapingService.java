@@ -81,7 +81,10 @@ public final class ShapingService implements Shaping {
     private volatile EgressModel model;
     private volatile ShapingEventLog log;
     private final Warmup warmup = new Warmup(this::record);
-    private volatile WarmupStateFile warmupFile;
+    private volatile WarmupStore warmupStore;
+    private String warmupDatabase;
+    /** Serialises flushes, so an older snapshot of an entry never lands after a newer one. */
+    private final Object flushLock = new Object();
     private final ScheduledExecutorService ticker;
     private ScheduledFuture<?> tickTask;
     private long tickMillis;
@@ -148,16 +151,15 @@ public final class ShapingService implements Shaping {
                 old.close();
             }
         }
-        Path state = KarafPaths.resolve(context, config.warmupStateFile(), KarafPaths.data(context),
-                "hermod/shaping/warmup.state");
-        if (warmupFile == null || !warmupFile.file().equals(state)) {
+        String database = config.warmupDatabase().strip().startsWith("memory:") ? config.warmupDatabase().strip()
+                : KarafPaths.resolve(context, config.warmupDatabase(), KarafPaths.data(context), "hermod/derby")
+                        .toString();
+        if (warmupStore == null || !database.equals(warmupDatabase)) {
             saveWarmup();
-            warmupFile = new WarmupStateFile(state);
-            try {
-                warmup.restore(warmupFile.load());
-            } catch (java.io.IOException | RuntimeException e) {
-                LOG.warn("warmup state {} not read, warmup starts afresh: {}", state, e.toString());
-            }
+            warmupDatabase = database;
+            warmupStore = new DerbyWarmupStore(database);
+            loadWarmup(warmupStore, KarafPaths.resolve(context, config.warmupStateFile(), KarafPaths.data(context),
+                    "hermod/shaping/warmup.state"));
         }
         if (ticker != null && (tickTask == null || tickMillis != config.tickMillis())) {
             if (tickTask != null) {
@@ -315,20 +317,54 @@ public final class ShapingService implements Shaping {
                 clock.instant());
     }
 
-    private void saveWarmup() {
-        WarmupStateFile f = warmupFile;
-        if (f == null) {
-            return;
-        }
-        Map<Warmup.Key, Warmup.Entry> snapshot = warmup.snapshotIfDirty();
-        if (snapshot == null) {
-            return;
-        }
+    /**
+     * Loads the stored warmup state; entries of a state file an earlier version wrote that the database lacks are
+     * imported once (the file is then renamed to {@code *.migrated}).
+     */
+    private void loadWarmup(WarmupStore store, Path legacyFile) {
+        Map<Warmup.Key, Warmup.Entry> stored;
         try {
-            f.save(snapshot);
-        } catch (java.io.IOException | RuntimeException e) {
-            warmup.markDirty(); // tried again on the next tick
-            LOG.warn("warmup state {} not saved: {}", f.file(), e.toString());
+            stored = new java.util.HashMap<>(store.load());
+        } catch (Exception e) {
+            LOG.warn("warmup state in {} not read, warmup starts afresh: {}", store.describe(), e.toString());
+            warmup.restore(Map.of());
+            return;
+        }
+        if (java.nio.file.Files.exists(legacyFile)) {
+            try {
+                Map<Warmup.Key, Warmup.Entry> imported = new java.util.HashMap<>(new WarmupStateFile(legacyFile).load());
+                imported.keySet().removeAll(stored.keySet());
+                store.save(imported);
+                stored.putAll(imported);
+                Path done = legacyFile.resolveSibling(legacyFile.getFileName() + ".migrated");
+                java.nio.file.Files.move(legacyFile, done, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                LOG.info("warmup state file {} imported into {} ({} entries); renamed to {}", legacyFile,
+                        store.describe(), imported.size(), done.getFileName());
+            } catch (Exception e) {
+                LOG.warn("warmup state file {} not imported (tried again at the next start): {}", legacyFile,
+                        e.toString());
+            }
+        }
+        warmup.restore(stored);
+    }
+
+    /** Flushes the warmup entries changed since the last flush (the ticker, a store change, deactivation). */
+    private void saveWarmup() {
+        WarmupStore store = warmupStore;
+        if (store == null) {
+            return;
+        }
+        synchronized (flushLock) {
+            Map<Warmup.Key, Warmup.Entry> changed = warmup.takeChanged();
+            if (changed.isEmpty()) {
+                return;
+            }
+            try {
+                store.save(changed);
+            } catch (Exception e) {
+                warmup.unsaved(changed); // tried again on the next tick
+                LOG.warn("warmup state not saved to {}: {}", store.describe(), e.toString());
+            }
         }
     }
 

@@ -28,7 +28,8 @@ import org.hermod.api.shaping.WarmupStatus;
  * it carried mail and the provider sent no negative signal to the source (a decrease or suspension of one of its
  * paths to the provider) in the 24 hours before; otherwise the day is repeated (the event log says why). Idle days
  * do not count, and a gap of several days moves the plan one day at most.</li>
- * <li>State is small (one entry per source and provider) and is saved by {@link WarmupStateFile}, off the hot path.</li>
+ * <li>State is small (one entry per source and provider); what changed is flushed to a {@link WarmupStore} by the
+ * shaping service's ticker, off the hot path.</li>
  * </ul>
  *
  * <p>Threading: one lock for all entries; every operation is O(1) and does no I/O.
@@ -62,6 +63,8 @@ final class Warmup {
         String negativeWhy;
         String held;
         boolean capEventSent;
+        /** Changed since the last flush to the {@link WarmupStore}. */
+        boolean changed;
     }
 
     /** The target key: the provider's name, else {@code site:KEY}. */
@@ -90,7 +93,7 @@ final class Warmup {
         roll(e, plan, source, target, siteKey, now);
         e.sentToday++;
         e.sentThisHour++;
-        dirty = true;
+        touch(e);
         long cap = plan.capOn(e.day);
         if (cap > 0 && e.sentToday >= cap && !e.capEventSent) {
             e.capEventSent = true;
@@ -104,7 +107,7 @@ final class Warmup {
         Entry e = entries.get(new Key(source, target));
         if (e != null && e.date != null && e.date.equals(day(now))) {
             e.deliveredToday++;
-            dirty = true;
+            touch(e);
         }
     }
 
@@ -114,7 +117,7 @@ final class Warmup {
         if (e != null && (e.lastNegative == null || !when.isBefore(e.lastNegative))) {
             e.lastNegative = when;
             e.negativeWhy = why;
-            dirty = true;
+            touch(e);
         }
     }
 
@@ -123,7 +126,7 @@ final class Warmup {
         LocalDate today = day(now);
         if (e.date == null) {
             e.date = today;
-            dirty = true;
+            touch(e);
         } else if (today.isAfter(e.date)) {
             boolean used = e.sentToday > 0;
             boolean negative = e.lastNegative != null && now.isBefore(e.lastNegative.plus(HOLD));
@@ -146,13 +149,13 @@ final class Warmup {
             e.sentToday = 0;
             e.deliveredToday = 0;
             e.capEventSent = false;
-            dirty = true;
+            touch(e);
         }
         long hour = now.getEpochSecond() / 3600;
         if (hour != e.hour) {
             e.hour = hour;
             e.sentThisHour = 0;
-            dirty = true;
+            touch(e);
         }
     }
 
@@ -208,25 +211,46 @@ final class Warmup {
         return out;
     }
 
-    // ---- persistence (WarmupStateFile) ----
+    // ---- persistence (WarmupStore) ----
 
-    synchronized Map<Key, Entry> snapshotIfDirty() {
-        if (!dirty) {
-            return null;
-        }
-        dirty = false;
-        Map<Key, Entry> copy = new HashMap<>();
-        entries.forEach((k, e) -> copy.put(k, copy(e)));
-        return copy;
-    }
-
-    synchronized void markDirty() {
+    private void touch(Entry e) {
+        e.changed = true;
         dirty = true;
     }
 
+    /** Copies of the entries changed since the last call (their flags cleared), or an empty map. */
+    synchronized Map<Key, Entry> takeChanged() {
+        if (!dirty) {
+            return Map.of();
+        }
+        dirty = false;
+        Map<Key, Entry> copy = new HashMap<>();
+        entries.forEach((k, e) -> {
+            if (e.changed) {
+                e.changed = false;
+                copy.put(k, copy(e));
+            }
+        });
+        return copy;
+    }
+
+    /** The flush of these entries failed: they are taken again by the next {@link #takeChanged}. */
+    synchronized void unsaved(Map<Key, Entry> failed) {
+        for (Key k : failed.keySet()) {
+            Entry e = entries.get(k);
+            if (e != null) {
+                touch(e);
+            }
+        }
+    }
+
+    /** Replaces every entry with the stored ones (nothing changed since). */
     synchronized void restore(Map<Key, Entry> loaded) {
         entries.clear();
-        entries.putAll(loaded);
+        loaded.forEach((k, e) -> {
+            e.changed = false;
+            entries.put(k, e);
+        });
         dirty = false;
     }
 

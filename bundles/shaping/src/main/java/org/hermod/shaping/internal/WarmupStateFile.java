@@ -1,30 +1,19 @@
 package org.hermod.shaping.internal;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
- * The warmup state on disk ({@code ${karaf.data}/hermod/shaping/warmup.state}): one tab-separated line per (source,
- * provider), written whole to a temporary file, forced to disk and moved over the old one, so a crash leaves either
- * the old or the new state, never half of one. A plain file rather than Derby: a few hundred short lines at most, no
- * query, readable by an operator with {@code cat}, and the shaping bundle needs no database.
+ * The warmup state file of 0.2.0 snapshots before the state moved to Derby ({@code ${karaf.data}/hermod/shaping/
+ * warmup.state}: one tab-separated line per (source, provider)): read once, to import it into the {@link WarmupStore}.
  */
 final class WarmupStateFile {
-
-    private static final String HEADER = "# hermod warmup state v1: source target day date sentToday deliveredToday"
-            + " hour sentThisHour lastNegative negativeWhy held capEventSent";
 
     private final Path file;
 
@@ -65,37 +54,4 @@ final class WarmupStateFile {
         return out;
     }
 
-    void save(Map<Warmup.Key, Warmup.Entry> entries) throws IOException {
-        StringBuilder b = new StringBuilder(HEADER).append('\n');
-        entries.entrySet().stream().sorted(Map.Entry.comparingByKey(
-                java.util.Comparator.comparing(Warmup.Key::source).thenComparing(Warmup.Key::target)))
-                .forEach(me -> {
-                    Warmup.Entry e = me.getValue();
-                    List<String> f = List.of(me.getKey().source(), me.getKey().target(), Integer.toString(e.day),
-                            e.date == null ? "" : e.date.toString(), Long.toString(e.sentToday),
-                            Long.toString(e.deliveredToday), Long.toString(e.hour), Long.toString(e.sentThisHour),
-                            e.lastNegative == null ? "" : e.lastNegative.toString(), clean(e.negativeWhy),
-                            clean(e.held), Boolean.toString(e.capEventSent));
-                    b.append(String.join("\t", f)).append('\n');
-                });
-        Files.createDirectories(file.getParent());
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buf = ByteBuffer.wrap(b.toString().getBytes(StandardCharsets.UTF_8));
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-            ch.force(true);
-        }
-        try {
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
-
-    private static String clean(String s) {
-        return s == null ? "" : s.replace('\t', ' ').replace('\n', ' ').replace('\r', ' ');
-    }
 }

@@ -26,6 +26,9 @@ final class TestConfigs {
                             return System.getProperty("java.io.tmpdir") + "/hermod-shaping-test-"
                                     + ProcessHandle.current().pid() + ".jsonl";
                         }
+                        if (method.getName().equals("warmupDatabase")) { // never another test's state
+                            return "memory:hermod-warmup-test-" + System.nanoTime();
+                        }
                         if (method.getName().equals("warmupStateFile")) { // never another run's state
                             return System.getProperty("java.io.tmpdir") + "/hermod-warmup-test-"
                                     + ProcessHandle.current().pid() + "-" + System.nanoTime() + ".state";

@@ -54,6 +54,7 @@ public class WarmupTest {
                 "sources", "warm=192.0.2.1/warm.example.com, new1=192.0.2.2/new1.example.com",
                 "pools", "p: warm*1, new1*1", "defaultPool", "p",
                 "eventLog", dir.resolve("events.jsonl").toString(),
+                "warmupDatabase", dir.resolve("derby").toString(),
                 "warmupStateFile", dir.resolve("shaping/warmup.state").toString()));
         s.addStrategy(new AdaptiveStrategy(() -> rules), AdaptiveStrategy.NAME, 0, 1);
         return s;
@@ -62,6 +63,13 @@ public class WarmupTest {
     @After
     public void tearDown() throws Exception {
         shaping.deactivate();
+        org.apache.derby.jdbc.EmbeddedDataSource ds = new org.apache.derby.jdbc.EmbeddedDataSource();
+        ds.setDatabaseName(dir.resolve("derby").toString());
+        ds.setShutdownDatabase("shutdown");
+        try {
+            ds.getConnection().close();
+        } catch (java.sql.SQLException expected) { // 08006: shut down
+        }
         try (var files = Files.walk(dir)) {
             files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
@@ -176,7 +184,7 @@ public class WarmupTest {
         send(YAHOO, 10);
         nextDay();
         assertEquals(5, (int) send(YAHOO, 10).get("new1"));
-        shaping.tick(); // saves the state
+        shaping.tick(); // flushes what changed
         shaping.deactivate();
         shaping = service();
         WarmupStatus w = status("yahoo");
@@ -185,7 +193,55 @@ public class WarmupTest {
         assertEquals("today's cap stays used up after the restart", null, send(YAHOO, 10).get("new1"));
         nextDay();
         assertEquals(8, (int) send(YAHOO, 20).get("new1"));
-        assertTrue(Files.readString(dir.resolve("shaping/warmup.state")).contains("new1\tyahoo\t"));
+        shaping.deactivate(); // flushes at deactivation too
+        Warmup.Entry row = new DerbyWarmupStore(dir.resolve("derby").toString()).load()
+                .get(new Warmup.Key("new1", "yahoo"));
+        assertEquals("the database holds day 3", 3, row.day);
+        assertEquals(8, row.sentToday);
+        assertEquals(java.time.LocalDate.of(2025, 3, 6), row.date);
+        shaping = service();
+    }
+
+    @Test
+    public void aCrashLosesAtMostTheCountsSinceTheLastFlush() throws Exception {
+        assertEquals(3, (int) send(YAHOO, 10).get("new1"));
+        shaping.tick(); // day 1's 3 are flushed
+        nextDay();
+        assertEquals(2, (int) send(YAHOO, 4).get("new1")); // day 2: 2 of 5 (1:1 with warm), not flushed yet
+        // the process dies now: a second service reads the database while the first is never deactivated
+        ShapingService afterCrash = service();
+        WarmupStatus w = afterCrash.warmup("new1").stream().filter(x -> x.target().equals("yahoo")).findFirst()
+                .orElseThrow();
+        assertEquals("day 1 was flushed, so day 2 follows", 2, w.day());
+        assertEquals("the 2 unflushed counts of day 2 are lost", 0, w.sentToday());
+        int sent = 0;
+        for (int i = 0; i < 10; i++) {
+            EgressPath p = new EgressPath("new1", YAHOO.key());
+            if (afterCrash.acquireMessage(p, YAHOO, "yahoo.com", clock.instant()).isZero()) {
+                sent++;
+            }
+        }
+        assertEquals("day 2's full cap again: the cap is exceeded by what the lost interval sent", 5, sent);
+    }
+
+    @Test
+    public void aStateFileOfTheEarlierVersionIsImportedOnce() throws Exception {
+        shaping.deactivate();
+        Path legacy = dir.resolve("shaping/warmup.state");
+        Files.createDirectories(legacy.getParent());
+        Files.writeString(legacy, "# hermod warmup state v1: source target day date sentToday deliveredToday hour"
+                + " sentThisHour lastNegative negativeWhy held capEventSent\n"
+                + "new1\tyahoo\t3\t2025-03-03\t6\t4\t" + T0.getEpochSecond() / 3600 + "\t6\t\t\t\tfalse\n");
+        shaping = service();
+        WarmupStatus w = status("yahoo");
+        assertEquals("day 3 from the file", 3, w.day());
+        assertEquals(6, w.sentToday());
+        assertEquals("2 left of day 3's cap of 8", 2, (int) send(YAHOO, 10).get("new1"));
+        assertFalse("the file is renamed once imported", Files.exists(legacy));
+        assertTrue(Files.exists(dir.resolve("shaping/warmup.state.migrated")));
+        shaping.deactivate();
+        shaping = service();
+        assertEquals("the database's count, not the file's, after a restart", 8, status("yahoo").sentToday());
     }
 
     @Test
