@@ -37,6 +37,9 @@ final class Journal implements Closeable {
 
     private final Path dir;
     private final long segmentSize;
+    private final SpaceGuard space;
+    /** Tests: the next flush writes part of its data and then fails with this (a simulated ENOSPC). */
+    volatile IOException failNextWrite;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final Map<Integer, FileChannel> readers = new ConcurrentHashMap<>();
     private final Thread writer;
@@ -60,9 +63,10 @@ final class Journal implements Closeable {
     private record Pending(byte type, byte[] head, byte[] content, CompletableFuture<Location> done) {
     }
 
-    Journal(Path dir, long segmentSize) throws IOException {
+    Journal(Path dir, long segmentSize, SpaceGuard space) throws IOException {
         this.dir = dir;
         this.segmentSize = segmentSize;
+        this.space = space;
         Files.createDirectories(dir);
         this.writer = new Thread(this::writeLoop, "hermod-spool-journal");
         this.writer.setDaemon(true);
@@ -213,19 +217,11 @@ final class Journal implements Closeable {
                 batch.add(first);
                 queue.drainTo(batch, MAX_BATCH - 1);
                 writingFrom = activeSegment;
-                writeBatch(batch, locations);
-                for (int i = 0; i < batch.size(); i++) {
-                    batch.get(i).done.complete(locations.get(i));
-                }
+                writeOrRollBack(batch, locations);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 failAll(batch, new IOException("spool is closing"));
                 break;
-            } catch (Throwable t) {
-                LOG.error("Spool write failed; {} records not written (their messages were refused with 451)",
-                        batch.size(), t);
-                failAll(batch, t);
-                abandonSegment();
             } finally {
                 writingFrom = Integer.MAX_VALUE;
                 batch.clear();
@@ -236,6 +232,97 @@ final class Journal implements Closeable {
         List<Pending> rest = new ArrayList<>();
         queue.drainTo(rest);
         failAll(rest, new IOException("spool is closed"));
+    }
+
+    /**
+     * Writes a batch and completes its futures. If the write or its fsync fails (ENOSPC, EIO), the segment is cut back
+     * to where the batch began, so that no record whose future failed survives on disk (a message refused with a 4xx
+     * is not delivered after a restart) and no torn record is left. Then the batch's small records (outcomes,
+     * deletions, holds) are tried once more without its messages: they need little space (the floor keeps it for
+     * them), and a lost outcome would mean a second delivery. Messages fail with {@link
+     * org.hermod.api.spool.SpoolFullException} when the disk is full.
+     */
+    private void writeOrRollBack(List<Pending> batch, List<Location> locations) {
+        int startSegment = activeSegment;
+        long startPosition = active == null ? -1 : position;
+        try {
+            writeBatch(batch, locations);
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).done.complete(locations.get(i));
+            }
+            return;
+        } catch (Throwable t) {
+            locations.clear();
+            boolean noSpace = space.isOutOfSpace(t);
+            rollBack(startSegment, startPosition);
+            List<Pending> small = new ArrayList<>();
+            for (Pending p : batch) {
+                if (isMessage(p.type)) {
+                    p.done.completeExceptionally(noSpace ? space.full(0) : t);
+                } else {
+                    small.add(p);
+                }
+            }
+            int messages = batch.size() - small.size();
+            LOG.error("Spool write failed{}; {} messages refused (4xx to their clients), nothing of the batch kept on"
+                    + " disk{}", noSpace ? " (file system full)" : "", messages,
+                    small.isEmpty() || messages == 0 ? "" : "; retrying its " + small.size() + " outcome records", t);
+            if (messages == 0 || small.isEmpty()) {
+                failAll(small, t);
+                return;
+            }
+            startSegment = activeSegment;
+            startPosition = active == null ? -1 : position;
+            try {
+                writeBatch(small, locations);
+                for (int i = 0; i < small.size(); i++) {
+                    small.get(i).done.complete(locations.get(i));
+                }
+            } catch (Throwable again) {
+                LOG.error("Spool write of {} outcome records failed too; their deliveries will be attempted again",
+                        small.size(), again);
+                rollBack(startSegment, startPosition);
+                failAll(small, again);
+            }
+        }
+    }
+
+    private static boolean isMessage(byte type) {
+        return type == RecordCodec.MSG || type == RecordCodec.MSG_ROUTED || type == RecordCodec.MSG_V1;
+    }
+
+    /**
+     * Cuts the journal back to {@code (segment, position)}: segments opened since are deleted, the segment is truncated
+     * there and synced, and writing continues at that point. Everything before it was fsynced by earlier batches. If
+     * the cut fails, the segment is abandoned instead (replay then cuts its torn tail).
+     */
+    private void rollBack(int segment, long position) {
+        try {
+            for (int s = activeSegment; s > segment; s--) { // segments the batch opened hold nothing else
+                if (s == activeSegment && active != null) {
+                    active.close();
+                    active = null;
+                }
+                Files.deleteIfExists(file(s));
+            }
+            if (position < 0) { // the batch began without an open segment (after an abandoned one): start afresh
+                activeSegment = segment;
+                active = null;
+                return;
+            }
+            if (active == null || activeSegment != segment) {
+                active = FileChannel.open(file(segment), StandardOpenOption.WRITE);
+                activeSegment = segment;
+            }
+            active.truncate(position);
+            active.force(true);
+            active.position(position);
+            this.position = position;
+        } catch (IOException | RuntimeException e) {
+            LOG.error("Cannot cut spool segment {} back to offset {} after a failed write; continuing in a new"
+                    + " segment (replay will cut the torn tail)", file(segment), position, e);
+            abandonSegment();
+        }
     }
 
     private static void failAll(List<Pending> batch, Throwable t) {
@@ -291,6 +378,7 @@ final class Journal implements Closeable {
             buffers.add(ByteBuffer.allocate(4).putInt(0, (int) crc.getValue()));
             locations.add(new Location(activeSegment, position));
             position += recordSize;
+            space.appended(recordSize);
         }
         flush(buffers);
         active.force(false);
@@ -301,6 +389,12 @@ final class Journal implements Closeable {
             return;
         }
         ByteBuffer[] arr = buffers.toArray(new ByteBuffer[0]);
+        IOException fault = failNextWrite;
+        if (fault != null) {
+            failNextWrite = null;
+            active.write(arr[0]); // part of the batch reaches the file, as with a real ENOSPC
+            throw fault;
+        }
         int from = 0;
         while (from < arr.length) {
             active.write(arr, from, Math.min(arr.length - from, 1000));

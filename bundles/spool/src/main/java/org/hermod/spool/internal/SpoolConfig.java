@@ -15,6 +15,11 @@ public @interface SpoolConfig {
     @AttributeDefinition(description = "Seconds between spool compaction runs (deleting and compacting obsolete segments)")
     int compactIntervalSeconds() default 10;
 
+    @AttributeDefinition(description = "Free space (MiB) the spool's file system must keep after a new message is written;"
+            + " below it new mail is refused with 452 4.3.1 (as Postfix's queue_minfree) while delivery outcomes are"
+            + " still written into the space below the floor. Make it at least 1.5 times the largest message. 0: off")
+    int minFreeSpaceMb() default 100;
+
     @AttributeDefinition(description = "Hours a held message may stay queued before it is returned to its sender without"
             + " delivery (a held message still expires by age; match the delivery maxAge). 0: held for ever")
     int heldMaxAgeHours() default 120;

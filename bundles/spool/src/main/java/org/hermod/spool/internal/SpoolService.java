@@ -32,6 +32,7 @@ import org.hermod.api.spool.DomainSummary;
 import org.hermod.api.spool.MessageInfo;
 import org.hermod.api.spool.QueueManager;
 import org.hermod.api.spool.Spool;
+import org.hermod.api.spool.SpoolFullException;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -69,17 +70,21 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
     });
     private Path dir;
     private long segmentSize;
+    private SpaceGuard space;
 
     /** For tests and embedding: opens a spool in a directory. */
     public static SpoolService open(Path dir, long segmentSize) throws IOException {
-        return open(dir, segmentSize, TimeUnit.HOURS.toMillis(120));
+        return open(dir, segmentSize, TimeUnit.HOURS.toMillis(120), null);
     }
 
-    /** As {@link #open(Path, long)}, held messages returned to their senders after {@code heldMaxAgeMillis}. */
-    static SpoolService open(Path dir, long segmentSize, long heldMaxAgeMillis) throws IOException {
+    /**
+     * As {@link #open(Path, long)}, held messages returned to their senders after {@code heldMaxAgeMillis}, and the
+     * free space checked by {@code space} (null: no floor).
+     */
+    static SpoolService open(Path dir, long segmentSize, long heldMaxAgeMillis, SpaceGuard space) throws IOException {
         SpoolService s = new SpoolService();
         s.index.heldMaxAge(heldMaxAgeMillis);
-        s.start(dir, segmentSize, 10);
+        s.start(dir, segmentSize, 10, space);
         return s;
     }
 
@@ -93,14 +98,17 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             d = Paths.get(data == null ? "data" : data, "hermod", "spool");
         }
         index.heldMaxAge(TimeUnit.HOURS.toMillis(Math.max(0, config.heldMaxAgeHours())));
-        start(d, config.segmentSizeMb() * 1024L * 1024L, config.compactIntervalSeconds());
+        Files.createDirectories(d);
+        start(d, config.segmentSizeMb() * 1024L * 1024L, config.compactIntervalSeconds(),
+                SpaceGuard.forDirectory(d, Math.max(0, config.minFreeSpaceMb()) * 1024L * 1024L));
     }
 
-    private void start(Path d, long segSize, int compactSeconds) throws IOException {
+    private void start(Path d, long segSize, int compactSeconds, SpaceGuard guard) throws IOException {
         this.dir = d;
         this.segmentSize = segSize;
         Files.createDirectories(d);
-        journal = new Journal(d, segSize);
+        this.space = guard != null ? guard : SpaceGuard.forDirectory(d, 0);
+        journal = new Journal(d, segSize, space);
         long t0 = System.nanoTime();
         int[] counts = new int[3];
         index.lock.lock();
@@ -185,6 +193,11 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         }
     }
 
+    /** The journal (tests inject write faults). */
+    Journal journal() {
+        return journal;
+    }
+
     /** Closes the spool (tests). */
     public void close() throws IOException {
         deactivate();
@@ -213,6 +226,11 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             head = RecordCodec.messageRecordHead(m, type, content.length);
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(e);
+        }
+        SpoolFullException full = space.admit(head.length + (long) content.length + RecordCodec.HEADER
+                + RecordCodec.TRAILER);
+        if (full != null) {
+            return CompletableFuture.failedFuture(full);
         }
         return journal.append(type, head, content).thenApply(loc -> {
             index.lock.lock();
@@ -718,6 +736,9 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         long liveBytes = pinned.stream().mapToLong(m -> m.contentLength).sum();
         if (!force && liveBytes > segmentSize / 4) {
             return false; // still mostly live: not worth copying yet
+        }
+        if (!space.hasRoomFor(liveBytes)) {
+            return false; // copying needs space first: the space below the floor is kept for delivery outcomes
         }
         for (QueueIndex.MessageEntry m : pinned) {
             byte[] content = content(m);

@@ -88,7 +88,7 @@ public class SpoolHoldTest {
 
     @Test
     public void aMessageHeldPastItsMaximumAgeIsReturnedToItsSenderNotDelivered() throws Exception {
-        spool = SpoolService.open(tmp.newFolder().toPath(), 1 << 20, 500);
+        spool = SpoolService.open(tmp.newFolder().toPath(), 1 << 20, 500, null);
         String young = store(env(Instant.now().plusSeconds(3600), "y@d.test"), Route.DEFAULT, "wait");
         String old = store(env(Instant.now(), "x@d.test"), Route.DEFAULT, "wait");
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
