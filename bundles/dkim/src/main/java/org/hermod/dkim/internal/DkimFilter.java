@@ -1,0 +1,119 @@
+package org.hermod.dkim.internal;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.hermod.api.Envelope;
+import org.hermod.api.filter.DataFilter;
+import org.hermod.api.filter.FilterDecision;
+import org.hermod.api.filter.FilterProperties;
+import org.hermod.api.filter.MessageData;
+import org.hermod.api.filter.SessionInfo;
+import org.hermod.api.routing.Route;
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * DKIM signing as an end-of-data filter named {@code dkim}. Its ranking is the lowest possible, so it runs after every
+ * other filter and signs the content as they left it. Configuration {@code etc/org.hermod.dkim.cfg} applies live;
+ * key files are polled for changes. See ADR 0013.
+ */
+@Component(service = DataFilter.class, configurationPid = "org.hermod.dkim",
+        configurationPolicy = ConfigurationPolicy.OPTIONAL,
+        property = {FilterProperties.NAME + "=dkim", "service.ranking:Integer=-2147483648"})
+@Designate(ocd = DkimConfig.class)
+public final class DkimFilter implements DataFilter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DkimFilter.class);
+
+    private final KeyRing keys = new KeyRing();
+    private volatile MessageSigner signer;
+    private BundleContext context;
+    private ScheduledExecutorService poller;
+    private ScheduledFuture<?> poll;
+
+    @Activate
+    void activate(BundleContext ctx, DkimConfig config) {
+        context = ctx;
+        poller = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "hermod-dkim-keys");
+            t.setDaemon(true);
+            return t;
+        });
+        apply(config);
+    }
+
+    @Modified
+    void modified(DkimConfig config) {
+        apply(config);
+    }
+
+    @Deactivate
+    void deactivate() {
+        poller.shutdownNow();
+    }
+
+    private synchronized void apply(DkimConfig config) {
+        Path dir = keyDirectory(config.keyDirectory());
+        try {
+            SigningClients clients = SigningClients.parse(config.signClients());
+            HeaderPolicy policy = HeaderPolicy.parse(config.signedHeaders(), config.oversignedHeaders());
+            String onFailure = config.onKeyFailure().strip().toLowerCase(Locale.ROOT);
+            if (!onFailure.equals("defer") && !onFailure.equals("unsigned")) {
+                throw new IllegalArgumentException("onKeyFailure must be defer or unsigned, not " + onFailure);
+            }
+            keys.configure(SignatureEntry.parse(config.signatures(), dir));
+            signer = new MessageSigner(keys, policy, clients, config.envelopeSenderFallback(), config.expirySeconds(),
+                    onFailure.equals("defer"));
+            LOG.info("DKIM signing: {} signatures configured, key directory {}", keys.all().size(), dir);
+        } catch (IllegalArgumentException e) {
+            // A broken configuration must not let mail pass unsigned: keep the previous one, or defer everything.
+            LOG.error("DKIM configuration org.hermod.dkim not applied: {}{}", e.getMessage(),
+                    signer == null ? "; all mail is deferred until it is fixed" : "; the previous one stays");
+        }
+        if (poll != null) {
+            poll.cancel(false);
+        }
+        long every = Math.max(100, config.keyPollMillis());
+        poll = poller.scheduleWithFixedDelay(this::checkKeys, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    private void checkKeys() {
+        try {
+            keys.checkForChanges();
+        } catch (RuntimeException e) {
+            LOG.warn("checking DKIM key files: {}", e.toString());
+        }
+    }
+
+    private Path keyDirectory(String configured) {
+        String etc = context == null ? null : context.getProperty("karaf.etc");
+        Path base = Path.of(etc == null ? System.getProperty("java.io.tmpdir") : etc);
+        if (configured == null || configured.isBlank()) {
+            return base.resolve("dkim");
+        }
+        Path p = Path.of(configured.strip().replace("${karaf.etc}", base.toString()));
+        return p.isAbsolute() ? p : base.resolve(p);
+    }
+
+    @Override
+    public FilterDecision onData(SessionInfo session, Envelope envelope, Route route, MessageData message)
+            throws Exception {
+        MessageSigner s = signer;
+        if (s == null) {
+            return FilterDecision.defer(451, "4.3.0", MessageSigner.DEFER_TEXT);
+        }
+        return s.sign(session, envelope, message, System.currentTimeMillis() / 1000);
+    }
+}
