@@ -1,0 +1,210 @@
+package org.hermod.routing.internal;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+
+import org.hermod.api.Envelope;
+import org.hermod.api.MailAddress;
+import org.hermod.api.Recipient;
+import org.hermod.api.filter.FilterChain;
+import org.hermod.api.filter.FilterDecision;
+import org.hermod.api.filter.RouteChange;
+import org.hermod.api.filter.SessionInfo;
+import org.hermod.api.routing.Route;
+
+/**
+ * One immutable chain: the enabled filters of each stage in order (ranking, highest first, then service id). Each
+ * stage runs its filters one after the other on the filter threads, merging decisions: route changes accumulate, a
+ * rewritten recipient is what later RCPT filters see, at end of data header edits and recipient changes apply before
+ * the next filter, and the first final action (accept, reject, defer, hold, discard, or a failure) ends the stage.
+ */
+final class ChainSnapshot implements FilterChain {
+
+    private final Map<Stage, FilterEntry[]> stages;
+    private final FilterRunner runner;
+
+    ChainSnapshot(List<FilterEntry> ordered, FilterRunner runner) {
+        this.runner = runner;
+        Map<Stage, FilterEntry[]> m = new EnumMap<>(Stage.class);
+        for (Stage s : Stage.values()) {
+            m.put(s, ordered.stream().filter(e -> e.serves(s)).toArray(FilterEntry[]::new));
+        }
+        this.stages = m;
+    }
+
+    @Override
+    public boolean has(Stage stage) {
+        return stages.get(stage).length > 0;
+    }
+
+    /** The filters of a stage, in order (for the console and tests). */
+    List<FilterEntry> filters(Stage stage) {
+        return List.of(stages.get(stage));
+    }
+
+    @Override
+    public CompletionStage<FilterDecision> connect(SessionInfo session) {
+        return simple(Stage.CONNECT, e -> () -> e.connect().onConnect(session));
+    }
+
+    @Override
+    public CompletionStage<FilterDecision> mail(SessionInfo session, MailAddress sender, Map<String, String> parameters) {
+        Map<String, String> params = parameters == null ? Map.of() : Map.copyOf(parameters);
+        return simple(Stage.MAIL, e -> () -> e.mail().onMail(session, sender, params));
+    }
+
+    @Override
+    public CompletionStage<FilterDecision> rcpt(SessionInfo session, MailAddress sender, Recipient recipient) {
+        FilterEntry[] fs = stages.get(Stage.RCPT);
+        return run(fs, new Merge(FilterDecision.proceed(), recipient), (e, m) -> runner.call(e,
+                () -> e.rcpt().onRcpt(session, sender, m.recipient)), (m, d) -> m.then(d, true),
+                m -> m.decision, FilterDecision.proceed());
+    }
+
+    private CompletionStage<FilterDecision> simple(Stage stage,
+                                                   Function<FilterEntry, FilterRunner.Call> call) {
+        return run(stages.get(stage), new Merge(FilterDecision.proceed(), null),
+                (e, m) -> runner.call(e, call.apply(e)), (m, d) -> m.then(d, false), m -> m.decision,
+                FilterDecision.proceed());
+    }
+
+    @Override
+    public CompletionStage<DataOutcome> data(SessionInfo session, Envelope envelope, Route route, byte[] content) {
+        DataState start = new DataState(FilterDecision.proceed(), envelope, route, new MessageContent(content),
+                RouteChange.NONE);
+        return run(stages.get(Stage.DATA), start,
+                (e, s) -> runner.call(e, () -> e.data().onData(session, s.envelope, s.route, s.message)),
+                DataState::then,
+                s -> new DataOutcome(s.decision.withRoute(s.change), s.envelope, s.route, s.message.bytes()),
+                new DataOutcome(FilterDecision.proceed(), envelope, route, content));
+    }
+
+    @Override
+    public CompletionStage<FilterDecision> beforeDelivery(String queueId, Envelope envelope, Route route,
+                                                          int attempts) {
+        DataState start = new DataState(FilterDecision.proceed(), envelope, route, null, RouteChange.NONE);
+        return run(stages.get(Stage.PRE_DELIVERY), start,
+                (e, s) -> runner.call(e, () -> e.preDelivery().beforeDelivery(queueId, s.envelope, s.route,
+                        attempts)),
+                DataState::then, s -> {
+                    FilterDecision d = s.decision.withRoute(s.change);
+                    return s.envelope.recipients().equals(envelope.recipients()) ? d
+                            : d.withRecipients(s.envelope.recipients());
+                }, FilterDecision.proceed());
+    }
+
+    /**
+     * Runs a stage's filters in order from a filter thread: {@code call} the next filter with the state so far, merge
+     * its decision with {@code merge}, stop at a final action, and map the state to the result.
+     */
+    private <S extends StageState, R> CompletionStage<R> run(FilterEntry[] filters, S start,
+            BiFunction<FilterEntry, S, CompletableFuture<FilterDecision>> call, BiFunction<S, FilterDecision, S> merge,
+            Function<S, R> result, R nothing) {
+        if (filters.length == 0) {
+            return CompletableFuture.completedFuture(nothing);
+        }
+        CompletableFuture<R> out = new CompletableFuture<>();
+        runner.executor().execute(() -> step(filters, 0, start, call, merge, result, out));
+        return out;
+    }
+
+    private <S extends StageState, R> void step(FilterEntry[] filters, int i, S state,
+            BiFunction<FilterEntry, S, CompletableFuture<FilterDecision>> call, BiFunction<S, FilterDecision, S> merge,
+            Function<S, R> result, CompletableFuture<R> out) {
+        try {
+            if (i == filters.length || state.isFinal()) {
+                out.complete(result.apply(state));
+                return;
+            }
+            FilterEntry e = filters[i];
+            call.apply(e, state).whenCompleteAsync((d, t) -> {
+                S next;
+                try {
+                    next = merge.apply(state, d != null ? d : FilterRunner.failure(e));
+                } catch (RuntimeException bad) { // a decision that cannot apply (e.g. a header edit of broken content)
+                    next = merge.apply(state, FilterRunner.failure(e));
+                }
+                step(filters, i + 1, next, call, merge, result, out);
+            }, runner.executor());
+        } catch (RuntimeException unexpected) {
+            out.complete(result.apply(merge.apply(state, FilterRunner.failure(filters[Math.min(i,
+                    filters.length - 1)]))));
+        }
+    }
+
+    /** What a stage has decided so far. */
+    interface StageState {
+        boolean isFinal();
+    }
+
+    /** Connect, MAIL, RCPT: the action, the accumulated route change and (RCPT) the recipient as rewritten. */
+    private record Merge(FilterDecision decision, Recipient recipient) implements StageState {
+
+        public boolean isFinal() {
+            return decision.isFinal();
+        }
+
+        Merge then(FilterDecision d, boolean rcpt) {
+            FilterDecision base = d.isFinal() ? actionOf(d).withRoute(decision.route()) : decision;
+            FilterDecision merged = base.withRoute(d.route());
+            Recipient r = recipient;
+            MailAddress rewritten = d.rewrittenRecipient() != null ? d.rewrittenRecipient()
+                    : decision.rewrittenRecipient();
+            if (rcpt && rewritten != null) {
+                merged = merged.withRecipientRewritten(rewritten);
+                r = new Recipient(rewritten, recipient.notifyOn(), recipient.orcpt());
+            }
+            return new Merge(merged, r);
+        }
+    }
+
+    /** End of data and pre-delivery: the action, and the envelope, route and content as changed so far. */
+    private record DataState(FilterDecision decision, Envelope envelope, Route route, MessageContent message,
+                             RouteChange change) implements StageState {
+
+        public boolean isFinal() {
+            return decision.isFinal();
+        }
+
+        DataState then(FilterDecision d) {
+            MessageContent m = message == null ? null : message.edit(d.headersRemoved(), d.headersAdded());
+            Envelope env = d.recipients() != null ? envelope.withRecipients(d.recipients()) : envelope;
+            return new DataState(d.isFinal() ? actionOf(d) : decision, env, d.route().applyTo(route), m,
+                    change.then(d.route()));
+        }
+    }
+
+    /** Only the action of a decision (its reply or hold reason), without its changes. */
+    static FilterDecision actionOf(FilterDecision d) {
+        return switch (d.action()) {
+            case CONTINUE -> FilterDecision.proceed();
+            case ACCEPT -> FilterDecision.accept();
+            case REJECT -> FilterDecision.reject(d.reply());
+            case DEFER -> FilterDecision.defer(d.reply());
+            case HOLD -> FilterDecision.hold(d.holdReason());
+            case DISCARD -> FilterDecision.discard();
+        };
+    }
+
+    /** The filter names of each stage, for logs. */
+    @Override
+    public String toString() {
+        List<String> parts = new ArrayList<>();
+        stages.forEach((s, fs) -> {
+            if (fs.length > 0) {
+                List<String> names = new ArrayList<>();
+                for (FilterEntry e : fs) {
+                    names.add(e.name);
+                }
+                parts.add(s + "=" + names);
+            }
+        });
+        return "FilterChain" + parts;
+    }
+}

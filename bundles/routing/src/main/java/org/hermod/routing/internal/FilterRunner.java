@@ -1,0 +1,163 @@
+package org.hermod.routing.internal;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.hermod.api.filter.FilterDecision;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs filter calls on the filter threads, never on the caller's: each call gets its filter's time budget, and a call
+ * that throws, returns nothing or runs past the budget yields the filter's failure decision (DEFER 451 4.3.0, or REJECT
+ * 554 5.3.0) and is counted. A call past its budget is interrupted.
+ *
+ * <p>Bulkheads, so that one stuck filter cannot stall other sessions: the pool grows on demand (no queue: a call
+ * either gets a thread or fails at once) up to {@code maxThreads}, and each filter may have at most its
+ * {@link FilterEntry#permits} calls in flight; a permit is given back only when the call really ends, so a filter
+ * that ignores interruption uses up its own permits, not the pool.
+ */
+final class FilterRunner implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FilterRunner.class);
+
+    /** A stage's call of one filter. */
+    @FunctionalInterface
+    interface Call {
+        FilterDecision run() throws Exception;
+    }
+
+    private final ThreadPoolExecutor pool;
+    private final ScheduledExecutorService timer;
+    private final Executor continuation;
+    private final java.util.concurrent.atomic.AtomicLong lastWarn = new java.util.concurrent.atomic.AtomicLong(
+            System.nanoTime() - 2_000_000_000L);
+
+    FilterRunner(int coreThreads, int maxThreads) {
+        AtomicInteger n = new AtomicInteger();
+        pool = new ThreadPoolExecutor(Math.max(1, coreThreads), Math.max(Math.max(1, coreThreads), maxThreads), 60,
+                TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(r, "hermod-filter-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "hermod-filter-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        continuation = r -> {
+            try {
+                pool.execute(r);
+            } catch (RejectedExecutionException e) {
+                r.run();
+            }
+        };
+    }
+
+    /**
+     * Where stage steps continue after a call completes: a filter thread, or when every thread is busy the thread that
+     * completed the call (a filter thread or the budget timer), never the caller's.
+     */
+    Executor executor() {
+        return continuation;
+    }
+
+    /** Threads running calls now (for tests and the console). */
+    int activeThreads() {
+        return pool.getActiveCount();
+    }
+
+    /** Calls a filter; the future completes with its decision or its failure decision, never exceptionally. */
+    CompletableFuture<FilterDecision> call(FilterEntry filter, Call call) {
+        CompletableFuture<FilterDecision> result = new CompletableFuture<>();
+        if (!filter.permits.tryAcquire()) {
+            if (warnNow()) {
+                LOG.warn("filter {}: its limit of calls in flight is used up by calls past their budget; failing new "
+                        + "calls at once (logged at most once a second)", filter.name);
+            }
+            filter.stats.failed(0, failure(filter), true);
+            result.complete(failure(filter));
+            return result;
+        }
+        long start = System.nanoTime();
+        Future<?> task;
+        try {
+            task = pool.submit(() -> {
+                try {
+                    FilterDecision d = call.run();
+                    if (d == null) {
+                        throw new IllegalStateException("filter returned no decision");
+                    }
+                    if (result.complete(d)) {
+                        filter.stats.called(System.nanoTime() - start, d);
+                    }
+                } catch (Throwable t) { // a filter must never take a thread or a transaction down
+                    if (result.complete(failure(filter))) {
+                        filter.stats.failed(System.nanoTime() - start, failure(filter), false);
+                        LOG.warn("filter {} failed: {}", filter.name, t.toString());
+                    }
+                    if (t instanceof VirtualMachineError e && !(t instanceof StackOverflowError)) {
+                        throw e;
+                    }
+                } finally {
+                    filter.permits.release();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            filter.permits.release();
+            if (warnNow()) {
+                LOG.warn("filter {}: no filter thread free ({} busy; logged at most once a second)", filter.name,
+                        pool.getActiveCount());
+            }
+            filter.stats.failed(0, failure(filter), true);
+            result.complete(failure(filter));
+            return result;
+        }
+        ScheduledFuture<?> timeout = timer.schedule(() -> {
+            if (result.complete(failure(filter))) {
+                filter.stats.failed(System.nanoTime() - start, failure(filter), true);
+                LOG.warn("filter {} ran past its budget of {} ms; interrupted", filter.name, filter.timeoutMillis);
+                task.cancel(true);
+            }
+        }, filter.timeoutMillis, TimeUnit.MILLISECONDS);
+        result.whenComplete((d, t) -> timeout.cancel(false));
+        return result;
+    }
+
+    /** Runs a step on a filter thread (a stage's start, so the caller's thread never runs stage logic). */
+    <T> CompletableFuture<T> start(java.util.function.Supplier<CompletableFuture<T>> step, T onOverload) {
+        try {
+            return CompletableFuture.supplyAsync(step, pool).thenCompose(f -> f);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.completedFuture(onOverload);
+        }
+    }
+
+    private boolean warnNow() {
+        long now = System.nanoTime();
+        long last = lastWarn.get();
+        return now - last > 1_000_000_000L && lastWarn.compareAndSet(last, now);
+    }
+
+    static FilterDecision failure(FilterEntry filter) {
+        return filter.rejectOnFailure ? FilterDecision.reject(554, "5.3.0", "Message refused by a filter failure")
+                : FilterDecision.defer(451, "4.3.0", "Temporary filter failure, try again later");
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        ExecutorService p = pool;
+        p.shutdownNow();
+    }
+}
