@@ -2,6 +2,7 @@ package org.hermod.shaping.internal;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One rate-limiter cell, the generic cell rate algorithm (GCRA, as KumoMTA's throttles): it keeps only the theoretical
@@ -11,13 +12,14 @@ import java.time.Instant;
  *
  * <p>The rate is given on every call, so a changed limit (a live configuration edit, an adaptive decrease) applies to
  * the next token without losing what was already spent. The clock is the caller's ({@code now}); nothing here reads
- * the system time. Threading: thread-safe (one lock per cell, held for a few arithmetic operations).
+ * the system time. Threading: lock-free (the TAT is one atomic long, moved by compare-and-set).
  */
 public final class Gcra {
 
+    private static final long NEVER = Long.MIN_VALUE;
     private final int burst;
-    /** Theoretical arrival time in nanoseconds since the epoch; Long.MIN_VALUE when never used. */
-    private long tat = Long.MIN_VALUE;
+    /** Theoretical arrival time in nanoseconds since the epoch; NEVER when never used. */
+    private final AtomicLong tat = new AtomicLong(NEVER);
 
     /** A cell with a burst of 1: tokens are spaced by exactly one emission interval. */
     public Gcra() {
@@ -42,33 +44,68 @@ public final class Gcra {
      * @param perSecond the rate; 0 or less means unlimited (always ZERO, nothing recorded)
      * @return {@link Duration#ZERO} when the token was taken, else the wait until the next one is due (nothing taken)
      */
-    public synchronized Duration tryTake(double perSecond, Instant now) {
-        Duration wait = waitFor(perSecond, now);
-        if (wait.isZero() && perSecond > 0) {
-            long t = nanos(now);
-            tat = Math.max(effectiveTat(perSecond, t), t) + interval(perSecond);
+    public Duration tryTake(double perSecond, Instant now) {
+        long w = tryTakeNanos(perSecond, nanos(now));
+        return w == 0 ? Duration.ZERO : Duration.ofNanos(w);
+    }
+
+    /** As {@link #tryTake}, in nanoseconds since the epoch: 0 when taken, else the nanoseconds to wait. */
+    long tryTakeNanos(double perSecond, long t) {
+        if (perSecond <= 0) {
+            return 0;
         }
-        return wait;
+        long interval = interval(perSecond);
+        while (true) {
+            long current = tat.get();
+            long wait = waitNanos(current, interval, t);
+            if (wait > 0) {
+                return wait;
+            }
+            long base = current == NEVER ? t : Math.max(effectiveTat(current, interval, t), t);
+            if (tat.compareAndSet(current, base + interval)) {
+                return 0;
+            }
+        }
+    }
+
+    /**
+     * Returns a token taken with {@link #tryTakeNanos} at this rate (a take of several cells that failed on a later
+     * cell): the TAT moves back by one interval.
+     */
+    void giveBack(double perSecond) {
+        if (perSecond > 0) {
+            long interval = interval(perSecond);
+            tat.getAndUpdate(v -> v == NEVER ? v : v - interval);
+        }
     }
 
     /**
      * The TAT as the current rate sees it: a TAT further ahead than one full burst at this rate was set by a slower
      * rate before (a raised limit, an adaptive recovery); it is forgiven, so the faster rate applies at once.
      */
-    private long effectiveTat(double perSecond, long t) {
-        long horizon = t + burst * interval(perSecond);
-        return tat > horizon ? t : tat; // forgiven: the next token is due now, then spaced at the new rate
+    private long effectiveTat(long current, long interval, long t) {
+        long horizon = t + burst * interval;
+        return current > horizon ? t : current; // forgiven: the next token is due now, then spaced at the new rate
     }
 
     /** How long until a token is available (ZERO: now), without taking one. */
-    public synchronized Duration waitFor(double perSecond, Instant now) {
-        if (perSecond <= 0 || tat == Long.MIN_VALUE) {
-            return Duration.ZERO;
+    public Duration waitFor(double perSecond, Instant now) {
+        long w = waitNanos(perSecond, nanos(now));
+        return w == 0 ? Duration.ZERO : Duration.ofNanos(w);
+    }
+
+    /** As {@link #waitFor} in nanoseconds (0: now). */
+    long waitNanos(double perSecond, long t) {
+        return perSecond <= 0 ? 0 : waitNanos(tat.get(), interval(perSecond), t);
+    }
+
+    private long waitNanos(long current, long interval, long t) {
+        if (current == NEVER) {
+            return 0;
         }
-        long t = nanos(now);
-        long tolerance = (burst - 1) * interval(perSecond);
-        long allowedAt = effectiveTat(perSecond, t) - tolerance;
-        return allowedAt <= t ? Duration.ZERO : Duration.ofNanos(allowedAt - t);
+        long tolerance = (burst - 1) * interval;
+        long allowedAt = effectiveTat(current, interval, t) - tolerance;
+        return allowedAt <= t ? 0 : allowedAt - t;
     }
 
     /** The emission interval in nanoseconds (at least 1). */

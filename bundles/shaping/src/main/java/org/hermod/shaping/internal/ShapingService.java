@@ -18,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 import org.hermod.api.shaping.EgressPath;
@@ -79,6 +80,15 @@ public final class ShapingService implements Shaping {
     /** Pools a response rule's move names that the configuration lacks, warned about once. */
     private final Set<String> warnedPools = ConcurrentHashMap.newKeySet();
     private volatile EgressModel model;
+    private volatile List<EgressSource> sourceList = List.of();
+    private volatile List<Pool> poolList = List.of();
+    /** What the rules and configuration say per destination and path, rebuilt when either changes. */
+    private volatile PathViews views;
+    /**
+     * Moves on whenever a path's decision may have changed (an event: a strategy's change, an operator's hold or
+     * resume, a warmup step; a state handover), so that no cached decision outlives it.
+     */
+    private final AtomicLong decisions = new AtomicLong();
     private volatile ShapingEventLog log;
     private final Warmup warmup = new Warmup(this::record);
     private volatile WarmupStore warmupStore;
@@ -138,6 +148,8 @@ public final class ShapingService implements Shaping {
             LOG.warn("shaping configuration: {}", e);
         }
         EgressModel before = model;
+        sourceList = List.copyOf(next.sources().values());
+        poolList = List.copyOf(next.pools().values());
         model = next;
         ring.capacity(config.eventsKept());
         warnedMissing.clear();
@@ -236,6 +248,7 @@ public final class ShapingService implements Shaping {
                 guard.run("importState", () -> from.importState(resets));
             }
         });
+        decisions.incrementAndGet();
     }
 
     private Site siteOf(PathState st) {
@@ -271,12 +284,12 @@ public final class ShapingService implements Shaping {
 
     @Override
     public List<EgressSource> sources() {
-        return List.copyOf(model.sources().values());
+        return sourceList;
     }
 
     @Override
     public List<Pool> pools() {
-        return List.copyOf(model.pools().values());
+        return poolList;
     }
 
     @Override
@@ -289,26 +302,48 @@ public final class ShapingService implements Shaping {
         return rules.rules().providerOf(mxHosts, domain);
     }
 
+    /** The views of the rules, configuration and strategies in force (a new set when one of them changed). */
+    private PathViews views() {
+        PathViews v = views;
+        Rules r = rules.rules();
+        EgressModel m = model;
+        long version = strategies.version();
+        if (v == null || v.rules != r || v.model != m || v.strategies != version) {
+            v = new PathViews(r, m, version, (site, domain) -> {
+                sites.putIfAbsent(site.key(), site);
+                return assigned(site, domain);
+            }, store);
+            views = v;
+        }
+        return v;
+    }
+
     @Override
     public Optional<EgressSource> choose(String pool, Site site, String domain, Instant now) {
-        EgressModel m = model;
+        PathViews v = views();
+        EgressModel m = v.model;
         Pool p = m.pools().get(pool);
         if (p == null) {
             p = m.pools().get(m.defaultPool());
         }
-        Rules r = rules.rules();
-        String provider = r.providerOf(site, domain);
-        String target = Warmup.target(provider, site.key());
-        Predicate<String> eligible = src -> m.sources().containsKey(src)
-                && !decide(new EgressPath(src, site.key()), site, domain, now).suspendedAt(now)
-                && warmupRoom(r.warmupFor(src, provider), src, target, site.key(), now);
         // A choice is not a send: delivery may ask again (another source, a later pump) before it starts the message,
         // so warmup counts when the message token is taken (acquireMessage), not here.
-        return chooser.next(p, eligible).map(m.sources()::get);
+        List<Pool.Member> members = p.members();
+        if (members.size() == 1) { // nothing to weigh
+            String only = members.get(0).source();
+            return eligible(v, only, site, domain, now) ? v.chosen(only) : Optional.empty();
+        }
+        return chooser.next(p, src -> eligible(v, src, site, domain, now)).flatMap(v::chosen);
     }
 
-    private boolean warmupRoom(WarmupPlan plan, String source, String target, String siteKey, Instant now) {
-        return plan == null || warmup.hasRoom(plan, source, target, siteKey, now);
+    /** A configured source whose path is not suspended and whose warmup cap (if any) has room. */
+    private boolean eligible(PathViews v, String source, Site site, String domain, Instant now) {
+        if (!v.model.sources().containsKey(source)) {
+            return false;
+        }
+        PathViews.PathView pv = v.path(source, site, domain);
+        return !decision(pv, now).suspendedAt(now) && (pv.warmup == null
+                || warmup.hasRoom(pv.warmup, source, pv.to.warmupTarget, site.key(), now));
     }
 
     @Override
@@ -370,10 +405,37 @@ public final class ShapingService implements Shaping {
 
     @Override
     public PathDecision decide(EgressPath path, Site site, String domain, Instant now) {
-        sites.putIfAbsent(site.key(), site);
-        Limits configured = rules.rules().resolve(site, domain, path.source()).limits();
-        ShapingStrategy s = assigned(site, domain).strategy();
-        PathDecision d = guard.call("decide", () -> s.decide(path, site, configured, now), PathDecision.of(configured));
+        return decision(views().path(path.source(), site, domain), now);
+    }
+
+    /** How long a decision is reused at most, for strategies whose state changes without an event. */
+    static final Duration DECISION_MAX_AGE = Duration.ofSeconds(1);
+
+    /**
+     * The path's decision: the cached one while no event, hold or handover happened since, it is younger than
+     * {@link #DECISION_MAX_AGE} and the suspension it holds has not ended; else made anew.
+     */
+    private PathDecision decision(PathViews.PathView pv, Instant now) {
+        long generation = decisions.get();
+        PathViews.Decision cached = pv.decision;
+        if (cached != null && cached.generation() == generation && now.isBefore(cached.expires())) {
+            return cached.decision();
+        }
+        PathDecision d = makeDecision(pv, now);
+        Instant expires = now.plus(DECISION_MAX_AGE);
+        if (d.suspendedAt(now) && d.suspendedUntil().isBefore(expires)) {
+            expires = d.suspendedUntil();
+        }
+        pv.decision = new PathViews.Decision(d, generation, expires);
+        return d;
+    }
+
+    private PathDecision makeDecision(PathViews.PathView pv, Instant now) {
+        EgressPath path = pv.path;
+        Limits configured = pv.configured;
+        ShapingStrategy s = pv.to.strategy.strategy();
+        PathDecision d = guard.call("decide", () -> s.decide(path, pv.to.site, configured, now),
+                PathDecision.of(configured));
         if (d.divertToPool() != null && !model.pools().containsKey(d.divertToPool())) {
             // The rules file is parsed without the configuration, so a move to a pool that is not configured is
             // caught here: logged once per pool (until the configuration changes), and the mail stays on its path.
@@ -393,24 +455,23 @@ public final class ShapingService implements Shaping {
 
     @Override
     public int maxSiteConnections(Site site, String domain) {
-        return rules.rules().siteTotals(site, domain).maxConnections();
+        return views().domain(site, domain).siteTotals.maxConnections();
     }
 
     @Override
     public int maxSourceConnections(String source) {
-        return rules.rules().sourceTotals(source).maxConnections();
+        return views().sourceTotals(source).maxConnections();
     }
 
     @Override
     public Duration acquireMessage(EgressPath path, Site site, String domain, Instant now) {
-        Rules r = rules.rules();
-        String provider = r.providerOf(site, domain);
-        WarmupPlan plan = r.warmupFor(path.source(), provider);
-        String target = Warmup.target(provider, site.key());
+        PathViews.PathView pv = views().path(path.source(), site, domain);
+        WarmupPlan plan = pv.warmup;
+        String target = pv.to.warmupTarget;
         if (plan != null && !warmup.hasRoom(plan, path.source(), target, site.key(), now)) {
             return WARMUP_RECHECK; // today's (or this hour's) cap is used up: another source of the pool takes it
         }
-        Duration wait = acquire(path, site, domain, now, false);
+        Duration wait = acquire(pv, now, false);
         if (plan != null && wait.isZero()) {
             warmup.count(plan, path.source(), target, site.key(), now); // the message starts on this source now
         }
@@ -422,37 +483,32 @@ public final class ShapingService implements Shaping {
 
     @Override
     public Duration acquireConnection(EgressPath path, Site site, String domain, Instant now) {
-        return acquire(path, site, domain, now, true);
+        return acquire(views().path(path.source(), site, domain), now, true);
     }
 
-    private Duration acquire(EgressPath path, Site site, String domain, Instant now, boolean connection) {
-        PathDecision d = decide(path, site, domain, now);
+    /** One token of the path, its site and its source (message or connection rate), all or none. */
+    private Duration acquire(PathViews.PathView pv, Instant now, boolean connection) {
+        PathDecision d = decision(pv, now);
         if (d.suspendedAt(now)) {
             return Duration.between(now, d.suspendedUntil());
         }
-        Rules r = rules.rules();
-        Rules.Totals siteTotals = r.siteTotals(site, domain);
-        Rules.Totals sourceTotals = r.sourceTotals(path.source());
-        String prefix = connection ? "conn-" : "";
-        List<ThrottleStore.Take> takes = List.of(
-                new ThrottleStore.Take(prefix + "path:" + path, connection ? d.limits().connectionsPerSecond()
-                        : d.limits().messagesPerSecond(), 1),
-                new ThrottleStore.Take(prefix + "site:" + site.key(), connection ? siteTotals.connectionsPerSecond()
-                        : siteTotals.messagesPerSecond(), 1),
-                new ThrottleStore.Take(prefix + "source:" + path.source(), connection
-                        ? sourceTotals.connectionsPerSecond() : sourceTotals.messagesPerSecond(), 1));
-        return store.tryTakeAll(takes, now);
+        Limits l = d.limits();
+        Rules.Totals site = pv.to.siteTotals;
+        Rules.Totals source = pv.sourceTotals;
+        return connection
+                ? pv.connections.take(l.connectionsPerSecond(), site.connectionsPerSecond(),
+                        source.connectionsPerSecond(), now)
+                : pv.messages.take(l.messagesPerSecond(), site.messagesPerSecond(), source.messagesPerSecond(), now);
     }
 
     @Override
     public void feedback(Feedback f) {
-        sites.putIfAbsent(f.site().key(), f.site());
-        Limits configured = rules.rules().resolve(f.site(), f.domain(), f.path().source()).limits();
-        ShapingStrategy s = assigned(f.site(), f.domain()).strategy();
-        if (f.result() == Feedback.Result.DELIVERED) {
-            warmup.delivered(f.path().source(), Warmup.target(rules.rules().providerOf(f.site(), f.domain()),
-                    f.site().key()), f.time());
+        PathViews.PathView pv = views().path(f.path().source(), f.site(), f.domain());
+        ShapingStrategy s = pv.to.strategy.strategy();
+        if (f.result() == Feedback.Result.DELIVERED && pv.warmup != null) {
+            warmup.delivered(f.path().source(), pv.to.warmupTarget, f.time());
         }
+        Limits configured = pv.configured;
         for (ShapingEvent e : guard.call("onFeedback", () -> s.onFeedback(f, configured), List.<ShapingEvent>of())) {
             record(e);
         }
@@ -577,6 +633,7 @@ public final class ShapingService implements Shaping {
         if (e == null) {
             return;
         }
+        decisions.incrementAndGet(); // a change: no cached decision survives it
         ring.add(e);
         noteNegative(e);
         ShapingEventLog l = log;

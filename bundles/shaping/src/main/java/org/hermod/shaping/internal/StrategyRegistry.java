@@ -33,6 +33,8 @@ final class StrategyRegistry {
     private final ShapingStrategy builtIn = new FixedStrategy();
     private final List<Bound> bound = new ArrayList<>();
     private volatile Map<String, ShapingStrategy> top = Map.of();
+    /** Moves on after every change of {@link #top} (the shaping service rebuilds its cached views then). */
+    private volatile long version;
 
     synchronized void add(Bound b) {
         bound.add(b);
@@ -54,6 +56,11 @@ final class StrategyRegistry {
             m.putIfAbsent(b.name(), b.strategy());
         }
         top = Map.copyOf(m);
+        version++; // under the registry's lock; read without it
+    }
+
+    long version() {
+        return version;
     }
 
     /** The strategy serving {@code name}, with the fallbacks. */

@@ -33,4 +33,21 @@ public interface ThrottleStore {
 
     /** How many cells the store holds (for tests and the console). */
     int size();
+
+    /**
+     * The cells of one path's takes, resolved once: a path's cell, its site's and its source's. The shaping service
+     * keeps the handle with the path's cached limits, so a take builds no keys and looks nothing up. The default
+     * goes through {@link #tryTakeAll}; a store may return a faster handle with the same all-or-nothing meaning.
+     */
+    default PathCells cells(String pathKey, String siteKey, String sourceKey) {
+        return (pathRate, siteRate, sourceRate, now) -> tryTakeAll(List.of(new Take(pathKey, pathRate, 1),
+                new Take(siteKey, siteRate, 1), new Take(sourceKey, sourceRate, 1)), now);
+    }
+
+    /** A handle on a path's, its site's and its source's cells (rates as in {@link Take}: 0 = unlimited). */
+    interface PathCells {
+
+        /** One token from each of the three cells or none, as {@link #tryTakeAll}. */
+        Duration take(double pathRate, double siteRate, double sourceRate, Instant now);
+    }
 }

@@ -264,4 +264,30 @@ public class ShapingServiceTest {
     private ShapingConfig configWith(String assignments) {
         return config(assignments);
     }
+
+    /** Decisions are cached per path; every change that can alter one is seen by the very next call. */
+    @Test
+    public void aCachedDecisionNeverOutlivesAChange() {
+        EgressPath a = new EgressPath("a", YAHOO.key());
+        Instant t = T0;
+        PathDecision first = shaping.decide(a, YAHOO, "yahoo.com", t);
+        assertEquals(4, first.limits().maxConnections());
+        assertTrue("the same decision object while nothing changed",
+                first == shaping.decide(a, YAHOO, "yahoo.com", t.plusMillis(10)));
+        shaping.feedback(tss04(a, t)); // a decrease: an event
+        assertEquals("the decrease applies at once", 2,
+                shaping.decide(a, YAHOO, "yahoo.com", t.plusMillis(20)).limits().maxConnections());
+        shaping.suspend("a", Duration.ofMinutes(5), "test");
+        assertTrue(shaping.decide(a, YAHOO, "yahoo.com", t.plusMillis(30)).suspendedAt(t.plusMillis(30)));
+        assertTrue(shaping.acquireMessage(a, YAHOO, "yahoo.com", t.plusMillis(30)).compareTo(Duration.ofMinutes(4)) > 0);
+        shaping.resume("a");
+        assertFalse("the resume applies at once",
+                shaping.decide(a, YAHOO, "yahoo.com", t.plusMillis(40)).suspendedAt(t.plusMillis(40)));
+        shaping.suspend("a", Duration.ofSeconds(30), "short");
+        Instant after = t.plusSeconds(31);
+        assertFalse("a hold's end needs no event", shaping.decide(a, YAHOO, "yahoo.com", after).suspendedAt(after));
+        rules = RulesParser.parse("hermod-shaping.rules", RULES.replace("connections=4", "connections=6"));
+        assertEquals("a rules reload applies at once (x0.5 of the new 6)", 3,
+                shaping.decide(a, YAHOO, "yahoo.com", after.plusMillis(1)).limits().maxConnections());
+    }
 }
