@@ -8,14 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 
 import org.hermod.api.MailAddress;
 import org.slf4j.Logger;
@@ -27,12 +20,11 @@ import org.slf4j.LoggerFactory;
  * (refused at RCPT, so no backscatter later), anything else = cannot tell now (4xx at RCPT). Answers are cached:
  * valid ones for {@code positiveTtl}, unknown ones for {@code negativeTtl}; a temporary failure is not cached.
  * Callouts run on four worker threads with a bounded queue, never on an event loop; concurrent checks of one address
- * share one callout.
+ * share one callout ({@link VerdictCache}).
  */
 final class RecipientVerifier {
 
     private static final Logger LOG = LoggerFactory.getLogger(RecipientVerifier.class);
-    private static final int MAX_CACHED = 100_000;
 
     enum Result { VALID, UNKNOWN_USER, TRY_LATER }
 
@@ -40,23 +32,11 @@ final class RecipientVerifier {
     record Verdict(Result result, String reply) {
     }
 
-    private record Cached(Verdict verdict, long expires) {
-    }
-
     private final String host;
     private final int port;
     private final String helo;
     private final int timeoutMillis;
-    private final long positiveTtlNanos;
-    private final long negativeTtlNanos;
-    private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, CompletableFuture<Verdict>> inFlight = new ConcurrentHashMap<>();
-    private final ExecutorService workers = new ThreadPoolExecutor(4, 4, 0, TimeUnit.SECONDS,
-            new LinkedBlockingQueue<>(1000), r -> {
-                Thread t = new Thread(r, "hermod-smtp-verify");
-                t.setDaemon(true);
-                return t;
-            });
+    private final VerdictCache cache;
 
     /** @param nextHop "host:port" */
     RecipientVerifier(String nextHop, String helo, int timeoutSeconds, long positiveTtlSeconds, long negativeTtlSeconds) {
@@ -68,8 +48,8 @@ final class RecipientVerifier {
         this.port = Integer.parseInt(nextHop.substring(colon + 1));
         this.helo = helo;
         this.timeoutMillis = timeoutSeconds * 1000;
-        this.positiveTtlNanos = TimeUnit.SECONDS.toNanos(positiveTtlSeconds);
-        this.negativeTtlNanos = TimeUnit.SECONDS.toNanos(negativeTtlSeconds);
+        this.cache = new VerdictCache("hermod-smtp-verify", 4, 1000, positiveTtlSeconds, negativeTtlSeconds,
+                System::nanoTime);
     }
 
     String nextHop() {
@@ -77,39 +57,11 @@ final class RecipientVerifier {
     }
 
     void close() {
-        workers.shutdownNow();
+        cache.close();
     }
 
     CompletionStage<Verdict> verify(MailAddress rcpt) {
-        String key = rcpt.toString().toLowerCase(Locale.ROOT);
-        Cached c = cache.get(key);
-        if (c != null && System.nanoTime() - c.expires() < 0) {
-            return CompletableFuture.completedFuture(c.verdict());
-        }
-        CompletableFuture<Verdict> mine = new CompletableFuture<>();
-        CompletableFuture<Verdict> running = inFlight.putIfAbsent(key, mine);
-        if (running != null) {
-            return running;
-        }
-        try {
-            workers.execute(() -> {
-                Verdict v = callout(rcpt);
-                long ttl = v.result() == Result.VALID ? positiveTtlNanos : v.result() == Result.UNKNOWN_USER
-                        ? negativeTtlNanos : 0;
-                if (ttl > 0) {
-                    if (cache.size() >= MAX_CACHED) {
-                        cache.clear(); // crude but bounded; a busy server re-learns its hot addresses quickly
-                    }
-                    cache.put(key, new Cached(v, System.nanoTime() + ttl));
-                }
-                inFlight.remove(key);
-                mine.complete(v);
-            });
-        } catch (RejectedExecutionException e) {
-            inFlight.remove(key);
-            mine.complete(new Verdict(Result.TRY_LATER, "verification queue full"));
-        }
-        return mine;
+        return cache.get(rcpt.toString().toLowerCase(Locale.ROOT), () -> callout(rcpt));
     }
 
     private Verdict callout(MailAddress rcpt) {

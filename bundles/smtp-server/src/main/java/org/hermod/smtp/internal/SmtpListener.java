@@ -23,18 +23,41 @@ import io.netty.channel.Channel;
 public final class SmtpListener {
 
     private final SmtpServer server;
+    private final String name;
     private Channel channel;
     private String bound;
 
     @Activate
-    public SmtpListener(@Reference SmtpServer server, SmtpListenerConfig config) throws InterruptedException {
+    public SmtpListener(@Reference SmtpServer server, SmtpListenerConfig config, java.util.Map<String, Object> props)
+            throws InterruptedException {
         this.server = server;
+        this.name = name(props, ListenerMode.parse(config.mode()));
         bind(config);
+    }
+
+    /**
+     * The listener's name as filters see it: the configuration's name ({@code listener-submission.cfg} and
+     * {@code org.hermod.smtp.listener~submission} both give {@code submission}), else the mode.
+     */
+    static String name(java.util.Map<String, Object> props, ListenerMode mode) {
+        Object file = props.get("felix.fileinstall.filename");
+        if (file != null) {
+            String f = file.toString();
+            int dash = f.lastIndexOf("org.hermod.smtp.listener-");
+            if (dash >= 0 && f.endsWith(".cfg")) {
+                return f.substring(dash + "org.hermod.smtp.listener-".length(), f.length() - 4);
+            }
+        }
+        Object pid = props.get("service.pid");
+        if (pid != null && pid.toString().indexOf('~') > 0) {
+            return pid.toString().substring(pid.toString().indexOf('~') + 1);
+        }
+        return mode.name().toLowerCase(java.util.Locale.ROOT);
     }
 
     private void bind(SmtpListenerConfig c) throws InterruptedException {
         ListenerMode mode = ListenerMode.parse(c.mode());
-        channel = server.bind(c.bindAddress(), c.port(), mode);
+        channel = server.bind(c.bindAddress(), c.port(), mode, name);
         bound = c.bindAddress() + ":" + c.port() + ":" + mode;
     }
 

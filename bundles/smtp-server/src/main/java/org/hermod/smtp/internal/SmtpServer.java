@@ -9,6 +9,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import org.hermod.api.filter.FilterChain;
+import org.hermod.api.filter.FilterChainProvider;
 import org.hermod.api.spool.Spool;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
@@ -17,6 +19,9 @@ import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +48,9 @@ import io.netty.handler.ssl.SslHandler;
  * (submission, implicit TLS) are {@link SmtpListener} factory configurations that bind through {@link #bind}.
  * Pipeline per connection, in order: connection limits, TLS (implicit TLS listeners; added later by STARTTLS),
  * framing (CRLF lines / dot-terminated data / BDAT chunks), the session state machine. Settings that do not need a
- * new socket apply live to new sessions.
+ * new socket apply live to new sessions. The routing filters come from the routing bundle's
+ * {@link FilterChainProvider}, bound dynamically: installing, updating or removing it restarts neither the server nor
+ * its connections; each new transaction takes the chain in force.
  */
 @Component(configurationPid = "org.hermod.smtp", configurationPolicy = ConfigurationPolicy.OPTIONAL, immediate = true,
         service = SmtpServer.class)
@@ -70,6 +77,12 @@ public final class SmtpServer {
     private volatile TlsCertificates tls;
     private volatile RecipientMap recipients;
     private volatile RecipientVerifier verifier;
+    private volatile RecipientDirectory directory;
+    private String directoryKey = "";
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile FilterChainProvider filterChains;
     private String verifierKey = "";
     private final ScheduledExecutorService files;
     private final EventLoopGroup boss;
@@ -106,7 +119,7 @@ public final class SmtpServer {
         });
         files.scheduleWithFixedDelay(this::checkFiles, FILE_CHECK_SECONDS, FILE_CHECK_SECONDS, TimeUnit.SECONDS);
         try {
-            server = bind(config.bindAddress(), config.port(), ListenerMode.MTA);
+            server = bind(config.bindAddress(), config.port(), ListenerMode.MTA, "default");
         } catch (RuntimeException | InterruptedException e) {
             stop();
             throw e;
@@ -136,10 +149,49 @@ public final class SmtpServer {
                 LOG.info("Recipients of relay domains are verified at {}", verifier.nextHop());
             }
         }
+        loadDirectory(c);
         String rf = c.recipientMap() == null ? "" : c.recipientMap().trim();
         if (!rf.equals(recipientFile)) {
             recipients = new RecipientMap(rf.isEmpty() ? null : resolve(rf));
             recipientFile = rf;
+        }
+    }
+
+    /** (Re)creates the LDAP recipient directory when its settings changed. */
+    private void loadDirectory(SmtpServerConfig c) {
+        List<String> domains = SmtpSettings.split(c.ldapDomains());
+        String key = domains + "|" + c.ldapUrl() + "|" + c.ldapBindDn() + "|" + c.ldapBindPassword() + "|"
+                + c.ldapBaseDn() + "|" + c.ldapFilter() + "|" + c.ldapTimeoutSeconds() + "|" + c.ldapPositiveTtlSeconds()
+                + "|" + c.ldapNegativeTtlSeconds() + "|" + c.ldapThreads();
+        if (key.equals(directoryKey)) {
+            return;
+        }
+        RecipientDirectory old = directory;
+        directory = domains.isEmpty() ? null : new RecipientDirectory(
+                new java.util.HashSet<>(domains.stream().map(d -> d.toLowerCase(java.util.Locale.ROOT)).toList()),
+                c.ldapFilter(), new LdapSearch(c.ldapUrl(), c.ldapBindDn(), c.ldapBindPassword(), c.ldapBaseDn(),
+                        c.ldapTimeoutSeconds()), Math.max(1, c.ldapThreads()), c.ldapPositiveTtlSeconds(),
+                c.ldapNegativeTtlSeconds(), System::nanoTime, c.ldapUrl() + " under '" + c.ldapBaseDn() + "'");
+        directoryKey = key;
+        if (old != null) {
+            old.close();
+        }
+        if (directory != null) {
+            LOG.info("Recipients of {} are looked up in LDAP at {}", domains, directory.description());
+        }
+    }
+
+    /** The filter chain in force, or null while no routing bundle provides one. */
+    private FilterChain filterChain() {
+        FilterChainProvider p = filterChains;
+        if (p == null) {
+            return null;
+        }
+        try {
+            return p.current();
+        } catch (RuntimeException | LinkageError e) {
+            LOG.error("The routing filters' provider failed", e);
+            return null;
         }
     }
 
@@ -170,7 +222,7 @@ public final class SmtpServer {
     }
 
     /** Binds a listener of this server; its sessions use the server's current settings and services. */
-    Channel bind(String address, int port, ListenerMode mode) throws InterruptedException {
+    Channel bind(String address, int port, ListenerMode mode, String name) throws InterruptedException {
         Class<? extends ServerChannel> type = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
@@ -198,7 +250,8 @@ public final class SmtpServer {
                         ch.pipeline()
                                 .addLast(FRAMER, framer)
                                 .addLast(SESSION, new SmtpSession(s, new SessionServices(spool, policy, mode, t, auth,
-                                        rates, recipients, events, verifier), framer));
+                                        rates, recipients, events, verifier, directory, SmtpServer.this::filterChain,
+                                        name), framer));
                     }
                 });
         Channel c = b.bind(new InetSocketAddress(address, port)).sync().channel();
@@ -219,7 +272,7 @@ public final class SmtpServer {
         String to = config.bindAddress() + ":" + config.port();
         if (!Objects.equals(boundTo, to)) {
             server.close().syncUninterruptibly();
-            server = bind(config.bindAddress(), config.port(), ListenerMode.MTA);
+            server = bind(config.bindAddress(), config.port(), ListenerMode.MTA, "default");
             boundTo = to;
         }
         LOG.info("Hermod SMTP server settings updated");
@@ -236,6 +289,10 @@ public final class SmtpServer {
         RecipientVerifier v = verifier;
         if (v != null) {
             v.close();
+        }
+        RecipientDirectory d = directory;
+        if (d != null) {
+            d.close();
         }
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();

@@ -136,4 +136,36 @@ public @interface SmtpServerConfig {
 
     @AttributeDefinition(description = "Seconds an 'unknown user' answer is cached")
     long verifyNegativeTtlSeconds() default 10_800;
+
+    @AttributeDefinition(description = "Relay domains (with their subdomains) whose valid recipients are looked up in LDAP;"
+            + " they take precedence over recipientMap and verifyNextHop. Empty = no LDAP lookups")
+    String[] ldapDomains() default {};
+
+    @AttributeDefinition(description = "LDAP server, ldap://host:port or ldaps://host:port")
+    String ldapUrl() default "ldap://127.0.0.1:389";
+
+    @AttributeDefinition(description = "DN to bind as for recipient lookups; empty = anonymous")
+    String ldapBindDn() default "";
+
+    @AttributeDefinition(description = "Password of ldapBindDn", type = org.osgi.service.metatype.annotations.AttributeType.PASSWORD)
+    String ldapBindPassword() default "";
+
+    @AttributeDefinition(description = "Base DN of the subtree searched")
+    String ldapBaseDn() default "";
+
+    @AttributeDefinition(description = "Search filter; %s = the address, %u = its local part, %d = its domain, %% = %"
+            + " (values are escaped per RFC 4515). An entry found = a valid recipient")
+    String ldapFilter() default "(|(mail=%s)(mailAlternateAddress=%s))";
+
+    @AttributeDefinition(description = "Seconds to wait for the LDAP server (connect, and each search); then 451 4.4.3")
+    int ldapTimeoutSeconds() default 5;
+
+    @AttributeDefinition(description = "Seconds a found recipient is cached")
+    long ldapPositiveTtlSeconds() default 3600;
+
+    @AttributeDefinition(description = "Seconds an unknown recipient is cached")
+    long ldapNegativeTtlSeconds() default 300;
+
+    @AttributeDefinition(description = "Threads searching LDAP at once (their queue holds 1000 lookups; beyond it 451 4.4.3)")
+    int ldapThreads() default 4;
 }

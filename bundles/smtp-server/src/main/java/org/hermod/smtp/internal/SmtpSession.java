@@ -9,13 +9,23 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 
 import org.hermod.api.Envelope;
 import org.hermod.api.MailAddress;
 import org.hermod.api.Recipient;
+import org.hermod.api.SmtpReply;
+import org.hermod.api.filter.FilterChain;
+import org.hermod.api.filter.FilterDecision;
+import org.hermod.api.filter.SessionInfo;
+import org.hermod.api.routing.Route;
 import org.hermod.api.spool.Spool;
+import org.hermod.api.spool.SpoolFullException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +42,12 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
  * One client session: the RFC 5321 command state machine. Runs on the channel's event loop and never blocks: storing a
  * message is asynchronous, and while it is under way the decoder is paused so pipelined commands wait their turn.
  * Replies are written as they are produced and flushed once per read batch, so a pipelined group gets one write.
+ *
+ * <p>Routing filters: the connection takes the filter chain in force for its connect stage, and each transaction takes
+ * a fresh snapshot at MAIL that serves its MAIL, RCPT and end-of-data stages, so a transaction finishes with the
+ * filters it started with. A stage no filter serves costs nothing; otherwise it runs on a filter thread like a spool
+ * write, with input paused until it completes. Bounce input (mail to the VERP bounce domain) is not filtered: it is
+ * Hermod's own traffic, processed and never relayed.
  */
 final class SmtpSession extends ChannelInboundHandlerAdapter {
 
@@ -39,6 +55,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     static final int JUNK_LIMIT = 100;
     /** RFC 5321 4.5.3.1.1. Only enforced for recipients: real senders (SRS, VERP) are often longer. */
     static final int MAX_LOCAL_PART = 64;
+    static final String SPOOL_FULL = "452 4.3.1 Error: insufficient system resources (queue file system full), try again later";
+    /** What a filter stage that failed outside the chain's own fail-safe (it threw, or returned nothing) answers. */
+    private static final FilterDecision FILTER_FAILED = FilterDecision.defer(451, "4.3.0",
+            "Error: message filter failed, try again later");
     private static final java.util.regex.Pattern POSTMASTER =
             java.util.regex.Pattern.compile("(?i)\\s*TO:\\s*<postmaster>(\\s.*)?");
 
@@ -70,6 +90,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private Map<String, String> mailParams;
     private final List<Recipient> recipients = new ArrayList<>();
     private long declaredSize;
+    /** The filter chain the transaction started with (null: none), and the route its filters decided so far. */
+    private FilterChain transactionChain;
+    private Route route = Route.DEFAULT;
+    /** Route changes of the connect stage, the start of every transaction's route. */
+    private Route connectionRoute = Route.DEFAULT;
 
     // TLS and authentication
     private boolean tlsActive;
@@ -103,8 +128,42 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         trusted = settings.mayRelay(clientIp);
         tlsActive = mode.implicitTls; // the TLS handler is already first in the pipeline
         scheduleTimeout(settings.commandTimeoutMillis());
-        ctx.writeAndFlush(buf("220 " + settings.hostname() + " ESMTP Hermod\r\n"));
+        FilterChain chain = services.filters().get();
+        if (chain != null && chain.has(FilterChain.Stage.CONNECT)) {
+            // no greeting until the filters decided; the client's early input waits (autoRead is off before the
+            // channel's first read)
+            SessionInfo info = sessionInfo();
+            await(filter(() -> chain.connect(info)), (d, err) -> connected(decision(d, err)));
+        } else {
+            greet();
+        }
         ctx.fireChannelActive();
+    }
+
+    private void greet() {
+        ctx.writeAndFlush(buf("220 " + settings.hostname() + " ESMTP Hermod\r\n"));
+    }
+
+    /** The connect stage's decision: a reject is a 554 greeting, a defer a 421 one, and both close the connection. */
+    private void connected(FilterDecision d) {
+        if (d.action() == FilterDecision.Action.REJECT || d.action() == FilterDecision.Action.DEFER) {
+            SmtpReply r = d.reply();
+            SmtpReply greeting = new SmtpReply(d.action() == FilterDecision.Action.REJECT ? 554 : 421,
+                    r.enhancedStatus(), r.lines());
+            LOG.info("Connection from {} refused by a filter: {}", clientIp.getHostAddress(), r);
+            services.events().append("filter-refused", clientIp, mode, null, "connect: " + r);
+            closing = true;
+            ctx.writeAndFlush(buf(greeting.toWire())).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        connectionRoute = d.route().applyTo(Route.DEFAULT);
+        greet();
+    }
+
+    /** What filters may know about this session. */
+    SessionInfo sessionInfo() {
+        return new SessionInfo(ctx.channel().id().asShortText(), clientIp.getHostAddress(), heloName, authUser,
+                tlsActive, services.listener());
     }
 
     @Override
@@ -382,10 +441,50 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("552 5.3.4 Message size exceeds fixed limit");
             return;
         }
-        sender = p.address();
-        mailParams = p.params();
+        // a fresh snapshot per transaction: filters installed since the last one apply from here on
+        FilterChain chain = services.filters().get();
+        MailAddress from = p.address();
+        Map<String, String> params = p.params();
+        long declared = size;
+        if (chain != null && chain.has(FilterChain.Stage.MAIL)) {
+            SessionInfo info = sessionInfo();
+            await(filter(() -> chain.mail(info, from, params)),
+                    (d, err) -> beginTransaction(chain, from, params, declared, decision(d, err)));
+            return;
+        }
+        beginTransaction(chain, from, params, declared, FilterDecision.proceed());
+    }
+
+    private void beginTransaction(FilterChain chain, MailAddress from, Map<String, String> params, long size,
+                                  FilterDecision d) {
+        if (refusedByFilter(d)) {
+            return;
+        }
+        transactionChain = chain;
+        route = d.route().applyTo(connectionRoute);
+        sender = from;
+        mailParams = params;
         declaredSize = size;
         reply("250 2.1.0 Ok");
+    }
+
+    /** Answers a filter's reject (an error reply) or defer; false when the decision lets the command pass. */
+    private boolean refusedByFilter(FilterDecision d) {
+        if (d.action() == FilterDecision.Action.REJECT) {
+            error(line(d.reply()));
+            return true;
+        }
+        if (d.action() == FilterDecision.Action.DEFER) {
+            reply(line(d.reply()));
+            return true;
+        }
+        return false;
+    }
+
+    /** A reply as {@link #reply} takes it: on the wire, without the final CRLF. */
+    private static String line(SmtpReply r) {
+        String w = r.toWire();
+        return w.substring(0, w.length() - 2);
     }
 
     private void rcpt(String arg) {
@@ -477,7 +576,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        if (relayDomain && services.recipients() != null
+        // a relay domain's recipients come from the LDAP directory when it serves the domain, else from the map
+        boolean inDirectory = relayDomain && services.directory() != null && services.directory().serves(to.domain());
+        if (relayDomain && !inDirectory && services.recipients() != null
                 && !services.recipients().accepts(to, settings.recipientDelimiter())) {
             error("550 5.1.1 <" + to + ">: Recipient address rejected: User unknown in relay recipient table");
             return;
@@ -492,38 +593,73 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         Recipient r = new Recipient(to, notify, orcpt);
+        if (inDirectory) {
+            // ask the directory off the event loop; input waits, as it does while a message is stored
+            await(services.directory().lookup(to, settings.recipientDelimiter()),
+                    (verdict, err) -> lookedUp(r, verdict));
+            return;
+        }
         RecipientVerifier v = services.verifier();
         if (v != null && relayDomain && !trusted && authUser == null
                 && (services.recipients() == null || !services.recipients().covers(to.domain()))) {
             // ask the next hop; input waits, as it does while a message is stored
-            busy = true;
-            decoder.pause();
-            ctx.channel().config().setAutoRead(false);
-            v.verify(to).whenComplete((verdict, err) -> ctx.executor().execute(() -> verifiedRecipient(r, verdict)));
+            await(v.verify(to), (verdict, err) -> verifiedRecipient(r, verdict));
+            return;
+        }
+        acceptRecipient(r);
+    }
+
+    /** The LDAP directory's answer: unknown users are refused now (no backscatter), an unreachable directory defers. */
+    private void lookedUp(Recipient r, RecipientVerifier.Verdict v) {
+        RecipientVerifier.Result result = v == null ? RecipientVerifier.Result.TRY_LATER : v.result();
+        switch (result) {
+            case VALID -> acceptRecipient(r);
+            case UNKNOWN_USER -> error("550 5.1.1 " + r.address().toSmtpPath()
+                    + ": Recipient address rejected: User unknown in relay recipient table");
+            default -> reply("451 4.4.3 " + r.address().toSmtpPath()
+                    + ": Recipient address rejected: recipient directory not available, try again later");
+        }
+    }
+
+    private void verifiedRecipient(Recipient r, RecipientVerifier.Verdict v) {
+        RecipientVerifier.Result result = v == null ? RecipientVerifier.Result.TRY_LATER : v.result();
+        String why = v == null ? "verification failed" : v.reply();
+        switch (result) {
+            case VALID -> acceptRecipient(r);
+            case UNKNOWN_USER -> error("550 5.1.1 " + r.address().toSmtpPath()
+                    + ": Recipient address rejected: undeliverable address: " + why);
+            default -> reply("450 4.1.1 " + r.address().toSmtpPath()
+                    + ": Recipient address rejected: unverified address: " + why);
+        }
+    }
+
+    /** A recipient that passed Hermod's own checks: the transaction's RCPT filters have the last word. */
+    private void acceptRecipient(Recipient r) {
+        FilterChain chain = transactionChain;
+        if (chain != null && chain.has(FilterChain.Stage.RCPT)) {
+            SessionInfo info = sessionInfo();
+            MailAddress from = sender;
+            await(filter(() -> chain.rcpt(info, from, r)), (d, err) -> rcptFiltered(r, decision(d, err)));
             return;
         }
         recipients.add(r);
         reply("250 2.1.5 Ok");
     }
 
-    private void verifiedRecipient(Recipient r, RecipientVerifier.Verdict v) {
-        busy = false;
-        if (!ctx.channel().isActive()) {
+    private void rcptFiltered(Recipient r, FilterDecision d) {
+        if (refusedByFilter(d)) {
             return;
         }
-        RecipientVerifier.Result result = v == null ? RecipientVerifier.Result.TRY_LATER : v.result();
-        String why = v == null ? "verification failed" : v.reply();
-        switch (result) {
-            case VALID -> {
-                recipients.add(r);
-                reply("250 2.1.5 Ok");
-            }
-            case UNKNOWN_USER -> error("550 5.1.1 " + r.address().toSmtpPath()
-                    + ": Recipient address rejected: undeliverable address: " + why);
-            default -> reply("450 4.1.1 " + r.address().toSmtpPath()
-                    + ": Recipient address rejected: unverified address: " + why);
+        Recipient out = r;
+        MailAddress to = d.rewrittenRecipient();
+        if (to != null) {
+            // the DSN parameters stay; without an ORCPT the original address becomes one (RFC 3461 4.2), so that
+            // notices still name the address the client gave
+            out = new Recipient(to, r.notifyOn(), r.orcpt() != null ? r.orcpt() : "rfc822;" + r.address());
         }
-        resumeReading();
+        route = d.route().applyTo(route);
+        recipients.add(out);
+        reply("250 2.1.5 Ok");
     }
 
     private void data(String arg) {
@@ -596,30 +732,119 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         Envelope env = new Envelope(sender, recipients, ret(), envId(), body8bit() ? Envelope.BodyType.EIGHT_BIT_MIME
                 : Envelope.BodyType.SEVEN_BIT, mailParams.containsKey("SMTPUTF8"), heloName, clientIp.getHostAddress(), null);
+        FilterChain chain = transactionChain;
+        Route decided = route;
         resetTransaction();
         junk = 0;
         lineTimeSpent = 0;
-        busy = true;
-        decoder.pause();
-        ctx.channel().config().setAutoRead(false);
-        java.util.concurrent.CompletionStage<String> result = policy.isBounceInput(env)
-                ? policy.acceptBounce(env, content)
-                : spool.store(id, env, content).thenApply(qid -> "250 2.0.0 Ok: queued as " + qid);
-        result.whenComplete((r, err) -> ctx.executor().execute(() -> stored(r, err)));
+        CompletionStage<String> result;
+        if (policy.isBounceInput(env)) {
+            result = policy.acceptBounce(env, content);
+        } else if (chain != null && chain.has(FilterChain.Stage.DATA)) {
+            SessionInfo info = sessionInfo();
+            result = filter(() -> chain.data(info, env, decided, content))
+                    .handle((o, err) -> {
+                        if (err != null) {
+                            LOG.error("The end-of-data filter stage failed", err);
+                        }
+                        return err != null ? null : o;
+                    })
+                    .thenCompose(o -> filtered(id, env, decided, content, o));
+        } else {
+            result = store(id, env, decided, null, content);
+        }
+        await(result, this::stored);
+    }
+
+    /** Acts on the end-of-data decision: refuse, drop, hold or store the message as the filters changed it. */
+    private CompletionStage<String> filtered(String id, Envelope env, Route decided, byte[] content,
+                                             FilterChain.DataOutcome o) {
+        FilterDecision d = o == null || o.decision() == null ? FILTER_FAILED : o.decision();
+        switch (d.action()) {
+            case REJECT, DEFER -> {
+                LOG.info("Message from {} refused by a filter: {}", clientIp.getHostAddress(), d.reply());
+                return CompletableFuture.completedFuture(line(d.reply()));
+            }
+            case DISCARD -> {
+                // like Postfix's DISCARD: the client sees an ordinary acceptance; only the log tells
+                LOG.info("{}: discarded by a filter (from {}, sender <{}>)", id, clientIp.getHostAddress(), env.sender());
+                services.events().append("filter-discarded", clientIp, mode, authUser, id);
+                return CompletableFuture.completedFuture("250 2.0.0 Ok: queued as " + id);
+            }
+            default -> {
+                Envelope e = o.envelope() == null ? env : o.envelope();
+                Route r = o.route() == null ? decided : o.route();
+                byte[] c = o.content() == null ? content : o.content();
+                return store(id, e, r, d.action() == FilterDecision.Action.HOLD ? d.holdReason() : null, c);
+            }
+        }
+    }
+
+    private CompletionStage<String> store(String id, Envelope env, Route r, String holdReason, byte[] content) {
+        CompletableFuture<String> f = r.isDefault() && holdReason == null ? spool.store(id, env, content)
+                : spool.store(id, env, r, holdReason, content);
+        return f.thenApply(qid -> "250 2.0.0 Ok: queued as " + qid);
     }
 
     private void stored(String replyLine, Throwable err) {
-        busy = false;
-        if (err != null) {
+        Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+        if (cause instanceof SpoolFullException) {
+            LOG.warn("Refusing a message from {}: {}", clientIp.getHostAddress(), cause.getMessage());
+            reply(SPOOL_FULL);
+        } else if (err != null) {
             LOG.error("Could not spool a message from {}", clientIp, err);
-            ctx.write(buf("451 4.3.0 Error: queue file write error\r\n"));
+            reply("451 4.3.0 Error: queue file write error");
         } else {
             if (authUser != null) {
                 LOG.info("{} from {} (authenticated user {})", replyLine, clientIp.getHostAddress(), authUser);
             }
-            ctx.write(buf(replyLine + "\r\n"));
+            reply(replyLine);
         }
-        resumeReading();
+    }
+
+    /**
+     * Waits for an asynchronous step (spool write, filter stage, credential check, recipient lookup) without blocking
+     * the event loop: input is paused meanwhile, so pipelined commands wait their turn, and the session's timeouts do
+     * not run against the client (the step has its own time budget). {@code then} runs on the channel's executor;
+     * reading resumes after it unless it started another step.
+     */
+    private <T> void await(CompletionStage<T> step, BiConsumer<T, Throwable> then) {
+        busy = true;
+        decoder.pause();
+        ctx.channel().config().setAutoRead(false);
+        step.whenComplete((v, err) -> ctx.executor().execute(() -> {
+            busy = false;
+            if (!ctx.channel().isActive()) {
+                return;
+            }
+            rescheduleTimeout(); // the wait was ours, not the client's
+            then.accept(v, err);
+            if (!busy && !closing) {
+                resumeReading();
+            }
+        }));
+    }
+
+    /** Calls a filter stage; a chain that throws or returns nothing yields a failed stage, never an accept. */
+    private static <T> CompletionStage<T> filter(java.util.function.Supplier<CompletionStage<T>> call) {
+        try {
+            CompletionStage<T> s = call.get();
+            return s != null ? s : CompletableFuture.failedFuture(new IllegalStateException("no stage"));
+        } catch (RuntimeException | LinkageError | StackOverflowError e) {
+            LOG.error("The filter chain failed", e);
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** A stage's decision, with a failed stage as a defer. */
+    private static FilterDecision decision(FilterDecision d, Throwable err) {
+        if (err != null || d == null) {
+            if (err != null) {
+                LOG.error("A filter stage failed", err);
+            }
+            return FILTER_FAILED;
+        }
+        return d;
     }
 
     /** Continues with input that waited for an asynchronous step (spool write, credential check). */
@@ -673,6 +898,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         mailParams = null;
         recipients.clear();
         declaredSize = 0;
+        transactionChain = null;
+        route = Route.DEFAULT;
     }
 
     // ------------------------------------------------------------------ STARTTLS (RFC 3207)
@@ -776,18 +1003,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /** Checks the credentials off the event loop; input waits meanwhile, as it does while a message is stored. */
     private void verify(String user, char[] password) {
-        busy = true;
-        decoder.pause();
-        ctx.channel().config().setAutoRead(false);
-        services.auth().check(user, password)
-                .whenComplete((ok, err) -> ctx.executor().execute(() -> verified(user, Boolean.TRUE.equals(ok))));
+        await(services.auth().check(user, password), (ok, err) -> verified(user, Boolean.TRUE.equals(ok)));
     }
 
     private void verified(String user, boolean ok) {
-        busy = false;
-        if (!ctx.channel().isActive()) {
-            return;
-        }
         if (ok) {
             authUser = user;
             LOG.info("AUTH: {} authenticated from {}", TraceHeaders.printable(user), clientIp.getHostAddress());
@@ -800,7 +1019,6 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             services.events().append("auth-failed", clientIp, mode, TraceHeaders.printable(user), null);
             error("535 5.7.8 Error: authentication failed");
         }
-        resumeReading();
     }
 
     private boolean authBlocked() {

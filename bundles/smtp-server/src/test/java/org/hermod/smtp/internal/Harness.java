@@ -19,14 +19,21 @@ final class Harness {
     }
 
     Harness(RecipientMap recipients, RecipientVerifier verifier, Object... settings) {
+        this(x -> x, recipients, verifier, settings);
+    }
+
+    /** With services changed from the default ones (filters, an LDAP directory). */
+    Harness(java.util.function.UnaryOperator<SessionServices> change, RecipientMap recipients,
+            RecipientVerifier verifier, Object... settings) {
         Object[] base = {"hostname", "mx.test", "relayDomains", new String[] {"relay.test"}};
         Object[] all = new Object[base.length + settings.length];
         System.arraycopy(base, 0, all, 0, base.length);
         System.arraycopy(settings, 0, all, base.length, settings.length);
         SmtpSettings s = TestConfig.settings(all);
         SmtpFrameDecoder framer = new SmtpFrameDecoder(s.normalizeBareNewlines(), budget);
-        ch = new EmbeddedChannel(framer, new SmtpSession(s, new SessionServices(spool, RecipientPolicy.NONE,
-                ListenerMode.MTA, null, null, rates, recipients, SmtpEvents.NONE, verifier), framer));
+        ch = new EmbeddedChannel(framer, new SmtpSession(s, change.apply(new SessionServices(spool,
+                RecipientPolicy.NONE, ListenerMode.MTA, null, null, rates, recipients, SmtpEvents.NONE, verifier)),
+                framer));
         ch.freezeTime();
         replies();
     }

@@ -29,8 +29,12 @@ public class SmtpSessionTest {
     static final class RecordingSpool implements Spool {
         final List<Envelope> envelopes = new ArrayList<>();
         final List<byte[]> contents = new ArrayList<>();
+        final List<Route> routes = new ArrayList<>();
+        final List<String> holds = new ArrayList<>();
         CompletableFuture<String> pending;
         boolean hold;
+        /** When set, every store fails with it. */
+        Exception failure;
         int ids;
 
         @Override
@@ -40,8 +44,19 @@ public class SmtpSessionTest {
 
         @Override
         public CompletableFuture<String> store(String id, Envelope envelope, byte[] content) {
+            return store(id, envelope, Route.DEFAULT, null, content);
+        }
+
+        @Override
+        public CompletableFuture<String> store(String id, Envelope envelope, Route route, String holdReason,
+                                               byte[] content) {
+            if (failure != null) {
+                return CompletableFuture.failedFuture(failure);
+            }
             envelopes.add(envelope);
             contents.add(content);
+            routes.add(route);
+            holds.add(holdReason);
             if (hold) {
                 pending = new CompletableFuture<>();
                 return pending.thenApply(x -> id);
@@ -49,11 +64,6 @@ public class SmtpSessionTest {
             return CompletableFuture.completedFuture(id);
         }
 
-        @Override
-        public CompletableFuture<String> store(String id, Envelope envelope, Route route, String holdReason,
-                                               byte[] content) {
-            return store(id, envelope, content);
-        }
 
         @Override
         public String newQueueId() {

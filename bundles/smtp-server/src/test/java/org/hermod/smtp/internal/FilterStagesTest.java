@@ -1,0 +1,316 @@
+package org.hermod.smtp.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.hermod.api.MailAddress;
+import org.hermod.api.Recipient;
+import org.hermod.api.filter.FilterChain;
+import org.hermod.api.filter.FilterChain.Stage;
+import org.hermod.api.filter.FilterDecision;
+import org.hermod.api.filter.RouteChange;
+import org.hermod.api.routing.Route;
+import org.hermod.api.spool.SpoolFullException;
+import org.junit.Test;
+
+/** The routing filter stages as the SMTP session calls them and acts on their decisions (a fake chain). */
+public class FilterStagesTest {
+
+    private static final String TX = "EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n";
+    private static final String MESSAGE = "DATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\n";
+
+    private final AtomicReference<FilterChain> installed = new AtomicReference<>();
+
+    private Harness harness(FilterChain chain) {
+        installed.set(chain);
+        return new Harness(s -> s.withFilters(installed::get), null, null);
+    }
+
+    // ------------------------------------------------------------------ connect
+
+    @Test
+    public void connectRejectIsA554GreetingAndClosesTheConnection() {
+        CompletableFuture<FilterDecision> later = new CompletableFuture<>();
+        Harness h = harness(new FakeFilterChain().on(Stage.CONNECT, c -> later));
+        later.complete(FilterDecision.reject(550, "5.7.1", "go away"));
+        h.ch.runPendingTasks();
+        assertEquals("554 5.7.1 go away\r\n", h.replies());
+        assertFalse(h.ch.isActive());
+    }
+
+    @Test
+    public void connectDeferIsA421GreetingAndClosesTheConnection() {
+        CompletableFuture<FilterDecision> later = new CompletableFuture<>();
+        Harness h = harness(new FakeFilterChain().on(Stage.CONNECT, c -> later));
+        later.complete(FilterDecision.defer(450, "4.7.1", "busy"));
+        h.ch.runPendingTasks();
+        assertEquals("421 4.7.1 busy\r\n", h.replies());
+        assertFalse(h.ch.isActive());
+    }
+
+    @Test
+    public void greetingWaitsForASlowConnectFilterAndEarlyInputWaitsForTheGreeting() {
+        CompletableFuture<FilterDecision> later = new CompletableFuture<>();
+        FakeFilterChain chain = new FakeFilterChain().on(Stage.CONNECT, c -> later);
+        Harness h = harness(chain);
+        assertEquals("", h.send("EHLO early.test\r\n"));
+        assertEquals("127.0.0.1", chain.calls.get(0).session().clientAddress());
+        assertEquals("default", chain.calls.get(0).session().listener());
+        assertNull(chain.calls.get(0).session().heloName());
+        later.complete(FilterDecision.proceed());
+        h.ch.runPendingTasks();
+        String r = h.replies();
+        assertTrue(r, r.startsWith("220 mx.test ESMTP") && r.contains("250-mx.test") && r.endsWith("250 HELP\r\n"));
+    }
+
+    // ------------------------------------------------------------------ MAIL and RCPT
+
+    @Test
+    public void mailRejectAndDeferAnswerTheCommandAndStartNoTransaction() {
+        Harness h = harness(new FakeFilterChain().on(Stage.MAIL, c -> CompletableFuture.completedFuture(
+                c.detail().startsWith("spam@") ? FilterDecision.reject(550, "5.7.1", "sender blocked")
+                        : FilterDecision.defer(451, "4.7.1", "greylisted"))));
+        String r = h.send("EHLO c.test\r\nMAIL FROM:<spam@x.test>\r\nRCPT TO:<b@y.test>\r\n");
+        assertTrue(r, r.contains("550 5.7.1 sender blocked\r\n503 5.5.1 Error: need MAIL command\r\n"));
+        r = h.send("MAIL FROM:<ok@x.test>\r\nRCPT TO:<b@y.test>\r\n");
+        assertEquals("451 4.7.1 greylisted\r\n503 5.5.1 Error: need MAIL command\r\n", r);
+    }
+
+    @Test
+    public void mailFilterSeesTheSessionAndTheParameters() {
+        FakeFilterChain chain = new FakeFilterChain().on(Stage.MAIL, FilterDecision.proceed());
+        Harness h = harness(chain);
+        assertTrue(h.send("EHLO c.test\r\nMAIL FROM:<a@x.test> SIZE=100 BODY=8BITMIME\r\n").endsWith("250 2.1.0 Ok\r\n"));
+        FakeFilterChain.Call c = chain.calls.get(0);
+        assertEquals("c.test", c.session().heloName());
+        assertFalse(c.session().tls());
+        assertNull(c.session().authUser());
+        assertEquals("a@x.test {SIZE=100, BODY=8BITMIME}", c.detail());
+    }
+
+    @Test
+    public void rcptRejectDeferAndRewrite() {
+        Harness h = harness(new FakeFilterChain().on(Stage.RCPT, c -> CompletableFuture.completedFuture(
+                switch (c.detail()) {
+                    case "no@y.test" -> FilterDecision.reject(550, "5.1.1", "no such user here");
+                    case "later@y.test" -> FilterDecision.defer(452, "4.2.2", "mailbox full");
+                    case "old@y.test" -> FilterDecision.proceed().withRecipientRewritten(MailAddress.parse("new@z.test"));
+                    default -> FilterDecision.proceed();
+                })));
+        String r = h.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<no@y.test>\r\nRCPT TO:<later@y.test>\r\n"
+                + "RCPT TO:<old@y.test> NOTIFY=FAILURE,DELAY\r\nRCPT TO:<keep@y.test> ORCPT=rfc822;orig@y.test\r\n"
+                + MESSAGE);
+        assertTrue(r, r.contains("550 5.1.1 no such user here\r\n452 4.2.2 mailbox full\r\n250 2.1.5 Ok\r\n"
+                + "250 2.1.5 Ok\r\n354"));
+        assertTrue(r, r.endsWith("250 2.0.0 Ok: queued as Q1\r\n"));
+        java.util.List<Recipient> rcpts = h.spool.envelopes.get(0).recipients();
+        assertEquals(2, rcpts.size());
+        assertEquals("new@z.test", rcpts.get(0).address().toString());
+        assertEquals(Set.of(Recipient.Notify.FAILURE, Recipient.Notify.DELAY), rcpts.get(0).notifyOn());
+        assertEquals("rfc822;old@y.test", rcpts.get(0).orcpt());
+        assertEquals("keep@y.test", rcpts.get(1).address().toString());
+        assertEquals("rfc822;orig@y.test", rcpts.get(1).orcpt());
+    }
+
+    @Test
+    public void routeChangesOfConnectMailAndRcptAccumulateIntoTheStoredRoute() {
+        FakeFilterChain chain = new FakeFilterChain()
+                .on(Stage.CONNECT, FilterDecision.reroute(RouteChange.NONE.withTenant("acme")))
+                .on(Stage.MAIL, FilterDecision.reroute(RouteChange.pool("bulk").withCampaign("spring")))
+                .on(Stage.RCPT, c -> CompletableFuture.completedFuture(c.detail().equals("b@y.test")
+                        ? FilterDecision.reroute(RouteChange.pool("transactional").withTag("k", "v"))
+                        : FilterDecision.proceed()))
+                .onData(FilterDecision.proceed());
+        Harness h = harness(chain);
+        h.ch.runPendingTasks();
+        h.replies();
+        assertTrue(h.send(TX + "RCPT TO:<c@y.test>\r\n" + MESSAGE).endsWith("250 2.0.0 Ok: queued as Q1\r\n"));
+        Route expected = new Route("transactional", null, "acme", "spring", 0, java.util.Map.of("k", "v"));
+        assertEquals(expected, h.spool.routes.get(0));
+        assertEquals("the data stage sees the route decided so far", expected, chain.calls.get(chain.calls.size() - 1)
+                .route());
+        // the next transaction starts again from the connection's route
+        assertTrue(h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<c@y.test>\r\n" + MESSAGE).endsWith("queued as Q2\r\n"));
+        assertEquals(new Route("bulk", null, "acme", "spring", 0, java.util.Map.of()), h.spool.routes.get(1));
+    }
+
+    // ------------------------------------------------------------------ pipelining and timing
+
+    @Test
+    public void pipelinedCommandsWaitForAnAsynchronousFilterAndAreAnsweredInOrder() throws Exception {
+        CompletableFuture<FilterDecision> mail = new CompletableFuture<>();
+        CompletableFuture<FilterDecision> rcpt = new CompletableFuture<>();
+        FakeFilterChain chain = new FakeFilterChain().on(Stage.MAIL, c -> mail)
+                .on(Stage.RCPT, c -> c.detail().equals("b@y.test") ? rcpt
+                        : CompletableFuture.completedFuture(FilterDecision.reject(550, "5.7.1", "not c")));
+        Harness h = harness(chain);
+        h.send("EHLO c.test\r\n");
+        assertEquals("", h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\nDATA\r\n"
+                + "Subject: pipelined\r\n\r\nbody\r\n.\r\nNOOP\r\n"));
+        assertEquals("nothing after MAIL is decoded while its filter runs", 1, chain.calls.size());
+        Thread t = new Thread(() -> mail.complete(FilterDecision.proceed())); // as a filter thread would
+        t.start();
+        t.join();
+        h.ch.runPendingTasks();
+        assertEquals("250 2.1.0 Ok\r\n", h.replies());
+        rcpt.complete(FilterDecision.proceed());
+        String r = h.sendAndAwait("");
+        assertEquals("250 2.1.5 Ok\r\n550 5.7.1 not c\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+                + "250 2.0.0 Ok: queued as Q1\r\n250 2.0.0 Ok\r\n", r);
+        assertTrue(h.content(0).contains("Subject: pipelined"));
+    }
+
+    @Test
+    public void aSlowFilterIsNotCutOffByTheSessionTimeoutsAndTheSessionGoesOnAfterwards() {
+        CompletableFuture<FilterDecision> slow = new CompletableFuture<>();
+        Harness h = harness(new FakeFilterChain().on(Stage.RCPT, c -> slow));
+        assertEquals("", h.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n").replaceAll(
+                "(?s)^250-mx.test.*250 HELP\r\n250 2.1.0 Ok\r\n", ""));
+        h.ch.advanceTimeBy(20, TimeUnit.MINUTES);
+        h.ch.runPendingTasks();
+        assertEquals("", h.replies());
+        assertTrue(h.ch.isActive());
+        slow.complete(FilterDecision.proceed());
+        h.ch.runPendingTasks();
+        assertEquals("250 2.1.5 Ok\r\n", h.replies());
+        assertEquals("250 2.0.0 Ok: queued as Q1\r\n", h.send(MESSAGE).replace("354 End data with <CR><LF>.<CR><LF>\r\n",
+                ""));
+        // the idle clock restarted when the filter answered: the session still times out when the client is idle
+        h.ch.advanceTimeBy(6, TimeUnit.MINUTES);
+        h.ch.runPendingTasks();
+        assertTrue(h.replies().startsWith("421 4.4.2"));
+    }
+
+    @Test
+    public void aStageNoFilterServesIsSkippedWithoutACall() {
+        FakeFilterChain chain = new FakeFilterChain().on(Stage.RCPT, FilterDecision.proceed());
+        Harness h = harness(chain);
+        assertTrue(h.send(TX + MESSAGE).endsWith("queued as Q1\r\n"));
+        assertEquals(1, chain.calls.size());
+        assertEquals(Stage.RCPT, chain.calls.get(0).stage());
+    }
+
+    @Test
+    public void aTransactionKeepsItsChainAndTheNextOneTakesTheNewlyInstalledChain() {
+        FakeFilterChain first = new FakeFilterChain().on(Stage.MAIL, FilterDecision.proceed())
+                .on(Stage.RCPT, FilterDecision.proceed()).onData(FilterDecision.proceed());
+        Harness h = harness(first);
+        h.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\n");
+        FakeFilterChain second = new FakeFilterChain().on(Stage.RCPT,
+                FilterDecision.reject(550, "5.7.1", "second chain"));
+        installed.set(second); // e.g. bundle:update of a filter while the transaction runs
+        assertTrue(h.send("RCPT TO:<b@y.test>\r\n" + MESSAGE).endsWith("queued as Q1\r\n"));
+        assertEquals(3, first.calls.size());
+        assertEquals(0, second.calls.size());
+        assertTrue(h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n").endsWith("550 5.7.1 second chain\r\n"));
+        installed.set(null); // routing bundle gone: no filters, the session goes on
+        assertTrue(h.send("RSET\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE).endsWith("queued as Q2\r\n"));
+    }
+
+    @Test
+    public void aFailedStageDefersAndNeverAccepts() {
+        Harness h = harness(new FakeFilterChain()
+                .on(Stage.MAIL, c -> CompletableFuture.failedFuture(new IllegalStateException("boom")))
+                .onDataAnswer(c -> {
+                    throw new IllegalStateException("chain bug");
+                }));
+        assertTrue(h.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\n").endsWith("451 4.3.0 Error: message filter"
+                + " failed, try again later\r\n"));
+        installed.set(new FakeFilterChain().onDataAnswer(c -> {
+            throw new IllegalStateException("chain bug");
+        }));
+        String r = h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE);
+        assertTrue(r, r.endsWith("451 4.3.0 Error: message filter failed, try again later\r\n"));
+        assertTrue(h.spool.envelopes.isEmpty());
+    }
+
+    // ------------------------------------------------------------------ end of data
+
+    @Test
+    public void dataRejectAndDeferRefuseTheMessageWithTheFiltersReply() {
+        Harness h = harness(new FakeFilterChain().onData(FilterDecision.reject(554, "5.7.1", "spam")));
+        assertTrue(h.send(TX + MESSAGE).endsWith("354 End data with <CR><LF>.<CR><LF>\r\n554 5.7.1 spam\r\n"));
+        installed.set(new FakeFilterChain().onData(FilterDecision.defer(451, "4.7.1", "scanner busy")));
+        assertTrue(h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE).endsWith("451 4.7.1 scanner busy\r\n"));
+        assertTrue(h.spool.envelopes.isEmpty());
+    }
+
+    @Test
+    public void discardLooksLikeAcceptanceButStoresNothing() {
+        Harness h = harness(new FakeFilterChain().onData(FilterDecision.discard()));
+        assertTrue(h.send(TX + MESSAGE).endsWith("250 2.0.0 Ok: queued as Q1\r\n"));
+        assertTrue(h.spool.envelopes.isEmpty());
+    }
+
+    @Test
+    public void holdStoresTheMessageOnHoldWithItsReason() {
+        Harness h = harness(new FakeFilterChain().onData(FilterDecision.hold("quarantine: attachment")));
+        assertTrue(h.send(TX + MESSAGE).endsWith("250 2.0.0 Ok: queued as Q1\r\n"));
+        assertEquals("quarantine: attachment", h.spool.holds.get(0));
+    }
+
+    @Test
+    public void theDataFilterSeesTheReceivedHeaderAndItsHeaderChangesReachTheSpool() {
+        FakeFilterChain chain = new FakeFilterChain().onData(c -> {
+            String in = new String(c, StandardCharsets.UTF_8);
+            return ("X-Scanned: clean\r\n" + in).getBytes(StandardCharsets.UTF_8);
+        }, FilterDecision.proceed().withHeaderAdded("X-Scanned", "clean"));
+        Harness h = harness(chain);
+        assertTrue(h.send(TX + MESSAGE).endsWith("queued as Q1\r\n"));
+        String seen = new String(chain.calls.get(0).content(), StandardCharsets.UTF_8);
+        assertTrue(seen, seen.startsWith("Received: from c.test") && seen.endsWith("Subject: hi\r\n\r\nbody\r\n"));
+        assertEquals("X-Scanned: clean\r\n" + seen, h.content(0));
+        assertNull("not held", h.spool.holds.get(0));
+    }
+
+    @Test
+    public void theDataFiltersRecipientsAndRouteAreStored() {
+        Harness h = harness(new FakeFilterChain().onDataAnswer(c -> CompletableFuture.completedFuture(
+                new FilterChain.DataOutcome(FilterDecision.proceed(), archived(), Route.DEFAULT.withPool("p"),
+                        c.content()))));
+        assertTrue(h.send(TX + MESSAGE).endsWith("queued as Q1\r\n"));
+        assertEquals("archive@z.test", h.spool.envelopes.get(0).recipients().get(0).address().toString());
+        assertEquals("p", h.spool.routes.get(0).pool());
+    }
+
+    /** An envelope whose recipients a filter replaced. */
+    private static org.hermod.api.Envelope archived() {
+        return org.hermod.api.Envelope.local(MailAddress.parse("a@x.test"),
+                java.util.List.of(Recipient.of(MailAddress.parse("archive@z.test"))),
+                org.hermod.api.Envelope.BodyType.SEVEN_BIT);
+    }
+
+    @Test
+    public void theLastBdatChunkGoesThroughTheDataStage() {
+        FakeFilterChain chain = new FakeFilterChain().onData(FilterDecision.reject(554, "5.7.1", "no chunks"));
+        Harness h = harness(chain);
+        String r = h.send(TX + "BDAT 7\r\nhello\r\nBDAT 8 LAST\r\n world\r\n");
+        assertTrue(r, r.endsWith("250 2.0.0 7 octets received\r\n554 5.7.1 no chunks\r\n"));
+        assertEquals(1, chain.count(Stage.DATA));
+        assertTrue(h.spool.envelopes.isEmpty());
+    }
+
+    // ------------------------------------------------------------------ spool full (issue 10)
+
+    @Test
+    public void aFullSpoolAnswers452WithTheQueueFileSystemFullText() {
+        Harness h = new Harness(null);
+        h.spool.failure = new SpoolFullException("spool file system has 10 MB free, needs 64 MB");
+        String r = h.send(TX + MESSAGE);
+        assertTrue(r, r.endsWith("452 4.3.1 Error: insufficient system resources (queue file system full), try again"
+                + " later\r\n"));
+        h.spool.failure = new java.io.IOException("disk on fire");
+        r = h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE);
+        assertTrue(r, r.endsWith("451 4.3.0 Error: queue file write error\r\n"));
+        h.spool.failure = null;
+        assertTrue(h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE).endsWith("queued as Q3\r\n"));
+    }
+}
