@@ -96,8 +96,18 @@ final class Journal implements Closeable {
     }
 
     /**
-     * Reads every valid record of every segment in order. A record that is torn or fails its CRC ends its segment: the
-     * segment is truncated there (that data was never acknowledged, since acknowledgement follows the fsync).
+     * Reads every valid record of every segment in order.
+     *
+     * <p>A damaged record is handled by what follows it in its segment (docs/operations/recovery.md):
+     * <ul>
+     * <li>nothing valid: a <em>torn tail</em>, the end of a write that was never acknowledged (a crash or a failed
+     *     write): the segment is cut there, a copy of it kept as {@code .corrupt-<millis>}, and the spool opens;</li>
+     * <li>a valid record further on: <em>damage in the middle</em> (a bad disk block, a stray write): records after it
+     *     were acknowledged, so cutting would lose mail silently. The spool refuses to open, with an error naming the
+     *     file, the offsets and what to do; nothing on disk is changed.</li>
+     * </ul>
+     * A record the visitor cannot decode, or of a type it does not know, also refuses the spool, naming the file and
+     * offset.
      */
     void replay(Visitor visitor) throws IOException {
         for (int seg : segments()) {
@@ -123,23 +133,33 @@ final class Journal implements Closeable {
                     byte[] payload = new byte[len];
                     in.readFully(payload);
                     int crc = in.readInt();
-                    CRC32C c = new CRC32C();
-                    c.update(type);
-                    c.update(ByteBuffer.allocate(4).putInt(0, len));
-                    c.update(payload);
-                    if ((int) c.getValue() != crc) {
+                    if (crc(type, payload, 0, len) != crc) {
                         corrupt = true;
                         break;
                     }
-                    visitor.record(seg, offset, type, payload);
+                    try {
+                        visitor.record(seg, offset, type, payload);
+                    } catch (IOException | RuntimeException e) {
+                        throw refuse(f, offset, e.getMessage() == null ? e.toString() : e.getMessage(), e);
+                    }
                     offset += RecordCodec.HEADER + len + RecordCodec.TRAILER;
                 }
             } catch (EOFException e) {
                 corrupt = true;
             }
             if (corrupt) {
-                LOG.warn("Spool segment {} has an incomplete or corrupt record at offset {} of {}; truncating the tail"
-                        + " (a torn write is never acknowledged; a copy of the segment is kept as .corrupt)", f, offset, size);
+                long next = nextValidRecord(f, offset);
+                if (next >= 0) {
+                    throw refuse(f, offset, "the record there is damaged (bytes " + offset + " to " + next
+                            + " of " + size + " are unreadable) but valid records follow it, so this is not the torn end"
+                            + " of an unacknowledged write: the messages recorded in and after the damaged bytes were"
+                            + " accepted; to keep every readable record and lose only the damaged bytes, cut them out"
+                            + " with: { head -c " + offset + " " + f + "; tail -c +" + (next + 1) + " " + f + "; } > "
+                            + f + ".new && mv " + f + ".new " + f, null);
+                }
+                LOG.warn("Spool segment {} ends in an incomplete or corrupt record at offset {} of {}: the torn end of"
+                        + " a write that was never acknowledged; cutting it off (a copy of the segment is kept as"
+                        + " .corrupt-*)", f, offset, size);
                 if (size - offset > RecordCodec.HEADER + RecordCodec.TRAILER) {
                     Files.copy(f, f.resolveSibling(f.getFileName() + ".corrupt-" + System.currentTimeMillis()));
                 }
@@ -149,6 +169,44 @@ final class Journal implements Closeable {
                 }
             }
         }
+    }
+
+    /** The error that stops the spool from opening, logged and thrown. */
+    private static IOException refuse(Path f, long offset, String what, Throwable cause) {
+        String msg = "Spool segment " + f + " cannot be read at offset " + offset + ": " + what + ". The spool is NOT"
+                + " opened (no mail is accepted or delivered) and nothing on disk was changed. To recover: stop Hermod,"
+                + " copy the spool directory for safekeeping, then either restore the segment or move it out of the"
+                + " spool directory (e.g. mv " + f + " " + f + ".damaged) and start again; see"
+                + " docs/operations/recovery.md for what moving it aside loses";
+        LOG.error(msg, cause);
+        return new IOException(msg, cause);
+    }
+
+    private static int crc(byte type, byte[] payload, int from, int len) {
+        CRC32C c = new CRC32C();
+        c.update(type);
+        c.update(ByteBuffer.allocate(4).putInt(0, len));
+        c.update(payload, from, len);
+        return (int) c.getValue();
+    }
+
+    /** The offset of the first valid record after {@code from} in a segment, or -1 when there is none. */
+    static long nextValidRecord(Path f, long from) throws IOException {
+        byte[] b = Files.readAllBytes(f);
+        ByteBuffer buf = ByteBuffer.wrap(b);
+        for (int i = (int) from + 1; i + RecordCodec.HEADER + RecordCodec.TRAILER <= b.length; i++) {
+            if (buf.getInt(i) != RecordCodec.MAGIC) {
+                continue;
+            }
+            int len = buf.getInt(i + 5);
+            if (len < 0 || len > b.length - i - RecordCodec.HEADER - RecordCodec.TRAILER) {
+                continue;
+            }
+            if (crc(b[i + 4], b, i + RecordCodec.HEADER, len) == buf.getInt(i + RecordCodec.HEADER + len)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** Opens a fresh segment after the last one and starts the writer. */

@@ -175,9 +175,9 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             // A type this version does not know was written by a newer Hermod. Skipping it would lose that mail (and
             // let compaction delete its segment), so the spool refuses to open: upgrade again, or restore the
             // journal from before the downgrade.
-            default -> throw new IOException("spool segment " + seg + " has a record of type " + type + " at offset "
-                    + offset + " that this version of Hermod does not know (written by a newer version?); the spool is"
-                    + " not opened, nothing is changed on disk");
+            default -> throw new IOException("it is a record of type " + type + " that this version of Hermod does"
+                    + " not know (written by a newer version?): run that version again, or restore the journal from"
+                    + " before the upgrade");
         }
     }
 
