@@ -4,9 +4,9 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Call latencies in a fixed set of logarithmic buckets (four per power of two of microseconds, from 1 µs to about 35
- * minutes), lock-free: recording is two atomic increments. The p99 is the upper bound of the bucket it falls in, so it
- * is at most 19% high.
+ * Call latencies in a fixed set of logarithmic buckets (four per power of two of microseconds, from 1 µs to about 70
+ * minutes; longer calls count in the last), lock-free: recording is a few atomic increments. The p99 is the upper
+ * bound of the bucket it falls in, so it is at most 25% high.
  */
 final class LatencyHistogram {
 
