@@ -74,6 +74,10 @@ public final class ShapingService implements Shaping {
     private final OperatorHolds holds = new OperatorHolds();
     private final WeightedChooser chooser = new WeightedChooser();
     private final Guard guard = new Guard();
+    /** How long a handover waits at most for calls into strategies to return, and calls for a handover. */
+    private static final long GATE_MILLIS = 5000;
+    /** Keeps calls into strategies and handovers apart. */
+    private final HandoverGate gate = new HandoverGate(GATE_MILLIS);
     private final EventRing ring;
     private final Map<String, Site> sites = new ConcurrentHashMap<>();
     private final Set<String> warnedMissing = ConcurrentHashMap.newKeySet();
@@ -148,9 +152,22 @@ public final class ShapingService implements Shaping {
             LOG.warn("shaping configuration: {}", e);
         }
         EgressModel before = model;
+        boolean reassigned = before != null && !(before.providerStrategies().equals(next.providerStrategies())
+                && before.siteStrategies().equals(next.siteStrategies())
+                && before.defaultStrategy().equals(next.defaultStrategy()));
         sourceList = List.copyOf(next.sources().values());
         poolList = List.copyOf(next.pools().values());
-        model = next;
+        if (reassigned) {
+            close(); // no strategy call under way sees the new assignment before the state has moved
+            try {
+                model = next;
+                rebalance(strategies.all());
+            } finally {
+                gate.open();
+            }
+        } else {
+            model = next;
+        }
         ring.capacity(config.eventsKept());
         warnedMissing.clear();
         warnedPools.clear();
@@ -180,11 +197,6 @@ public final class ShapingService implements Shaping {
             tickMillis = Math.max(100, config.tickMillis());
             tickTask = ticker.scheduleWithFixedDelay(this::tick, tickMillis, tickMillis, TimeUnit.MILLISECONDS);
         }
-        if (before != null && !(before.providerStrategies().equals(next.providerStrategies())
-                && before.siteStrategies().equals(next.siteStrategies())
-                && before.defaultStrategy().equals(next.defaultStrategy()))) {
-            rebalance(strategies.all());
-        }
     }
 
     // ---- strategies: the whiteboard and the handover ----
@@ -205,20 +217,43 @@ public final class ShapingService implements Shaping {
 
     /** Registers a strategy and hands it the state of the paths it now serves. */
     public synchronized void addStrategy(ShapingStrategy s, String name, int ranking, long serviceId) {
-        strategies.add(new StrategyRegistry.Bound(s, name, ranking, serviceId));
+        close(); // no strategy call under way sees the new strategy before the state has moved
+        try {
+            strategies.add(new StrategyRegistry.Bound(s, name, ranking, serviceId));
+            rebalance(strategies.all());
+        } finally {
+            gate.open();
+        }
         warnedMissing.remove(name);
         LOG.info("shaping strategy '{}' available (ranking {})", name, ranking);
-        rebalance(strategies.all());
     }
 
     /** Unregisters a strategy; the paths it served go, with their state, to the strategy that serves them now. */
     public synchronized void removeStrategy(ShapingStrategy s) {
-        if (!strategies.remove(s)) {
-            return;
+        close();
+        List<PathState> state;
+        try {
+            if (!strategies.remove(s)) {
+                return;
+            }
+            state = guard.call("exportState", s::exportState, List.of());
+            handOver(s, state, false);
+        } finally {
+            gate.open();
         }
-        List<PathState> state = guard.call("exportState", s::exportState, List.of());
-        handOver(s, state, false);
         LOG.info("shaping strategy {} gone; {} path states handed over", s.getClass().getName(), state.size());
+    }
+
+    /**
+     * Before the strategies or their assignment change and the state moves: closes the gate and waits until every
+     * call into a strategy under way has returned, so that what those calls changed is in the state exported next;
+     * calls arriving meanwhile wait until the gate opens and then find the new strategy with its state.
+     */
+    private void close() {
+        if (!gate.close()) {
+            LOG.warn("shaping: a strategy call still runs after {} ms; handing over without waiting for it",
+                    GATE_MILLIS);
+        }
     }
 
     /** Moves each path's state to the strategy that serves it now, from every strategy that holds it elsewhere. */
@@ -434,8 +469,13 @@ public final class ShapingService implements Shaping {
         EgressPath path = pv.path;
         Limits configured = pv.configured;
         ShapingStrategy s = pv.to.strategy.strategy();
-        PathDecision d = guard.call("decide", () -> s.decide(path, pv.to.site, configured, now),
-                PathDecision.of(configured));
+        PathDecision d;
+        gate.enter();
+        try {
+            d = guard.call("decide", () -> s.decide(path, pv.to.site, configured, now), PathDecision.of(configured));
+        } finally {
+            gate.exit();
+        }
         if (d.divertToPool() != null && !model.pools().containsKey(d.divertToPool())) {
             // The rules file is parsed without the configuration, so a move to a pool that is not configured is
             // caught here: logged once per pool (until the configuration changes), and the mail stays on its path.
@@ -503,13 +543,20 @@ public final class ShapingService implements Shaping {
 
     @Override
     public void feedback(Feedback f) {
-        PathViews.PathView pv = views().path(f.path().source(), f.site(), f.domain());
-        ShapingStrategy s = pv.to.strategy.strategy();
-        if (f.result() == Feedback.Result.DELIVERED && pv.warmup != null) {
-            warmup.delivered(f.path().source(), pv.to.warmupTarget, f.time());
+        List<ShapingEvent> events;
+        gate.enter(); // before the strategy is looked up: a handover waits for this call
+        try {
+            PathViews.PathView pv = views().path(f.path().source(), f.site(), f.domain());
+            ShapingStrategy s = pv.to.strategy.strategy();
+            if (f.result() == Feedback.Result.DELIVERED && pv.warmup != null) {
+                warmup.delivered(f.path().source(), pv.to.warmupTarget, f.time());
+            }
+            Limits configured = pv.configured;
+            events = guard.call("onFeedback", () -> s.onFeedback(f, configured), List.<ShapingEvent>of());
+        } finally {
+            gate.exit();
         }
-        Limits configured = pv.configured;
-        for (ShapingEvent e : guard.call("onFeedback", () -> s.onFeedback(f, configured), List.<ShapingEvent>of())) {
+        for (ShapingEvent e : events) {
             record(e);
         }
     }
@@ -615,13 +662,18 @@ public final class ShapingService implements Shaping {
     public void tick() {
         Instant now = clock.instant();
         Set<ShapingStrategy> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (ShapingStrategy s : strategies.all()) {
-            if (seen.add(s)) {
-                for (ShapingEvent e : guard.call("tick", () -> s.tick(now), List.<ShapingEvent>of())) {
-                    record(e);
+        List<ShapingEvent> events = new ArrayList<>();
+        gate.enter();
+        try {
+            for (ShapingStrategy s : strategies.all()) {
+                if (seen.add(s)) {
+                    events.addAll(guard.call("tick", () -> s.tick(now), List.<ShapingEvent>of()));
                 }
             }
+        } finally {
+            gate.exit();
         }
+        events.forEach(this::record);
         for (OperatorHolds.Hold h : holds.expire(now)) {
             record(new ShapingEvent(now, holdPath(h.target()), "operator", "operator hold over", "resume", null, null,
                     List.of(h.reason()), null));
