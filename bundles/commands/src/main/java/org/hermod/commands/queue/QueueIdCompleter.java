@@ -15,12 +15,17 @@ import org.hermod.api.spool.QueueManager;
 public class QueueIdCompleter implements Completer {
 
     @Reference
-    QueueManager queues;
+    protected QueueManager queues;
 
     @Override
     public int complete(Session session, CommandLine commandLine, List<String> candidates) {
         StringsCompleter delegate = new StringsCompleter();
-        delegate.getStrings().addAll(queues.queueIds(null, 500));
+        delegate.getStrings().addAll(ids());
         return delegate.complete(session, commandLine, candidates);
+    }
+
+    /** The ids offered. */
+    protected List<String> ids() {
+        return queues.queueIds(null, 500);
     }
 }

@@ -23,6 +23,9 @@ public class QueueListCommand extends QueueCommandSupport {
     @Option(name = "-p", aliases = "--by-pool", description = "One line per source pool (chosen by the sender's domain) instead of per domain")
     boolean byPool;
 
+    @Option(name = "--held", description = "List the held messages (by an operator or a routing rule): id, reason, sender, recipients, route")
+    boolean held;
+
     @org.apache.karaf.shell.api.action.lifecycle.Reference(optional = true)
     org.hermod.api.delivery.EgressView egress;
 
@@ -31,6 +34,9 @@ public class QueueListCommand extends QueueCommandSupport {
 
     @Override
     public Object execute() {
+        if (held) {
+            return listHeld();
+        }
         if (bySite) {
             return listBySite();
         }
@@ -56,6 +62,29 @@ public class QueueListCommand extends QueueCommandSupport {
                     s.lastError() == null ? "" : s.lastError());
         }
         System.out.println(all.size() + " domain(s), " + total + " message(s) queued");
+        return null;
+    }
+
+    private Object listHeld() {
+        List<String> ids = queues.held(limit);
+        if (ids.isEmpty()) {
+            System.out.println("No held messages.");
+            return null;
+        }
+        System.out.printf("%-24s %-30s %-32s %5s  %s%n", "ID", "REASON", "SENDER", "RCPTS", "ROUTE");
+        int shown = 0;
+        for (String id : ids) {
+            java.util.Optional<org.hermod.api.spool.MessageInfo> m = queues.message(id);
+            if (m.isEmpty()) {
+                continue; // delivered, expired or deleted since
+            }
+            org.hermod.api.spool.MessageInfo i = m.get();
+            String sender = i.envelope().sender().isNullSender() ? "<>" : i.envelope().sender().toString();
+            System.out.printf("%-24s %-30s %-32s %5d  %s%n", id, i.holdReason() == null ? "-" : i.holdReason(),
+                    sender, i.envelope().recipients().size(), i.route().isDefault() ? "default" : i.route());
+            shown++;
+        }
+        System.out.println(shown + " held message(s); release one with hermod:queue-release <id>");
         return null;
     }
 
