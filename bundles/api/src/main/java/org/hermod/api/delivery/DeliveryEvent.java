@@ -20,8 +20,16 @@ import org.hermod.api.spool.RecipientResult;
  * @param attempt the attempt number, 1-based
  * @param category bounce category when the attempt failed and a classifier was available, else null
  * @param ruleId the classifier rule that decided the category, or null
+ * @param tls the TLS outcome of the attempt, or null when no connection was tried (DNS failure, suppression, expiry)
  */
 public record DeliveryEvent(Instant time, String queueId, String sender, String recipient, String domain,
                             String mxHost, String mxAddress, SmtpReply reply, RecipientResult.Status outcome,
-                            int attempt, String category, String ruleId) {
+                            int attempt, String category, String ruleId, DeliveryTls tls) {
+
+    /** An event without TLS information. */
+    public DeliveryEvent(Instant time, String queueId, String sender, String recipient, String domain, String mxHost,
+                         String mxAddress, SmtpReply reply, RecipientResult.Status outcome, int attempt, String category,
+                         String ruleId) {
+        this(time, queueId, sender, recipient, domain, mxHost, mxAddress, reply, outcome, attempt, category, ruleId, null);
+    }
 }

@@ -70,7 +70,7 @@ public final class AttemptRecorder {
             }
         }
         DeliveryEvent e = new DeliveryEvent(Instant.now(), queueId, sender, r.recipient().address().toString(), domain,
-                o.mxHost(), o.mxAddress(), r.reply(), r.status(), attempt, category, ruleId);
+                o.mxHost(), o.mxAddress(), r.reply(), r.status(), attempt, category, ruleId, o.tls());
         AccountingLog l = log;
         if (l != null) {
             l.append(e);

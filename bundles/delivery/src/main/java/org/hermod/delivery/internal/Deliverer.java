@@ -40,6 +40,8 @@ import org.hermod.delivery.internal.smtp.RecipientOutcome;
 import org.hermod.delivery.internal.smtp.SmtpClient;
 import org.hermod.delivery.internal.smtp.SmtpConnection;
 import org.hermod.delivery.internal.smtp.Transaction;
+import org.hermod.delivery.internal.tls.HostTls;
+import org.hermod.delivery.internal.tls.TlsRequirement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,6 +79,10 @@ public final class Deliverer {
     private final Supplier<ReturnPathCodec> returnPaths;
     private final Supplier<SuppressionList> suppression;
     private volatile Supplier<Shaping> shaping;
+    private volatile TlsPolicies tlsPolicies = (domain, route, enabled, required) -> CompletableFuture.completedFuture(
+            TlsRequirement.uniform(domain, required ? HostTls.simple(HostTls.Check.ENCRYPT, "encrypt", "default")
+                    : enabled ? HostTls.simple(HostTls.Check.MAY, "may", "default")
+                    : HostTls.simple(HostTls.Check.NONE, "none", "default"), null));
 
     /** Without VERP. */
     public Deliverer(Supplier<DeliverySettings> settings, Supplier<MxResolver> resolver, SmtpClient client,
@@ -232,13 +238,26 @@ public final class Deliverer {
         // a source without its own address or EHLO name uses delivery's (org.hermod.delivery.cfg)
         String source = blank(egress.source().address()) ? s.sourceAddress() : egress.source().address();
         String helo = blank(egress.source().ehloName()) ? s.heloName() : egress.source().ehloName();
-        ConnectSettings cs = new ConnectSettings(s.smtpPort(), helo, source, s.timeouts(), s.tlsEnabled(),
-                policy.tlsRequired());
-        // a connection made without TLS must never carry mail for a domain that requires it
-        String key = egress.poolKey() + (policy.tlsRequired() ? "#tls-required" : "");
-        List<RecipientOutcome> acc = new ArrayList<>();
-        return chunk(egress, key, item.domain(), route, cs, msg, chunks, 0, pool.acquire(key), acc, s)
-                .thenApply(v -> acc);
+        return tlsPolicies.requirement(item.domain(), route, s.tlsEnabled(), policy.tlsRequired()).thenCompose(tls -> {
+            ConnectSettings cs = new ConnectSettings(s.smtpPort(), helo, source, s.timeouts(), tls);
+            // a connection must never carry mail for a destination whose TLS requirements it does not meet
+            String key = egress.poolKey() + tls.poolKeySuffix();
+            List<RecipientOutcome> acc = new ArrayList<>();
+            return chunk(egress, key, item.domain(), route, cs, msg, chunks, 0, pool.acquire(key), acc, s)
+                    .thenApply(v -> acc);
+        });
+    }
+
+    /** Decides the TLS requirements of a destination (the delivery component's {@code OutboundTls}). */
+    @FunctionalInterface
+    public interface TlsPolicies {
+        /** Never completes exceptionally. */
+        CompletableFuture<TlsRequirement> requirement(String domain, Route route, boolean tlsEnabled, boolean tlsRequired);
+    }
+
+    /** Where TLS requirements come from; without one, {@code may} (or {@code encrypt} where TLS is required). */
+    public void tlsPolicies(TlsPolicies p) {
+        this.tlsPolicies = p;
     }
 
     private static boolean blank(String v) {
@@ -292,7 +311,10 @@ public final class Deliverer {
             if (c.connection() == null) {
                 AttemptFailure f = c.failure();
                 for (int j = i; j < chunks.size(); j++) {
-                    acc.addAll(all(chunks.get(j).rcpts(), statusOf(f.reply()), f.reply(), f.kind(), f.mxHost(), f.mxAddress()));
+                    for (RecipientOutcome o : all(chunks.get(j).rcpts(), statusOf(f.reply()), f.reply(), f.kind(),
+                            f.mxHost(), f.mxAddress())) {
+                        acc.add(o.withTls(f.tls()));
+                    }
                 }
                 return CompletableFuture.completedFuture(null);
             }
@@ -312,7 +334,9 @@ public final class Deliverer {
                     LOG.debug("pooled connection {} was stale; connecting again", sc);
                     return chunk(egress, key, domain, route, cs, msg, chunks, i, null, acc, s);
                 }
-                acc.addAll(r.outcomes());
+                for (RecipientOutcome o : r.outcomes()) {
+                    acc.add(o.withTls(sc.tlsOutcome()));
+                }
                 SmtpConnection next = sc;
                 if (!r.reusable()) {
                     sc.quit();

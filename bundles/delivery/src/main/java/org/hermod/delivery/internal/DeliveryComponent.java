@@ -51,6 +51,9 @@ public final class DeliveryComponent implements EgressView {
 
     private final AttemptRecorder recorder = new AttemptRecorder();
     private final String karafData;
+    private final String karafEtc;
+    private ThreadPoolExecutor tlsFetches;
+    private TlsSetup tls;
     private final DeliveryQueue queue;
     private final Spool spool;
     private volatile DeliverySettings settings;
@@ -111,13 +114,23 @@ public final class DeliveryComponent implements EgressView {
     public DeliveryComponent(BundleContext context, DeliveryConfig config, @Reference(name = "queue") DeliveryQueue queue,
                              @Reference(name = "spool") Spool spool) {
         this.karafData = context.getProperty("karaf.data");
+        this.karafEtc = context.getProperty("karaf.etc");
         this.queue = queue;
         this.spool = spool;
         this.settings = DeliverySettings.from(config, localHostName());
-        start();
+        TlsSetup.Settings tlsSettings = tlsSettings(config, settings);
+        start(tlsSettings);
     }
 
-    private void start() {
+    private TlsSetup.Settings tlsSettings(DeliveryConfig config, DeliverySettings s) {
+        try {
+            return TlsSetup.Settings.from(config, s, karafEtc, karafData);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("invalid delivery configuration (org.hermod.delivery): " + e.getMessage(), e);
+        }
+    }
+
+    private void start(TlsSetup.Settings tlsSettings) {
         DeliverySettings s = settings;
         AtomicInteger n = new AtomicInteger();
         io = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -140,6 +153,17 @@ public final class DeliveryComponent implements EgressView {
                 () -> returnPaths, () -> suppression);
         staticShaping = new StaticShaping(() -> settings);
         deliverer.shaping(this::shaping);
+        // MTA-STS policy fetches block (HTTPS): at most two at a time, off the delivery and I/O threads
+        tlsFetches = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "hermod-delivery-mta-sts-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        tlsFetches.allowCoreThreadTimeOut(true);
+        tls = new TlsSetup(() -> resolver, tlsFetches, io);
+        tls.configure(tlsSettings);
+        deliverer.tlsPolicies(tls);
+        scheduler.scheduleWithFixedDelay(tls::poll, 2, 2, TimeUnit.SECONDS);
         sites = new SiteDirectory(() -> resolver, (mx, domain) -> shaping().providerOf(mx, domain), () -> {
             Dispatcher d = dispatcher;
             if (d != null) {
@@ -162,6 +186,7 @@ public final class DeliveryComponent implements EgressView {
     void modified(DeliveryConfig config) {
         DeliverySettings old = settings;
         DeliverySettings s = DeliverySettings.from(config, localHostName());
+        TlsSetup.Settings tlsSettings = tlsSettings(config, s);
         if (!s.dnsServers().equals(old.dnsServers()) || !s.dnsTimeout().equals(old.dnsTimeout())
                 || s.dnsCacheSize() != old.dnsCacheSize() || s.preferIPv6() != old.preferIPv6()) {
             resolver = newResolver(s);
@@ -180,6 +205,7 @@ public final class DeliveryComponent implements EgressView {
             LOG.info("ioThreads changes apply when the delivery bundle restarts");
         }
         settings = s;
+        tls.configure(tlsSettings);
         dispatcher.wake();
         LOG.info("delivery configuration updated");
     }
@@ -190,6 +216,7 @@ public final class DeliveryComponent implements EgressView {
         pool.closeAll();
         scheduler.shutdownNow();
         client.close();
+        tlsFetches.shutdownNow();
         io.shutdown();
         try {
             io.awaitTermination(5, TimeUnit.SECONDS);

@@ -103,6 +103,32 @@ public @interface DeliveryConfig {
     @AttributeDefinition(description = "Domains (comma separated) that must be delivered over TLS; no STARTTLS there is a temporary failure 4.7.5")
     String tlsRequiredDomains() default "";
 
+    @AttributeDefinition(name = "tls.defaultPolicy", description = "Outbound TLS policy for destinations not in the "
+            + "policy map: none, may, encrypt, verify, dane, dane-only, mta-sts or auto (ADR 0011)")
+    String tls_defaultPolicy() default "mta-sts";
+
+    @AttributeDefinition(name = "tls.policyMap", description = "Per-destination TLS policy map ('domain policy' lines; "
+            + "reloaded when it changes). Empty: ${karaf.etc}/hermod-tls-policy.map")
+    String tls_policyMap() default "";
+
+    @AttributeDefinition(name = "tls.trustStore", description = "PEM file of the CA certificates trusted for verify and "
+            + "MTA-STS (SMTP servers and the policy web servers). Empty: the JDK's trust store")
+    String tls_trustStore() default "";
+
+    @AttributeDefinition(name = "mtaSts.httpsPort", description = "Port of the MTA-STS policy web servers")
+    int mtaSts_httpsPort() default 443;
+
+    @AttributeDefinition(name = "mtaSts.timeout", description = "Connect and read timeout of an MTA-STS policy fetch")
+    String mtaSts_timeout() default "10s";
+
+    @AttributeDefinition(name = "mtaSts.cacheDir", description = "Where fetched MTA-STS policies are kept across restarts. "
+            + "Empty: ${karaf.data}/hermod/mta-sts")
+    String mtaSts_cacheDir() default "";
+
+    @AttributeDefinition(name = "dane.trustAnchors", description = "DNSSEC trust anchors (DS or DNSKEY records, zone file "
+            + "format) for DANE. Empty: ${karaf.etc}/hermod-dnssec-root.key (the IANA root KSKs)")
+    String dane_trustAnchors() default "";
+
     @AttributeDefinition(description = "Fail (5.6.3) instead of sending 8-bit content to a peer without 8BITMIME")
     boolean strict8BitMime() default false;
 

@@ -68,7 +68,8 @@ public final class MxResolver {
         this.preferIPv6 = preferIPv6;
     }
 
-    private static Resolver resolver(List<InetSocketAddress> servers, Duration timeout) {
+    /** A resolver asking {@code servers} (empty: the system's, from resolv.conf) with the timeout. */
+    public static Resolver resolver(List<InetSocketAddress> servers, Duration timeout) {
         Resolver r;
         if (servers.isEmpty()) {
             r = new ExtendedResolver(); // system resolvers (resolv.conf) via dnsjava's ResolverConfig
@@ -156,6 +157,42 @@ public final class MxResolver {
                         + lastError + ")");
             });
         });
+    }
+
+    /**
+     * The TXT strings of {@code name}, each record's strings joined (RFC 7208 style); empty for NXDOMAIN or no TXT
+     * records. Completes exceptionally on SERVFAIL or a timeout.
+     */
+    public CompletionStage<List<String>> txt(String name) {
+        Name n;
+        try {
+            n = Name.fromString(name, Name.root);
+        } catch (TextParseException e) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        return lookup(n, Type.TXT).thenApply(a -> {
+            if (a.kind == Kind.FAILED) {
+                throw new CompletionException(new java.io.IOException("TXT lookup of " + name + ": " + a.error));
+            }
+            List<String> out = new ArrayList<>();
+            for (Record r : a.records) {
+                if (r instanceof org.xbill.DNS.TXTRecord t) {
+                    out.add(String.join("", t.getStrings()));
+                }
+            }
+            return out;
+        });
+    }
+
+    /** The addresses of a host (in the configured family order); empty when it has none or the lookup failed. */
+    public CompletionStage<List<InetAddress>> hostAddresses(String host) {
+        Name n;
+        try {
+            n = Name.fromString(host, Name.root);
+        } catch (TextParseException e) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        return addresses(n, host, 0).thenApply(h -> h.host.addresses());
     }
 
     /** Sorts by preference and shuffles runs of equal preference. */

@@ -29,8 +29,11 @@ import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import org.hermod.api.SmtpReply;
 import org.hermod.api.bounce.FailureInput;
+import org.hermod.api.delivery.DeliveryTls;
 import org.hermod.delivery.internal.dns.MxHost;
 import org.hermod.delivery.internal.dns.Route;
+import org.hermod.delivery.internal.tls.HostTls;
+import org.hermod.delivery.internal.tls.PeerCheck;
 
 /**
  * Opens SMTP client connections: tries the exchangers of a {@link Route} in order (each address of each host) until one
@@ -67,17 +70,35 @@ public final class SmtpClient implements AutoCloseable {
     public record Connected(SmtpConnection connection, AttemptFailure failure) {
     }
 
+    /**
+     * Connects to the first exchanger of the route that takes mail under the TLS requirements of {@code cs}: hosts the
+     * policy refuses (an MX host outside the MTA-STS policy in enforce mode, a bogus TLSA RRset, dane-only without
+     * TLSA) are skipped, and when no host is left the result is a 4.7.5 failure naming the reason.
+     */
     public CompletableFuture<Connected> connect(Route route, ConnectSettings cs) {
+        if (cs.tls().refusal() != null) {
+            HostTls ht = cs.tls().fallback();
+            return CompletableFuture.completedFuture(new Connected(null, new AttemptFailure(cs.tls().refusal(),
+                    FailureInput.Kind.TLS_FAILURE, null, null, PeerCheck.outcome(ht, null, null, cs.tls().refusalType(),
+                    cs.tls().refusal().text()))));
+        }
         List<Target> targets = new ArrayList<>();
+        AttemptFailure refused = null;
         for (MxHost h : route.hosts()) {
+            HostTls ht = cs.tls().forHost(h.name());
+            if (ht.refusal() != null) {
+                refused = new AttemptFailure(SmtpReply.of(451, "4.7.5", ht.refusal()), FailureInput.Kind.TLS_FAILURE,
+                        h.name(), null, PeerCheck.outcome(ht, null, null, null, null));
+                continue;
+            }
             for (InetAddress a : h.addresses()) {
                 if (targets.size() < MAX_ADDRESSES) {
-                    targets.add(new Target(h.name(), a));
+                    targets.add(new Target(h.name(), a, ht));
                 }
             }
         }
         if (targets.isEmpty()) {
-            return CompletableFuture.completedFuture(new Connected(null, new AttemptFailure(
+            return CompletableFuture.completedFuture(new Connected(null, refused != null ? refused : new AttemptFailure(
                     SmtpReply.of(451, "4.4.4", "no address to connect to"), FailureInput.Kind.DNS_FAILURE, null, null)));
         }
         return tryFrom(targets, 0, cs, null, true);
@@ -96,7 +117,7 @@ public final class SmtpClient implements AutoCloseable {
         }
         Target t = targets.get(i);
         return open(t, cs, true).thenCompose(c -> {
-            if (c.connection == null && c.failure.kind() == FailureInput.Kind.TLS_FAILURE && !cs.tlsRequired()) {
+            if (c.connection == null && c.failure.kind() == FailureInput.Kind.TLS_FAILURE && !t.tls.requiresTls()) {
                 return open(t, cs, false);
             }
             return CompletableFuture.completedFuture(c);
@@ -114,10 +135,11 @@ public final class SmtpClient implements AutoCloseable {
         List<String> lines = new ArrayList<>(r.lines());
         lines.set(0, "host " + f.mxHost() + "[" + f.mxAddress() + "] refused to talk to me: " + r.code() + " "
                 + (r.enhancedStatus() == null ? "" : r.enhancedStatus() + " ") + lines.get(0));
-        return new AttemptFailure(new SmtpReply(r.code() - 100, status, lines), f.kind(), f.mxHost(), f.mxAddress());
+        return new AttemptFailure(new SmtpReply(r.code() - 100, status, lines), f.kind(), f.mxHost(), f.mxAddress(),
+                f.tls());
     }
 
-    private record Target(String host, InetAddress address) {
+    private record Target(String host, InetAddress address, HostTls tls) {
     }
 
     private CompletableFuture<Connected> open(Target t, ConnectSettings cs, boolean tlsAllowed) {
@@ -177,7 +199,7 @@ public final class SmtpClient implements AutoCloseable {
                         return done(fail(helo, FailureInput.Kind.REPLY, t));
                     }
                     conn.capabilities(Capabilities.HELO);
-                    return done(requireTls(conn, cs, t));
+                    return done(requireTls(conn, t, "does not speak ESMTP"));
                 });
             }
             if (!ehlo.isPositive()) {
@@ -186,33 +208,72 @@ public final class SmtpClient implements AutoCloseable {
             }
             Capabilities caps = Capabilities.fromEhlo(ehlo);
             conn.capabilities(caps);
-            if (tlsAllowed && caps.startTls() && (cs.tlsEnabled() || cs.tlsRequired()) && !conn.isTls()) {
+            if (tlsAllowed && caps.startTls() && t.tls.triesTls() && !conn.isTls()) {
                 return conn.command("STARTTLS", to.helo()).thenCompose(st -> {
                     if (st.code() != 220) {
-                        return done(requireTls(conn, cs, t));
+                        return done(requireTls(conn, t, "STARTTLS refused: " + st));
                     }
-                    return conn.startTls(sslContext, cs.port(), to.helo()).handle((v, e) -> {
+                    return conn.startTls(sslContext, cs.port(), to.helo()).handle((session, e) -> {
                         if (e == null) {
-                            return hello(conn, cs, t, false);
+                            return verified(conn, cs, t, session);
                         }
                         Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
                         conn.close();
-                        return done(fail(c instanceof SSLException ? c : new SSLException("TLS handshake failed: " + c, c),
-                                t, "STARTTLS"));
+                        Connected failed = fail(c instanceof SSLException ? c : new SSLException("TLS handshake failed: " + c, c),
+                                t, "STARTTLS");
+                        return done(withTls(failed, PeerCheck.outcome(t.tls, null, null, "validation-failure",
+                                "TLS handshake failed: " + c.getMessage())));
                     }).thenCompose(f -> f);
                 });
             }
-            return done(requireTls(conn, cs, t));
+            if (conn.isTls()) {
+                return done(new Connected(conn, null)); // the EHLO after STARTTLS; the outcome is already set
+            }
+            return done(requireTls(conn, t, caps.startTls() ? null : "did not offer STARTTLS"));
         });
     }
 
-    private static Connected requireTls(SmtpConnection conn, ConnectSettings cs, Target t) {
-        if (cs.tlsRequired() && !conn.isTls()) {
+    /**
+     * After the handshake: checks the peer as the host's policy asks; a failed check of an enforced policy ends the
+     * connection (4.7.5), else the outcome (with the failure, in testing mode) is kept and EHLO is sent again.
+     */
+    private CompletableFuture<Connected> verified(SmtpConnection conn, ConnectSettings cs, Target t,
+                                                  javax.net.ssl.SSLSession session) {
+        PeerCheck.Verdict v = PeerCheck.check(t.tls, session, t.host, cs.tls().domain(), cs.tls().certs());
+        DeliveryTls outcome = PeerCheck.outcome(t.tls, session, v, null, null);
+        if (v.failure() != null && t.tls.enforce()) {
             conn.quit();
-            return fail(SmtpReply.of(451, "4.7.5", "TLS is required for this destination but " + t.host
-                    + " did not offer STARTTLS"), FailureInput.Kind.TLS_FAILURE, t);
+            return done(withTls(fail(SmtpReply.of(451, "4.7.5", "TLS policy " + t.tls.policy() + ": "
+                    + v.failure().detail() + " (" + t.host + "[" + t.address.getHostAddress() + "])"),
+                    FailureInput.Kind.TLS_FAILURE, t), outcome));
         }
+        conn.tlsOutcome(outcome);
+        return hello(conn, cs, t, false);
+    }
+
+    /** A connection without TLS: refused when the host's policy requires TLS, else kept with its outcome. */
+    private static Connected requireTls(SmtpConnection conn, Target t, String why) {
+        if (conn.isTls()) {
+            return new Connected(conn, null);
+        }
+        if (t.tls.requiresTls()) {
+            conn.quit();
+            String text = "TLS is required for this destination (policy " + t.tls.policy() + ") but " + t.host
+                    + (why == null ? " did not complete STARTTLS" : " " + why);
+            return withTls(fail(SmtpReply.of(451, "4.7.5", text), FailureInput.Kind.TLS_FAILURE, t),
+                    PeerCheck.outcome(t.tls, null, null, "starttls-not-supported", text));
+        }
+        boolean checked = t.tls.check() == HostTls.Check.PKIX || t.tls.check() == HostTls.Check.DANE
+                || t.tls.check() == HostTls.Check.ENCRYPT;
+        conn.tlsOutcome(PeerCheck.outcome(t.tls, null, null, checked ? "starttls-not-supported" : null,
+                checked ? t.host + " " + (why == null ? "did not complete STARTTLS" : why) + "; sent in plaintext (policy "
+                        + t.tls.policy() + " in testing mode)" : null));
         return new Connected(conn, null);
+    }
+
+    private static Connected withTls(Connected c, DeliveryTls tls) {
+        AttemptFailure f = c.failure;
+        return new Connected(null, new AttemptFailure(f.reply(), f.kind(), f.mxHost(), f.mxAddress(), tls));
     }
 
     private static InetSocketAddress bind(ConnectSettings cs, InetAddress target) {

@@ -8,12 +8,17 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSession;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.hermod.api.SmtpReply;
+import org.hermod.api.delivery.DeliveryTls;
 
 /**
  * One open SMTP client connection. Commands are written in a single write per batch; replies are matched in order.
@@ -28,6 +33,7 @@ public final class SmtpConnection {
     private final InetAddress address;
     private volatile Capabilities capabilities = Capabilities.HELO;
     private volatile boolean tls;
+    private volatile DeliveryTls tlsOutcome;
     private volatile boolean dirty;
     private volatile int messages;
     private volatile long idleSince;
@@ -57,6 +63,15 @@ public final class SmtpConnection {
 
     public boolean isTls() {
         return tls;
+    }
+
+    /** The TLS outcome of this connection (negotiated, verified, policy), set once it is ready for mail. */
+    public DeliveryTls tlsOutcome() {
+        return tlsOutcome;
+    }
+
+    void tlsOutcome(DeliveryTls t) {
+        this.tlsOutcome = t;
     }
 
     /** True when the last transaction did not end cleanly and an RSET is due before the next one. */
@@ -160,17 +175,22 @@ public final class SmtpConnection {
         return result;
     }
 
-    /** Upgrades to TLS after a 220 reply to STARTTLS. */
-    CompletableFuture<Void> startTls(SslContext ctx, int port, Duration timeout) {
-        CompletableFuture<Void> result = new CompletableFuture<>();
+    /** Upgrades to TLS after a 220 reply to STARTTLS, sending the MX host name as SNI; completes with the session. */
+    CompletableFuture<SSLSession> startTls(SslContext ctx, int port, Duration timeout) {
+        CompletableFuture<SSLSession> result = new CompletableFuture<>();
         onLoop(() -> {
             SslHandler ssl = ctx.newHandler(channel.alloc(), mxHost, port);
+            if (mxHost.indexOf('.') > 0 && !mxHost.matches("[0-9.]+|.*:.*")) {
+                SSLParameters p = ssl.engine().getSSLParameters();
+                p.setServerNames(List.of(new SNIHostName(mxHost)));
+                ssl.engine().setSSLParameters(p);
+            }
             ssl.setHandshakeTimeoutMillis(timeout.toMillis());
             channel.pipeline().addFirst("ssl", ssl);
             ssl.handshakeFuture().addListener(h -> {
                 if (h.isSuccess()) {
                     tls = true;
-                    result.complete(null);
+                    result.complete(ssl.engine().getSession());
                 } else {
                     replies.fail(h.cause());
                     result.completeExceptionally(h.cause());

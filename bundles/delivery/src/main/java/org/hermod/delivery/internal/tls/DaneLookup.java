@@ -1,0 +1,168 @@
+package org.hermod.delivery.internal.tls;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+
+import org.hermod.delivery.internal.dns.MxResolver;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.TLSARecord;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+import org.xbill.DNS.dnssec.ValidatingResolver;
+
+/**
+ * DNSSEC-validated lookups for DANE (RFC 7672 2.2): the destination's MX RRset (DANE applies only when it is secure) and
+ * each MX host's {@code _25._tcp} TLSA RRset, through dnsjava's {@link ValidatingResolver} with the configured trust
+ * anchors. A secure answer carries the AD flag; a bogus one comes back as SERVFAIL. Address records are not validated
+ * (a simplification of RFC 7672 2.2.2, which skips TLSA lookups for hosts with insecure addresses). Thread-safe; never
+ * blocks.
+ */
+public final class DaneLookup {
+
+    /** The DNSSEC status of an answer. */
+    public enum Status { SECURE, INSECURE, BOGUS }
+
+    /**
+     * The TLSA records of one MX host.
+     *
+     * @param status SECURE (records, possibly none, proven), INSECURE or BOGUS (lookup failed validation or failed)
+     * @param records the secure records (all of them; {@link Tlsa#usable()} tells which count)
+     * @param detail why it is bogus, or null
+     */
+    public record HostTlsa(Status status, List<Tlsa> records, String detail) {
+        public HostTlsa {
+            records = List.copyOf(records);
+        }
+
+        public List<Tlsa> usable() {
+            return records.stream().filter(Tlsa::usable).toList();
+        }
+    }
+
+    /**
+     * What DANE found for a destination.
+     *
+     * @param mx the status of the MX RRset
+     * @param hosts per MX host (lower case), only when the MX RRset is secure
+     * @param detail why the MX lookup is bogus, or null
+     */
+    public record Result(Status mx, Map<String, HostTlsa> hosts, String detail) {
+        public Result {
+            hosts = Map.copyOf(hosts);
+        }
+
+        public HostTlsa host(String name) {
+            return hosts.get(name.toLowerCase(Locale.ROOT));
+        }
+    }
+
+    private final ValidatingResolver resolver;
+    private final Executor executor;
+
+    /**
+     * @param servers the resolvers to ask (empty: the system's); they must return DNSSEC records (DO bit)
+     * @param trustAnchors DS or DNSKEY records in zone-file format
+     * @param clock the validation time (signature validity), for tests
+     */
+    public DaneLookup(List<InetSocketAddress> servers, Duration timeout, InputStream trustAnchors, Clock clock,
+                      Executor executor) throws IOException {
+        Resolver head = MxResolver.resolver(servers, timeout);
+        this.resolver = new ValidatingResolver(head, clock);
+        this.resolver.setTimeout(timeout);
+        this.resolver.setAddReasonToAdditional(true);
+        this.resolver.loadTrustAnchors(trustAnchors);
+        this.executor = executor;
+    }
+
+    /** The DNSSEC status of the domain's MX RRset, and the TLSA records of {@code mxHosts} when it is secure. */
+    public CompletableFuture<Result> lookup(String domain, List<String> mxHosts) {
+        return query(domain, Type.MX).thenCompose(mx -> {
+            if (mx.status != Status.SECURE) {
+                return CompletableFuture.completedFuture(new Result(mx.status, Map.of(), mx.detail));
+            }
+            Map<String, CompletableFuture<HostTlsa>> lookups = new LinkedHashMap<>();
+            for (String h : mxHosts) {
+                lookups.computeIfAbsent(h.toLowerCase(Locale.ROOT), this::tlsa);
+            }
+            return CompletableFuture.allOf(lookups.values().toArray(new CompletableFuture[0])).thenApply(v -> {
+                Map<String, HostTlsa> out = new LinkedHashMap<>();
+                lookups.forEach((h, f) -> out.put(h, f.join()));
+                return new Result(Status.SECURE, out, null);
+            });
+        });
+    }
+
+    /** The TLSA records of {@code _25._tcp.<host>}. */
+    public CompletableFuture<HostTlsa> tlsa(String host) {
+        return query("_25._tcp." + host, Type.TLSA).thenApply(a -> {
+            List<Tlsa> records = new ArrayList<>();
+            for (Record r : a.records) {
+                if (r instanceof TLSARecord t) {
+                    records.add(new Tlsa(t.getCertificateUsage(), t.getSelector(), t.getMatchingType(),
+                            t.getCertificateAssociationData()));
+                }
+            }
+            return new HostTlsa(a.status, a.status == Status.SECURE ? records : List.of(), a.detail);
+        });
+    }
+
+    private record Answer(Status status, List<Record> records, String detail) {
+    }
+
+    private CompletableFuture<Answer> query(String name, int type) {
+        Name n;
+        try {
+            n = Name.fromString(name, Name.root);
+        } catch (TextParseException e) {
+            return CompletableFuture.completedFuture(new Answer(Status.BOGUS, List.of(), "bad name " + name));
+        }
+        Message q = Message.newQuery(Record.newRecord(n, type, DClass.IN));
+        return resolver.sendAsync(q, executor).toCompletableFuture().handle((m, t) -> {
+            if (t != null) {
+                Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+                return new Answer(Status.BOGUS, List.of(), Type.string(type) + " lookup of " + name + " failed: " + c);
+            }
+            int rcode = m.getRcode();
+            boolean secure = m.getHeader().getFlag(Flags.AD);
+            if (rcode != Rcode.NOERROR && rcode != Rcode.NXDOMAIN) {
+                return new Answer(Status.BOGUS, List.of(), Type.string(type) + " lookup of " + name + ": "
+                        + Rcode.string(rcode) + reason(m));
+            }
+            List<Record> records = new ArrayList<>();
+            for (Record r : m.getSection(Section.ANSWER)) {
+                if (r.getType() == type) {
+                    records.add(r);
+                }
+            }
+            return new Answer(secure ? Status.SECURE : Status.INSECURE, records, null);
+        });
+    }
+
+    /** The validator's explanation (a TXT record in the additional section), if any. */
+    private static String reason(Message m) {
+        for (Record r : m.getSection(Section.ADDITIONAL)) {
+            if (r instanceof org.xbill.DNS.TXTRecord t && r.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS) {
+                return " (" + String.join("", t.getStrings()) + ")";
+            }
+        }
+        return "";
+    }
+}
