@@ -155,7 +155,7 @@ public @interface SmtpServerConfig {
 
     @AttributeDefinition(description = "Search filter; %s = the address, %u = its local part, %d = its domain, %% = %"
             + " (values are escaped per RFC 4515). An entry found = a valid recipient")
-    String ldapFilter() default "(|(mail=%s)(mailAlternateAddress=%s))";
+    String ldapFilter() default "(mail=%s)";
 
     @AttributeDefinition(description = "Seconds to wait for the LDAP server (connect, and each search); then 451 4.4.3")
     int ldapTimeoutSeconds() default 5;
