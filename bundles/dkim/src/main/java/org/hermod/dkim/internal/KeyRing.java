@@ -46,12 +46,19 @@ final class KeyRing {
 
     private volatile Map<String, List<Slot>> byDomain = Map.of();
 
-    /** Replaces the configuration: every key is loaded now; keys of unchanged entries are reloaded too. */
+    /**
+     * Replaces the configuration: new entries' keys are loaded now; an entry that was configured before keeps its slot
+     * when its file did not change since it was loaded.
+     */
     synchronized void configure(List<SignatureEntry> entries) {
+        Map<SignatureEntry, Slot> before = new HashMap<>();
+        all().forEach(s -> before.put(s.entry(), s));
         Map<String, List<Slot>> next = new LinkedHashMap<>();
         for (SignatureEntry e : entries) {
             Stamp s = Stamp.of(e.keyFile());
-            next.computeIfAbsent(e.domain(), d -> new ArrayList<>()).add(load(e, null, s));
+            Slot old = before.get(e);
+            Slot slot = old != null && s.equals(old.loaded()) ? old : load(e, old, s);
+            next.computeIfAbsent(e.domain(), d -> new ArrayList<>()).add(slot);
         }
         publish(next);
     }

@@ -115,7 +115,7 @@ final class MessageSigner {
     }
 
     private static FilterDecision fail(SessionInfo session, String why) {
-        LOG.warn("DKIM: session {}: message deferred (451 4.3.0), signature {} cannot be made", id(session), why);
+        LOG.warn("DKIM: session {}: message deferred with 451 4.3.0, cannot sign with {}", id(session), why);
         return FilterDecision.defer(451, "4.3.0", DEFER_TEXT);
     }
 

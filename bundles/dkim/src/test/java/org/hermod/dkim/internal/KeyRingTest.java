@@ -65,6 +65,27 @@ public class KeyRingTest {
     }
 
     @Test
+    public void aConfigurationChangeKeepsLoadedKeysAndAKeyDeletedLaterStaysInUse() throws Exception {
+        Path dir = Files.createTempDirectory("keyring");
+        KeyPair k = TestKeys.ed25519();
+        Path f = TestKeys.write(k, dir.resolve("k.pem"));
+        KeyRing ring = new KeyRing();
+        ring.configure(SignatureEntry.parse("example.com s ed25519-sha256 k.pem", dir));
+        KeyRing.Slot first = ring.forDomain("example.com").get(0);
+        ring.configure(SignatureEntry.parse("example.com s ed25519-sha256 k.pem; example.org t rsa-sha256 x.pem", dir));
+        assertTrue("an unchanged entry keeps its slot", first == ring.forDomain("example.com").get(0));
+        assertFalse(ring.forDomain("example.org").get(0).usable());
+
+        Files.delete(f);
+        ring.configure(SignatureEntry.parse("example.com s ed25519-sha256 k.pem", dir));
+        KeyRing.Slot s = ring.forDomain("example.com").get(0);
+        assertTrue(s.usable());
+        assertEquals(TestKeys.record(k), s.key().dnsRecord());
+        assertEquals("no such file", s.error());
+        assertTrue(ring.forDomain("example.org").isEmpty());
+    }
+
+    @Test
     public void configurationErrorsNameTheEntry() {
         Path dir = Path.of("/tmp");
         for (String bad : new String[] {"example.com s rsa-sha256", "example.com s dsa k.pem",
