@@ -52,9 +52,13 @@ public final class AdaptiveStrategy implements ShapingStrategy {
     static final String X_DIVERT_BY = "divertBy";
     static final String X_BOUNCE_REASON = "bounceReason";
     static final String X_BOUNCE_UNTIL = "bounceUntil";
+    /** PathState.extra key of the observed rate a decrease of an unlimited path scales (FixedStrategy reads it). */
+    static final String X_OBSERVED_RATE = "observedRate";
 
     private final RulesSource rules;
     private final ConcurrentMap<EgressPath, PathControl> paths = new ConcurrentHashMap<>();
+    /** Every path's outcomes per second lately (for a decrease of a path whose configured rate is unlimited). */
+    private final ConcurrentMap<EgressPath, RateMeter> meters = new ConcurrentHashMap<>();
 
     /** @param rules the rules in force (the response rules and recovery settings are read on every call) */
     @Activate
@@ -89,6 +93,12 @@ public final class AdaptiveStrategy implements ShapingStrategy {
     @Override
     public List<ShapingEvent> onFeedback(Feedback f, Limits configured) {
         Rules r = rules.rules();
+        long t = Gcra.nanos(f.time());
+        RateMeter meter = meters.get(f.path());
+        if (meter == null) {
+            meter = meters.computeIfAbsent(f.path(), p -> new RateMeter(t));
+        }
+        meter.record(t);
         if (f.result() == Feedback.Result.DELIVERED) {
             PathControl c = paths.get(f.path());
             if (c == null) {
@@ -160,6 +170,11 @@ public final class AdaptiveStrategy implements ShapingStrategy {
         c.floorPerSecond = rec.floorPerSecond();
         Limits before = c.inForce(c.factor);
         if (rule.decrease() > 0) {
+            if (c.configuredOrDefault().messagesPerSecond() == 0 && c.observedPerSecond == 0) {
+                // an unlimited path: the decrease scales the rate it was seen to have, not only its connections
+                RateMeter m = meters.get(c.path);
+                c.observedPerSecond = m == null ? 0 : m.perSecond(Gcra.nanos(now));
+            }
             c.factor = Math.max(rec.minFactor(), Math.round(c.factor * rule.decrease() * 1e9) / 1e9);
         }
         if (rule.suspend() != null) {
@@ -207,6 +222,7 @@ public final class AdaptiveStrategy implements ShapingStrategy {
         c.good = 0;
         c.lastChange = now;
         c.reason = c.factor >= 1.0 ? null : c.reason;
+        c.observedPerSecond = c.factor >= 1.0 ? 0 : c.observedPerSecond; // back to the configured (unlimited) rate
         String action = "increase +" + Rules.num(rec.step() * 100) + "% (" + Rules.num(old * 100) + "% -> "
                 + Rules.num(c.factor * 100) + "% of configured)";
         String rule = "recovery " + rec.origin() + "@" + r.version() + ": " + why;
@@ -264,6 +280,8 @@ public final class AdaptiveStrategy implements ShapingStrategy {
                 }
             }
         }
+        long t = Gcra.nanos(now);
+        meters.values().removeIf(m -> m.stale(t)); // a path idle for two minutes starts a new meter
         return out;
     }
 
@@ -328,6 +346,9 @@ public final class AdaptiveStrategy implements ShapingStrategy {
                     extra.put(X_BOUNCE_REASON, c.bounceReason);
                     put(extra, X_BOUNCE_UNTIL, c.bounceUntil);
                 }
+                if (c.observedPerSecond > 0) {
+                    extra.put(X_OBSERVED_RATE, Double.toString(c.observedPerSecond));
+                }
                 out.add(new PathState(c.path, c.factor, c.suspendedUntil, c.reason, extra));
             }
         }
@@ -368,12 +389,24 @@ public final class AdaptiveStrategy implements ShapingStrategy {
             c.bounceUntil = parseInstant(x.get(X_BOUNCE_UNTIL));
             c.bounceReason = c.bounceUntil == null ? null : x.get(X_BOUNCE_REASON);
             c.bounceUntil = c.bounceReason == null ? null : c.bounceUntil;
+            c.observedPerSecond = c.factor >= 1.0 ? 0 : observedRate(x);
             PathControl old = paths.put(s.path(), c);
             if (old != null) {
                 synchronized (old) {
                     old.dead = true;
                 }
             }
+        }
+    }
+
+    /** A handed-over observed rate (0 when absent or not a positive number). */
+    static double observedRate(Map<String, String> extra) {
+        try {
+            String v = extra.get(X_OBSERVED_RATE);
+            double d = v == null ? 0 : Double.parseDouble(v);
+            return Double.isFinite(d) && d > 0 ? d : 0;
+        } catch (NumberFormatException e) {
+            return 0;
         }
     }
 

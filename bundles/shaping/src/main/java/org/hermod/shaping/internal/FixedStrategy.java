@@ -40,7 +40,8 @@ public final class FixedStrategy implements ShapingStrategy {
             return PathDecision.of(configured);
         }
         Limits l = s.factor() >= 1.0 || Double.isNaN(s.factor()) ? configured
-                : configured.scaled(Math.max(0, s.factor()), RecoveryRule.DEFAULT.floorPerSecond());
+                : RateMeter.scaled(configured, Math.max(0, s.factor()), AdaptiveStrategy.observedRate(s.extra()),
+                        RecoveryRule.DEFAULT.floorPerSecond());
         Instant until = s.suspendedUntil() != null && now.isBefore(s.suspendedUntil()) ? s.suspendedUntil() : null;
         String divert = inForce(s, AdaptiveStrategy.X_DIVERT_UNTIL, now) ? s.extra().get(AdaptiveStrategy.X_DIVERT_TO)
                 : null;

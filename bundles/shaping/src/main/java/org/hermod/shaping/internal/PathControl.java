@@ -32,6 +32,11 @@ final class PathControl {
     Instant lastNegative;
     Limits configured;
     double floorPerSecond = RecoveryRule.DEFAULT.floorPerSecond();
+    /**
+     * The path's observed message rate when a decrease first hit it while its configured rate was unlimited: the base
+     * that the factor scales (0: none; cleared when the path is back at full speed).
+     */
+    double observedPerSecond;
     boolean dead;
     /** A response rule's {@code move}: the pool the path's mail goes to until divertUntil, and the rule. */
     String divertTo;
@@ -56,7 +61,7 @@ final class PathControl {
     }
 
     Limits inForce(double f) {
-        return configuredOrDefault().scaled(f, floorPerSecond);
+        return RateMeter.scaled(configuredOrDefault(), f, observedPerSecond, floorPerSecond);
     }
 
     boolean suspendedAt(Instant now) {

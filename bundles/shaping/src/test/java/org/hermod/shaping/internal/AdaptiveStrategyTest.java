@@ -177,4 +177,58 @@ public class AdaptiveStrategyTest {
         in.forEach(d -> out.add(Math.round(d * 1000) / 1000.0));
         return out;
     }
+
+    /**
+     * A path whose configured rate is unlimited: a decrease imposes the rate the path was seen to have (messages in the
+     * last minute) times the factor, further decreases scale it again, and full recovery makes it unlimited again.
+     */
+    @Test
+    public void aDecreaseOnAnUnlimitedPathImposesItsObservedRateTimesTheFactor() {
+        Limits unlimited = new Limits(10, 20, 0, 0, 50);
+        Instant t = T0;
+        for (int i = 0; i < 600; i++) { // 20 a second for 30 s
+            t = T0.plusMillis(50L * i);
+            s.onFeedback(delivered(t), unlimited);
+        }
+        t = t.plusMillis(50);
+        List<ShapingEvent> ev = s.onFeedback(reply(t, Feedback.Result.DEFERRED, 421, "4.7.0", "[TSS04] " + TSS04),
+                unlimited);
+        double rate = ev.get(0).after().messagesPerSecond();
+        assertEquals("half the observed 20/s", 10.0, rate, 0.1);
+        assertEquals(5, ev.get(0).after().maxConnections());
+        assertEquals(rate, s.decide(PATH, YAHOO, unlimited, t).limits().messagesPerSecond(), 1e-9);
+        PathState handed = s.exportState().get(0);
+        FixedStrategy fixed = new FixedStrategy();
+        fixed.importState(List.of(handed));
+        PathDecision underFixed = fixed.decide(PATH, YAHOO, unlimited, t);
+        assertEquals("the fixed strategy holds the same rate when handed the path", rate,
+                underFixed.limits().messagesPerSecond(), 1e-9);
+        t = t.plus(AdaptiveStrategy.HOLD_OFF).plusSeconds(1);
+        s.onFeedback(reply(t, Feedback.Result.DEFERRED, 421, "4.7.0", "[TSS04] " + TSS04), unlimited);
+        assertEquals("a second decrease scales the same base: a quarter", 5.0,
+                s.decide(PATH, YAHOO, unlimited, t).limits().messagesPerSecond(), 0.1);
+        for (int step = 0; step < 10; step++) { // quiet periods: +10 % each, up to full speed
+            t = t.plus(Duration.ofMinutes(10)).plusSeconds(1);
+            s.tick(t);
+        }
+        assertEquals("recovered: unlimited again", 0.0, s.decide(PATH, YAHOO, unlimited, t).limits().messagesPerSecond(),
+                0);
+    }
+
+    @Test
+    public void aRateMeterCountsTheLastMinute() {
+        long t0 = Gcra.nanos(T0);
+        RateMeter m = new RateMeter(t0);
+        for (int i = 0; i < 120; i++) { // 1 a second for 2 minutes
+            m.record(t0 + i * 1_000_000_000L);
+        }
+        assertEquals(1.0, m.perSecond(t0 + 120_000_000_000L), 0.05);
+        assertEquals("a minute later nothing was counted in the window", 0.0, m.perSecond(t0 + 240_000_000_000L), 0);
+        assertTrue(m.stale(t0 + 240_000_000_000L));
+        RateMeter young = new RateMeter(t0);
+        for (int i = 0; i < 10; i++) {
+            young.record(t0 + i * 100_000_000L); // 10 in the first second
+        }
+        assertEquals("a young meter divides by its age (at least 1 s)", 10.0, young.perSecond(t0 + 500_000_000L), 0.01);
+    }
 }

@@ -149,7 +149,11 @@ public class WarmupTest {
         WarmupStatus held = status("yahoo");
         assertNotNull("the console says why the next step is held", held.heldBack());
         assertTrue(held.heldBack(), held.heldBack().contains("decrease x0.5"));
-        clock.advance(Duration.ofHours(20)); // the next UTC day, 20 h after the signal
+        clock.advance(Duration.ofHours(18));
+        for (int i = 0; i < 10; i++) { // the path recovers meanwhile (its decrease also imposed a rate)
+            clock.advance(Duration.ofMinutes(11));
+            shaping.tick();
+        } // the next UTC day, under 20 h after the signal
         assertEquals("day 2's cap again, not day 3's", 5, (int) send(YAHOO, 40).get("new1"));
         assertEquals(2, status("yahoo").day());
         assertTrue(shaping.events(null, "new1", 100).stream().anyMatch(e -> e.action().startsWith("warmup held at day 2")));
