@@ -37,6 +37,8 @@ final class PathViews {
     private final ConcurrentHashMap<String, Rules.Totals> sourceTotals = new ConcurrentHashMap<>();
     /** The answer of choose for each source, built once. */
     private final ConcurrentHashMap<String, Optional<EgressSource>> chosen = new ConcurrentHashMap<>();
+    /** Sender domain to pool (delivery asks once per message). */
+    private final ConcurrentHashMap<String, String> pools = new ConcurrentHashMap<>();
     private int domains;
 
     PathViews(Rules rules, EgressModel model, long strategies, BiFunction<Site, String, StrategyRegistry.Effective>
@@ -152,6 +154,21 @@ final class PathViews {
     Rules.Totals sourceTotals(String source) {
         Rules.Totals t = sourceTotals.get(source);
         return t != null ? t : sourceTotals.computeIfAbsent(source, rules::sourceTotals);
+    }
+
+    /** The pool of a sender domain, as {@link EgressModel#poolFor}. */
+    String poolFor(String senderDomain) {
+        if (senderDomain == null) {
+            return model.poolFor(null);
+        }
+        String p = pools.get(senderDomain);
+        if (p == null) {
+            p = model.poolFor(senderDomain);
+            if (pools.size() < MAX_DOMAINS) {
+                pools.put(senderDomain, p);
+            }
+        }
+        return p;
     }
 
     /** The configured source as choose answers it (one Optional per source, not one per call). */

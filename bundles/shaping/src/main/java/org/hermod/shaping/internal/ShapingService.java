@@ -329,7 +329,7 @@ public final class ShapingService implements Shaping {
 
     @Override
     public String poolFor(String senderDomain) {
-        return model.poolFor(senderDomain);
+        return views().poolFor(senderDomain);
     }
 
     @Override
@@ -605,24 +605,30 @@ public final class ShapingService implements Shaping {
     }
 
     @Override
-    public Optional<ShapingEvent> resume(String target) {
+    public synchronized Optional<ShapingEvent> resume(String target) {
         Instant now = clock.instant();
         String key = holdKey(target);
         OperatorHolds.Hold h = holds.remove(key);
         EgressPath p = holdPath(key);
         boolean lifted = false;
-        for (ShapingStrategy s : strategies.all()) {
-            List<PathState> lift = new ArrayList<>();
-            for (PathState st : guard.call("exportState", s::exportState, List.<PathState>of())) {
-                if (st.suspendedUntil() != null && now.isBefore(st.suspendedUntil()) && covers(p, st.path())) {
-                    lift.add(new PathState(st.path(), st.factor(), null, st.reason(), st.extra()));
+        close(); // a feedback under way must not be overwritten by the re-imported state
+        try {
+            for (ShapingStrategy s : strategies.all()) {
+                List<PathState> lift = new ArrayList<>();
+                for (PathState st : guard.call("exportState", s::exportState, List.<PathState>of())) {
+                    if (st.suspendedUntil() != null && now.isBefore(st.suspendedUntil()) && covers(p, st.path())) {
+                        lift.add(new PathState(st.path(), st.factor(), null, st.reason(), st.extra()));
+                    }
+                }
+                if (!lift.isEmpty()) {
+                    lifted = true;
+                    guard.run("importState", () -> s.importState(lift));
                 }
             }
-            if (!lift.isEmpty()) {
-                lifted = true;
-                guard.run("importState", () -> s.importState(lift));
-            }
+        } finally {
+            gate.open();
         }
+        decisions.incrementAndGet();
         if (h == null && !lifted) {
             return Optional.empty();
         }
