@@ -88,7 +88,8 @@ public final class BounceParser {
         }
     }
 
-    private static ParsedBounce doParse(byte[] raw) throws Exception {
+    /** As {@link #parse} but every failure is thrown (for the fuzz target, which tells malformed input from bugs). */
+    static ParsedBounce doParse(byte[] raw) throws Exception {
         MimeView v = MimeView.parse(raw);
         String subject = nz(v.header("Subject"));
         String from = nz(v.header("From"));
