@@ -48,17 +48,7 @@ final class RecipientDirectory {
 
     /** Whether this directory decides the recipients of {@code domain}: it or a parent is one of its domains. */
     boolean serves(String domain) {
-        String d = domain.toLowerCase(Locale.ROOT);
-        while (true) {
-            if (domains.contains(d)) {
-                return true;
-            }
-            int dot = d.indexOf('.');
-            if (dot < 0) {
-                return false;
-            }
-            d = d.substring(dot + 1);
-        }
+        return SmtpSettings.inDomains(domains, domain.toLowerCase(Locale.ROOT));
     }
 
     /** Looks the recipient up; never completes exceptionally. */
@@ -74,7 +64,7 @@ final class RecipientDirectory {
             if (search.exists(LdapFilters.expand(template, local, domain))) {
                 return new Verdict(Result.VALID, "found");
             }
-            int cut = extension(local, delimiters);
+            int cut = RecipientMap.extension(local, delimiters);
             if (cut > 0 && search.exists(LdapFilters.expand(template, local.substring(0, cut), domain))) {
                 return new Verdict(Result.VALID, "found without extension");
             }
@@ -84,19 +74,6 @@ final class RecipientDirectory {
                     e.toString());
             return new Verdict(Result.TRY_LATER, "directory not available");
         }
-    }
-
-    /** Where the address extension starts (the first delimiter), or -1. */
-    private static int extension(String local, String delimiters) {
-        if (delimiters == null || delimiters.isEmpty()) {
-            return -1;
-        }
-        for (int i = 0; i < local.length(); i++) {
-            if (delimiters.indexOf(local.charAt(i)) >= 0) {
-                return i;
-            }
-        }
-        return -1;
     }
 
     String description() {

@@ -114,17 +114,7 @@ final class RecipientMap {
     }
 
     private static boolean covered(Snapshot s, String domain) {
-        String d = domain;
-        while (true) {
-            if (s.domains().contains(d)) {
-                return true;
-            }
-            int dot = d.indexOf('.');
-            if (dot < 0) {
-                return false;
-            }
-            d = d.substring(dot + 1);
-        }
+        return SmtpSettings.inDomains(s.domains(), domain);
     }
 
     /** Whether the recipient is known; true for domains the map does not cover. */
@@ -138,13 +128,20 @@ final class RecipientMap {
         if (s.addresses().contains(local + "@" + domain)) {
             return true;
         }
-        if (delimiters != null && !delimiters.isEmpty()) {
-            for (int i = 0; i < local.length(); i++) {
-                if (delimiters.indexOf(local.charAt(i)) >= 0) {
-                    return i > 0 && s.addresses().contains(local.substring(0, i) + "@" + domain);
-                }
+        int cut = extension(local, delimiters);
+        return cut > 0 && s.addresses().contains(local.substring(0, cut) + "@" + domain);
+    }
+
+    /** Where a local part's address extension starts (its first delimiter, as Postfix's recipient_delimiter), or -1. */
+    static int extension(String local, String delimiters) {
+        if (delimiters == null || delimiters.isEmpty()) {
+            return -1;
+        }
+        for (int i = 0; i < local.length(); i++) {
+            if (delimiters.indexOf(local.charAt(i)) >= 0) {
+                return i;
             }
         }
-        return false;
+        return -1;
     }
 }

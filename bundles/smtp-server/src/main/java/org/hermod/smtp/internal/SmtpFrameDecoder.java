@@ -27,8 +27,12 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     record CommandLine(String line, boolean bareNewline, boolean tooLong) {
     }
 
-    /** The end of the message data. {@code content} is null when the message was refused (the reason is set). */
-    record DataEnd(ByteBuf content, long size, Violation violation) {
+    /**
+     * The end of the message data. {@code content} is null when the message was refused (the reason is set).
+     * {@code held} is the part of the shared memory budget the content still holds: whoever takes the content hands it
+     * back with {@link #releaseHeld} once the message is stored or dropped.
+     */
+    record DataEnd(ByteBuf content, long size, Violation violation, long held) {
     }
 
     enum Violation { NONE, BARE_NEWLINE, LINE_TOO_LONG, TOO_BIG, NO_MEMORY }
@@ -411,15 +415,21 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
 
     private void finish(List<Object> out) {
         dataMode = false;
-        releaseBudget();
         ByteBuf c = content;
         content = null;
         if (violation != Violation.NONE) {
+            releaseBudget();
             c.release();
-            out.add(new DataEnd(null, size, violation));
+            out.add(new DataEnd(null, size, violation, 0));
         } else {
-            out.add(new DataEnd(c, size, Violation.NONE));
+            out.add(new DataEnd(c, size, Violation.NONE, reserved)); // the bytes stay in memory until stored
+            reserved = 0;
         }
+    }
+
+    /** Returns the budget a {@link DataEnd}'s content held. Any thread. */
+    void releaseHeld(long held) {
+        budget.release(held);
     }
 
     @Override

@@ -77,6 +77,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private int junk;
     private boolean closing;
     private boolean busy;
+    /** When the current asynchronous step began (valid while busy). */
+    private long busySince;
     private long lastActivity;
     /** Since when the client has been sending a command line it has not finished (0: none), and the total so far. */
     private long partialSince;
@@ -180,6 +182,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (closing) {
             if (msg instanceof SmtpFrameDecoder.DataEnd d && d.content() != null) {
                 d.content().release();
+                decoder.releaseHeld(d.held());
             }
             return;
         }
@@ -718,7 +721,20 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (refused(end.violation())) {
             return;
         }
-        ByteBuf body = end.content();
+        // the message's memory stays counted against the shared budget until it is stored (or refused or dropped)
+        long held = end.held();
+        boolean handedOver = false;
+        try {
+            handedOver = dataComplete(end.content(), held);
+        } finally {
+            if (!handedOver) {
+                decoder.releaseHeld(held);
+            }
+        }
+    }
+
+    /** Stores (or filters, or processes as bounce input) a complete message; true once its budget release is set. */
+    private boolean dataComplete(ByteBuf body, long held) {
         byte[] content;
         String id;
         try {
@@ -753,7 +769,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         } else {
             result = store(id, env, decided, null, content);
         }
+        result.whenComplete((r, err) -> decoder.releaseHeld(held));
         await(result, this::stored);
+        return true;
     }
 
     /** Acts on the end-of-data decision: refuse, drop, hold or store the message as the filters changed it. */
@@ -810,6 +828,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
      */
     private <T> void await(CompletionStage<T> step, BiConsumer<T, Throwable> then) {
         busy = true;
+        busySince = now();
         decoder.pause();
         ctx.channel().config().setAutoRead(false);
         step.whenComplete((v, err) -> ctx.executor().execute(() -> {
@@ -1190,7 +1209,19 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         long limit = data ? settings.dataTimeoutMillis() : settings.commandTimeoutMillis();
         long idle = (now - lastActivity) / 1_000_000;
         if (busy) {
-            scheduleTimeout(limit); // waiting for our own disk, not for the client
+            // waiting for our own disk, a filter or a lookup, not for the client: each has its own time budget. Only a
+            // step that never ends (a bug) is cut off, after twice the command timeout, so the session cannot leak
+            long left = 2 * settings.commandTimeoutMillis() - (now - busySince) / 1_000_000;
+            if (left > 0) {
+                scheduleTimeout(Math.min(limit, left));
+                return;
+            }
+            closing = true;
+            LOG.error("Closing SMTP session with {}: an asynchronous step did not complete in {} ms", clientIp,
+                    2 * settings.commandTimeoutMillis());
+            services.events().append("closed", clientIp, mode, null, "local processing did not complete");
+            ctx.writeAndFlush(buf("421 4.3.0 " + settings.hostname() + " Error: local processing did not complete,"
+                    + " try again later\r\n")).addListener(ChannelFutureListener.CLOSE);
             return;
         }
         long next = limit - idle;

@@ -77,9 +77,14 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
 
     /** True when the domain, or a parent of it, is a relay domain. */
     boolean isRelayDomain(String domain) {
-        String d = domain.toLowerCase(Locale.ROOT);
+        return inDomains(relayDomains, domain.toLowerCase(Locale.ROOT));
+    }
+
+    /** True when {@code domain} (lower case) or a parent of it is in {@code domains}: how domain lists match here. */
+    static boolean inDomains(Set<String> domains, String domain) {
+        String d = domain;
         while (true) {
-            if (relayDomains.contains(d)) {
+            if (domains.contains(d)) {
                 return true;
             }
             int dot = d.indexOf('.');

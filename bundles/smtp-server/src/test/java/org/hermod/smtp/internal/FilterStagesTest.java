@@ -174,7 +174,7 @@ public class FilterStagesTest {
         Harness h = harness(new FakeFilterChain().on(Stage.RCPT, c -> slow));
         assertEquals("", h.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n").replaceAll(
                 "(?s)^250-mx.test.*250 HELP\r\n250 2.1.0 Ok\r\n", ""));
-        h.ch.advanceTimeBy(20, TimeUnit.MINUTES);
+        h.ch.advanceTimeBy(8, TimeUnit.MINUTES); // past the 5-minute command timeout
         h.ch.runPendingTasks();
         assertEquals("", h.replies());
         assertTrue(h.ch.isActive());
@@ -187,6 +187,19 @@ public class FilterStagesTest {
         h.ch.advanceTimeBy(6, TimeUnit.MINUTES);
         h.ch.runPendingTasks();
         assertTrue(h.replies().startsWith("421 4.4.2"));
+    }
+
+    @Test
+    public void aStageThatNeverCompletesIsCutOffAfterTwiceTheCommandTimeout() {
+        Harness h = harness(new FakeFilterChain().on(Stage.MAIL, c -> new CompletableFuture<>()));
+        h.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\n");
+        h.ch.advanceTimeBy(9, TimeUnit.MINUTES);
+        h.ch.runPendingTasks();
+        assertTrue(h.ch.isActive());
+        h.ch.advanceTimeBy(61, TimeUnit.SECONDS);
+        h.ch.runPendingTasks();
+        assertTrue(h.replies().startsWith("421 4.3.0 mx.test Error: local processing did not complete"));
+        assertFalse(h.ch.isActive());
     }
 
     @Test

@@ -140,6 +140,26 @@ public class SmtpSessionTest {
     }
 
     @Test
+    public void aMessageWaitingForTheSpoolStillCountsAgainstTheSharedDataBudget() {
+        budget = new DataBudget(3 * DataBudget.CHUNK);
+        spool.hold = true;
+        ch = channel(false, 1_000_000);
+        replies();
+        String big = ("y".repeat(900) + "\r\n").repeat(100) + ".\r\n"; // ~90 KB: two chunks of the budget
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + big);
+        assertEquals(2 * DataBudget.CHUNK, budget.used());
+        EmbeddedChannel first = ch;
+        ch = channel(false, 1_000_000); // a second client while the first message is being written
+        replies();
+        send("EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n" + big);
+        assertTrue("the held bytes leave no room", replies().endsWith("452 4.3.1 Error: insufficient system resources"
+                + " for this message now, try again later\r\n"));
+        spool.pending.complete("done");
+        first.runPendingTasks();
+        assertEquals(0, budget.used());
+    }
+
+    @Test
     public void sharedDataBudgetDefersTransfersAndIsReturnedAfterwards() {
         budget = new DataBudget(DataBudget.CHUNK);
         ch = channel(false, 1_000_000);
