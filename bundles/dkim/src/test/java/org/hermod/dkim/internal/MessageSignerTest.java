@@ -206,6 +206,20 @@ public class MessageSignerTest {
     }
 
     @Test
+    public void aLargeBodyWithWhiteSpaceAcrossBufferBoundariesVerifies() throws Exception {
+        StringBuilder body = new StringBuilder();
+        java.util.Random r = new java.util.Random(42);
+        String[] pieces = {"word", " ", "\t", "  \t ", "\r\n", "\r\n\r\n", "\r", "\u00e9", "x \r\n"};
+        while (body.length() < 300_000) {
+            body.append(pieces[r.nextInt(pieces.length)]);
+        }
+        TestMessage m = new TestMessage(("From: ann@example.com\r\nSubject: large\r\n\r\n" + body + "\r\n \r\n\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1));
+        FilterDecision d = sign(signer(BOTH, true, false), m);
+        assertTrue(Dkimpy.verify(m.withAdded(d), dns).stream().allMatch(l -> l.contains(": pass ")));
+    }
+
+    @Test
     public void messageWithoutBodyAndWithoutFromStillSigns() throws Exception {
         TestMessage m = TestMessage.of("Subject: no from, no body\n");
         FilterDecision none = signer(BOTH, true, false).sign(TRUSTED, envelope("ann@example.com"), m, 1_800_000_000L);
