@@ -383,6 +383,8 @@ public final class Deliverer {
             result = Feedback.Result.DELIVERED;
         } else if (kind == FailureInput.Kind.REPLY) {
             result = r.status() == RecipientResult.Status.FAILED ? Feedback.Result.FAILED : Feedback.Result.DEFERRED;
+        } else if (kind == FailureInput.Kind.TLS_FAILURE && o.mxAddress() == null) {
+            return; // refused by the TLS policy before any connection (MTA-STS mismatch, bogus DNSSEC): not the path's
         } else if (kind == FailureInput.Kind.CONNECTION_REFUSED || kind == FailureInput.Kind.TIMEOUT
                 || kind == FailureInput.Kind.TLS_FAILURE) {
             result = Feedback.Result.CONNECTION_FAILED;

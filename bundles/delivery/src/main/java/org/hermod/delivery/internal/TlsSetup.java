@@ -94,11 +94,16 @@ final class TlsSetup implements Deliverer.TlsPolicies {
                 dane == null ? "off (no trust anchors in " + s.trustAnchors() + ")" : "anchors " + s.trustAnchors());
     }
 
-    /** Re-reads the policy map when it changed. */
+    private int polls;
+
+    /** Re-reads the policy map when it changed; now and then forgets expired MTA-STS policies. */
     void poll() {
         Parts p = parts;
         if (p != null) {
             p.map.poll();
+            if (p.mtaSts != null && ++polls % 150 == 0) {
+                p.mtaSts.purge();
+            }
         }
     }
 

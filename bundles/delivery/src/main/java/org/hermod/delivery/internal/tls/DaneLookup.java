@@ -32,8 +32,8 @@ import org.xbill.DNS.dnssec.ValidatingResolver;
  * DNSSEC-validated lookups for DANE (RFC 7672 2.2): the destination's MX RRset (DANE applies only when it is secure) and
  * each MX host's {@code _25._tcp} TLSA RRset, through dnsjava's {@link ValidatingResolver} with the configured trust
  * anchors. A secure answer carries the AD flag; a bogus one comes back as SERVFAIL. Address records are not validated
- * (a simplification of RFC 7672 2.2.2, which skips TLSA lookups for hosts with insecure addresses). Thread-safe; never
- * blocks.
+ * (a simplification of RFC 7672 2.2.2, which skips TLSA lookups for hosts with insecure addresses). Answers are cached
+ * for their TTL, at most 5 minutes (bogus ones 30 seconds). Thread-safe; never blocks.
  */
 public final class DaneLookup {
 
@@ -127,7 +127,33 @@ public final class DaneLookup {
     private record Answer(Status status, List<Record> records, String detail) {
     }
 
+    /** Validated answers are kept for their TTL (at most 5 minutes; bogus ones 30 s), at most this many. */
+    static final int CACHE_SIZE = 10_000;
+
+    private record Cached(Answer answer, long expiresNanos) {
+    }
+
+    private final Map<String, Cached> cache = new java.util.concurrent.ConcurrentHashMap<>();
+
     private CompletableFuture<Answer> query(String name, int type) {
+        String key = name.toLowerCase(Locale.ROOT) + "/" + type;
+        Cached c = cache.get(key);
+        if (c != null && System.nanoTime() - c.expiresNanos < 0) {
+            return CompletableFuture.completedFuture(c.answer);
+        }
+        return ask(name, type).thenApply(a -> {
+            long ttl = a.status == Status.BOGUS ? 30 : a.records.isEmpty() ? 60
+                    : a.records.stream().mapToLong(Record::getTTL).min().orElse(60);
+            if (cache.size() >= CACHE_SIZE) {
+                cache.clear();
+            }
+            cache.put(key, new Cached(a, System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(
+                    Math.min(300, ttl))));
+            return a;
+        });
+    }
+
+    private CompletableFuture<Answer> ask(String name, int type) {
         Name n;
         try {
             n = Name.fromString(name, Name.root);

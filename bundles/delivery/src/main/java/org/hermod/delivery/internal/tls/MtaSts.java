@@ -80,6 +80,13 @@ public final class MtaSts {
         this.clock = clock;
     }
 
+    /** Forgets expired cached policies and failures (memory and files). */
+    public void purge() {
+        Instant now = clock.instant();
+        cache.purge(now);
+        failed.values().removeIf(f -> !now.isBefore(f.until()));
+    }
+
     /** Adapts a {@link MtaStsFetcher} to the function form. */
     public static BiFunction<String, List<InetAddress>, String> fetching(MtaStsFetcher f) {
         return (domain, addrs) -> {
