@@ -7,6 +7,8 @@ import java.util.regex.Pattern;
 import org.apache.james.mime4j.MimeException;
 import org.hermod.api.bounce.BounceReport;
 import org.hermod.api.bounce.BouncedRecipient;
+import org.hermod.api.bounce.Classification;
+import org.hermod.api.bounce.FailureInput;
 import org.hermod.bounce.internal.BounceAnalyzer;
 import org.hermod.bounce.internal.HmacReturnPathCodec;
 import org.hermod.bounce.internal.RuleBasedBounceClassifier;
@@ -21,7 +23,8 @@ import org.hermod.bounce.internal.RuleBasedBounceClassifier;
  * <p>What must hold for every input: the parser throws nothing but Mime4j's refusal of malformed MIME (an
  * {@link IOException} or {@link MimeException}: the message is then reported as unknown); what it reports is within its
  * limits (recipients, diagnostic length, a well-formed status and reply code); and the analyser never throws and
- * classifies every recipient it reports.
+ * classifies every recipient it reports. The same bytes taken as one reply line are classified, and as a return path
+ * decoded (VERP), without an exception.
  */
 public final class BounceFuzzTarget {
 
@@ -59,6 +62,14 @@ public final class BounceFuzzTarget {
                 throw new IllegalStateException("recipient not classified: " + b);
             }
         }
+        // the same bytes as one reply line and as a return path: the classifier and the VERP decoder take anything
+        String text = new String(data, StandardCharsets.UTF_8);
+        Classification c = CLASSIFIER.classify(FailureInput.reply(BounceParser.replyCode(text),
+                BounceParser.pickStatus(text), text, null, null));
+        if (c == null || c.category() == null) {
+            throw new IllegalStateException("reply not classified");
+        }
+        CODEC.decode(text);
     }
 
     private static void check(ParsedBounce p) {
