@@ -18,7 +18,7 @@ import org.hermod.api.spool.RecipientResult;
 final class LeasedItem implements DeliveryItem {
 
     private final SpoolService spool;
-    private final QueueIndex.Slot slot;
+    private final Slot slot;
     private final int[] rcptIndexes;
     private final Envelope envelope;
     private final int attempts;
@@ -26,7 +26,7 @@ final class LeasedItem implements DeliveryItem {
     private final Instant lastAttempt;
     private boolean done;
 
-    LeasedItem(SpoolService spool, QueueIndex.Slot slot, int[] rcptIndexes) {
+    LeasedItem(SpoolService spool, Slot slot, int[] rcptIndexes) {
         this.spool = spool;
         this.slot = slot;
         this.rcptIndexes = rcptIndexes;

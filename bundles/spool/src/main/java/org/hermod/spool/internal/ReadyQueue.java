@@ -12,28 +12,28 @@ import java.util.TreeMap;
  */
 final class ReadyQueue {
 
-    private final TreeMap<Integer, ArrayDeque<QueueIndex.Slot>> byPriority = new TreeMap<>(Comparator.reverseOrder());
+    private final TreeMap<Integer, ArrayDeque<Slot>> byPriority = new TreeMap<>(Comparator.reverseOrder());
 
-    void add(QueueIndex.Slot s) {
+    void add(Slot s) {
         byPriority.computeIfAbsent(s.msg.route.priority(), p -> new ArrayDeque<>()).addLast(s);
     }
 
     /** The next slot to lease, removed; null when empty. */
-    QueueIndex.Slot poll() {
-        Map.Entry<Integer, ArrayDeque<QueueIndex.Slot>> first = byPriority.firstEntry();
+    Slot poll() {
+        Map.Entry<Integer, ArrayDeque<Slot>> first = byPriority.firstEntry();
         if (first == null) {
             return null;
         }
-        QueueIndex.Slot s = first.getValue().pollFirst();
+        Slot s = first.getValue().pollFirst();
         if (first.getValue().isEmpty()) {
             byPriority.remove(first.getKey());
         }
         return s;
     }
 
-    void remove(QueueIndex.Slot s) {
+    void remove(Slot s) {
         int p = s.msg.route.priority();
-        ArrayDeque<QueueIndex.Slot> q = byPriority.get(p);
+        ArrayDeque<Slot> q = byPriority.get(p);
         if (q != null && q.remove(s) && q.isEmpty()) {
             byPriority.remove(p);
         }

@@ -66,7 +66,7 @@ final class RecordCodec {
     }
 
     /** The record type a message is written as: {@link #MSG_ROUTED} only when it has a route or a hold. */
-    static byte messageType(QueueIndex.MessageEntry m) {
+    static byte messageType(MessageEntry m) {
         return m.route.isDefault() && m.holdReason == null ? MSG : MSG_ROUTED;
     }
 
@@ -74,7 +74,7 @@ final class RecordCodec {
      * The part of a message record before its content: envelope, state, route and hold when the type asks for them,
      * and the content's length.
      */
-    static byte[] messageRecordHead(QueueIndex.MessageEntry m, byte type, int contentLength) throws IOException {
+    static byte[] messageRecordHead(MessageEntry m, byte type, int contentLength) throws IOException {
         ByteArrayOutputStream bos = new ByteArrayOutputStream(256);
         DataOutputStream out = new DataOutputStream(bos);
         writeMessageHead(out, m);
@@ -127,7 +127,7 @@ final class RecordCodec {
     }
 
     /** Writes the envelope and the mutable state of a message, but not its content. */
-    static void writeMessageHead(DataOutputStream out, QueueIndex.MessageEntry m) throws IOException {
+    static void writeMessageHead(DataOutputStream out, MessageEntry m) throws IOException {
         out.writeUTF(m.id);
         Envelope e = m.envelope;
         writeAddress(out, e.sender());
@@ -150,9 +150,9 @@ final class RecordCodec {
             writeNullable(out, r.orcpt());
             out.writeByte(m.rcptStatus[i]);
         }
-        List<QueueIndex.Slot> slots = m.slots();
+        List<Slot> slots = m.slots();
         out.writeInt(slots.size());
-        for (QueueIndex.Slot s : slots) {
+        for (Slot s : slots) {
             writeSlotState(out, s.domain, s.attempts, s.nextAttempt, s.lastError, s.lastAttempt);
         }
     }
