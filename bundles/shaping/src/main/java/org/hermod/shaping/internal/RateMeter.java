@@ -9,7 +9,8 @@ import org.hermod.api.shaping.Limits;
  * How many outcomes a path saw per second lately: counts in one-minute buckets, the rate over the last minute as the
  * current bucket plus the share of the previous one still inside the window (over the meter's age while it is younger
  * than a minute). The adaptive strategy reads it when a decrease hits a path whose configured rate is unlimited, so
- * that the decrease slows the path down from the rate it actually had, not only by cutting connections.
+ * that the decrease slows the path down from the rate it actually had, not only by cutting connections. A handful
+ * of outcomes is no rate: below {@link #MIN_SAMPLE} it says 0 (the decrease then cuts connections only).
  *
  * <p>Threading: lock-free (an atomic count, a bucket moved on by compare-and-set once a minute).
  */
@@ -17,6 +18,8 @@ final class RateMeter {
 
     static final long WINDOW_NANOS = 60_000_000_000L;
     private static final long MIN_AGE_NANOS = 1_000_000_000L;
+    /** Fewer outcomes than this in the current and previous minute say nothing about a rate: 0 is returned. */
+    static final int MIN_SAMPLE = 10;
 
     /** One minute's count and the one before it. */
     private record Bucket(long index, long previous, AtomicLong count) {
@@ -46,7 +49,7 @@ final class RateMeter {
         b.count().incrementAndGet();
     }
 
-    /** Outcomes per second over the last minute at {@code t}. */
+    /** Outcomes per second over the last minute at {@code t}; 0 when fewer than {@link #MIN_SAMPLE} were counted. */
     double perSecond(long t) {
         long index = Math.floorDiv(t, WINDOW_NANOS);
         Bucket b = bucket.get();
@@ -59,6 +62,9 @@ final class RateMeter {
             current = 0;
             previous = b.count().get();
         } else {
+            return 0;
+        }
+        if (current + previous < MIN_SAMPLE) {
             return 0;
         }
         long age = t - start;

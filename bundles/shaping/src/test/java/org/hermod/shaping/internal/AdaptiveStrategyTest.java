@@ -230,5 +230,10 @@ public class AdaptiveStrategyTest {
             young.record(t0 + i * 100_000_000L); // 10 in the first second
         }
         assertEquals("a young meter divides by its age (at least 1 s)", 10.0, young.perSecond(t0 + 500_000_000L), 0.01);
+        RateMeter few = new RateMeter(t0);
+        for (int i = 0; i < RateMeter.MIN_SAMPLE - 1; i++) {
+            few.record(t0 + i);
+        }
+        assertEquals("too few outcomes are no rate", 0.0, few.perSecond(t0 + 500_000_000L), 0);
     }
 }
