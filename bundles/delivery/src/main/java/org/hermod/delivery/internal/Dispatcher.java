@@ -68,6 +68,8 @@ public final class Dispatcher {
     /** After a delivery could not even start: no leasing until then (the tick retries instead of a spin). */
     private volatile long pausedUntil = System.nanoTime();
 
+    /** Pools named by routes that shaping does not know (warned about once each). */
+    private final java.util.Set<String> unknownPools = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Ready queues per pool and site ({@code pool@site}); guarded by this. */
     private final Map<String, SiteQueue> queues = new LinkedHashMap<>();
     /** Per site key: items leased and waiting (not yet started); guarded by this. */
@@ -199,12 +201,20 @@ public final class Dispatcher {
         }
     }
 
-    /** The queue of the item's pool (from its sender's domain) at the site. */
+    /**
+     * The queue of the item's pool at the site: the pool its route names (set by a routing filter) when shaping knows
+     * that pool, else the pool of its sender's domain.
+     */
     private SiteQueue queueFor(DeliveryItem item, Site site, Shaping sh) {
         String sender = item.envelope().sender().isNullSender() ? "" : item.envelope().sender().domainKey();
         String pool;
         try {
-            pool = sh.poolFor(sender);
+            String routed = item.route().pool();
+            pool = routed != null && knowsPool(sh, routed) ? routed : sh.poolFor(sender);
+            if (routed != null && !routed.equals(pool) && unknownPools.add(routed)) {
+                LOG.warn("{} is routed to pool {} which shaping does not configure: it uses pool {} (logged once)",
+                        item.queueId(), routed, pool);
+            }
         } catch (RuntimeException e) {
             LOG.warn("no pool for {}: {}", item.queueId(), e.toString());
             pool = "";
@@ -320,6 +330,10 @@ public final class Dispatcher {
         } catch (RuntimeException | LinkageError e) {
             return 0;
         }
+    }
+
+    private static boolean knowsPool(Shaping sh, String pool) {
+        return sh.pools().stream().anyMatch(p -> p.name().equals(pool));
     }
 
     private static int poolSize(Shaping sh, String pool) {

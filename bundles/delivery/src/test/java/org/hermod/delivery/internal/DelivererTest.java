@@ -375,6 +375,44 @@ public class DelivererTest {
     }
 
     @Test
+    public void aRoutedPoolChoosesTheSourcesWhenShapingKnowsItElseTheSendersPoolDoes() throws Exception {
+        List<String> poolsAsked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        org.hermod.api.shaping.Shaping pools = shapingWith((m, args) -> {
+            switch (m.getName()) {
+                case "poolFor":
+                    return "marketing";
+                case "pools":
+                    return List.of(new org.hermod.api.shaping.Pool("marketing",
+                                    List.of(new org.hermod.api.shaping.Pool.Member("default", 1))),
+                            new org.hermod.api.shaping.Pool("bulk",
+                                    List.of(new org.hermod.api.shaping.Pool.Member("default", 1))));
+                case "choose":
+                    poolsAsked.add((String) args[0]);
+                    return java.util.Optional.of(new org.hermod.api.shaping.EgressSource("default", null, "h.test"));
+                default:
+                    return null;
+            }
+        });
+        FakeQueue q = new FakeQueue();
+        FakeQueue.Item routed = q.addRouted("R1", env("alice@origin.test", "bob@dest.test"), msg("m"),
+                org.hermod.api.routing.Route.DEFAULT.withPool("bulk"));
+        Dispatcher one = newDispatcher(q, deliverer, new DestinationLimits(100), pools);
+        one.start();
+        try {
+            assertEquals(Status.DELIVERED, await(routed).results().get(0).status());
+            assertEquals("the route's pool", "bulk", poolsAsked.get(0));
+            FakeQueue.Item unknown = q.addRouted("R2", env("alice@origin.test", "carol@dest.test"), msg("m"),
+                    org.hermod.api.routing.Route.DEFAULT.withPool("nosuch"));
+            assertEquals(Status.DELIVERED, await(unknown).results().get(0).status());
+        } finally {
+            one.stop(1000);
+            q.close();
+        }
+        assertEquals("a pool shaping does not know falls back to the sender's", "marketing",
+                poolsAsked.get(poolsAsked.size() - 1));
+    }
+
+    @Test
     public void shutdownReleasesUnfinishedLeases() throws Exception {
         smtp.dataEndReply = null; // hangs until the 5 s timeout
         FakeQueue.Item item = queue.add("Q9", env("alice@origin.test", "slow@dest.test"), msg("x"), Instant.now(), 0, false);

@@ -69,6 +69,8 @@ public final class FakeQueue implements DeliveryQueue, AutoCloseable {
         public final CompletableFuture<Completion> completed = new CompletableFuture<>();
         /** Whether a lease of this item was released. */
         public volatile boolean released;
+        /** The route stored with the message (set it before the item is leased). */
+        public volatile Route route = Route.DEFAULT;
 
         Item(String id, String domain, Envelope envelope, byte[] content, Instant arrival, int attempts,
              Instant lastAttempt, boolean bounce) {
@@ -131,7 +133,7 @@ public final class FakeQueue implements DeliveryQueue, AutoCloseable {
 
         @Override
         public Route route() {
-            return Route.DEFAULT;
+            return item.route;
         }
 
         @Override
@@ -229,6 +231,15 @@ public final class FakeQueue implements DeliveryQueue, AutoCloseable {
                     boolean bounce) {
         Item item = new Item(id, envelope.recipients().get(0).address().domainKey(), envelope, content, arrival, attempts,
                 lastAttempt, bounce);
+        makeReady(item);
+        return item;
+    }
+
+    /** Queues a new message with a route, for the domain of its first recipient. */
+    public Item addRouted(String id, Envelope envelope, byte[] content, Route route) {
+        Item item = new Item(id, envelope.recipients().get(0).address().domainKey(), envelope, content, Instant.now(), 0,
+                null, false);
+        item.route = route;
         makeReady(item);
         return item;
     }
