@@ -125,6 +125,11 @@ final class KeyRing {
         try {
             SigningKey k = PemKeys.load(e.keyFile(), e.domain(), e.selector(), e.algorithm());
             warnIfReadableByOthers(e.keyFile());
+            if (k.key() instanceof java.security.interfaces.RSAKey rsa && rsa.getModulus().bitLength() > 3072) {
+                LOG.warn("DKIM key {} has {} bits: its signature field may pass the 998-octet line limit (the "
+                        + "filter API adds fields unfolded), and then mail is {}; 2048 or 3072 bits are safe", e,
+                        rsa.getModulus().bitLength(), "deferred or unsigned as onKeyFailure says");
+            }
             if (previous == null || !Objects.equals(previous.key() == null ? null : previous.key().dnsRecord(),
                     k.dnsRecord())) {
                 LOG.info("DKIM key {} loaded; publish TXT {} \"{}\"", e, k.dnsName(), k.dnsRecord());

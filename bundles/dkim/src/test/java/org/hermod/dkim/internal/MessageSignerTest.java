@@ -206,6 +206,23 @@ public class MessageSignerTest {
     }
 
     @Test
+    public void aSignatureFieldOverTheLineLimitIsASigningFailure() throws Exception {
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("RSA");
+        g.initialize(4096);
+        TestKeys.write(g.generateKeyPair(), dir.resolve("rsa4096.pem"));
+        String many = MESSAGE.replace("X-Mailer: test\n", "Cc: dan@elsewhere.test\nReply-To: sales@example.com\n"
+                + "In-Reply-To: <0@example.com>\nReferences: <0@example.com>\nList-Id: <news.example.com>\n");
+        String entry = "example.com a-rather-long-selector-2026 rsa-sha256 rsa4096.pem";
+        FilterDecision d = sign(signer(entry, true, false), TestMessage.of(many));
+        assertEquals(FilterDecision.Action.DEFER, d.action());
+        FilterDecision u = sign(signer(entry, false, false), TestMessage.of(many));
+        assertEquals(FilterDecision.proceed(), u);
+        FilterDecision fewer = sign(signer(entry, true, false), TestMessage.of("From: ann@example.com\n\nhi\n"));
+        assertEquals("with few fields a 4096-bit signature fits", 1, fewer.headersAdded().size());
+        assertTrue(DkimSigner.FIELD.length() + 2 + fewer.headersAdded().get(0).value().length() <= 998);
+    }
+
+    @Test
     public void aLargeBodyWithWhiteSpaceAcrossBufferBoundariesVerifies() throws Exception {
         StringBuilder body = new StringBuilder();
         java.util.Random r = new java.util.Random(42);
