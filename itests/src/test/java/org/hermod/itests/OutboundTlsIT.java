@@ -82,12 +82,12 @@ public class OutboundTlsIT {
         PemCerts certs = new PemCerts(dir.resolve("certs"), true);
         certs.issue("mx", "mx.enforce.sts.test", "mx.wrongmx.sts.test");
         certs.issue("web", "mta-sts.enforce.sts.test", "mta-sts.wrongmx.sts.test", "mta-sts.notls.sts.test",
-                "mta-sts.testing.sts.test", "mta-sts.dane.test");
+                "mta-sts.testing.sts.test", "mta-sts.override.sts.test", "mta-sts.dane.test");
         String tlsa = certs.selfSigned("dane", "some-name.invalid").spkiSha256();
         Map<String, String> zones = new LinkedHashMap<>();
         StringBuilder sts = new StringBuilder();
         for (String[] d : new String[][] {{"enforce", "127.0.0.1"}, {"wrongmx", "127.0.0.1"}, {"notls", "127.0.0.6"},
-                {"testing", "127.0.0.6"}}) {
+                {"testing", "127.0.0.6"}, {"override", "127.0.0.1"}}) {
             sts.append(d[0]).append(" IN MX 10 mx.").append(d[0]).append(".sts.test.\n")
                     .append("mx.").append(d[0]).append(" IN A ").append(d[1]).append('\n')
                     .append("_mta-sts.").append(d[0]).append(" IN TXT \"v=STSv1; id=").append(d[0]).append("1\"\n")
@@ -105,6 +105,7 @@ public class OutboundTlsIT {
         writePolicy(webDir, "wrongmx.sts.test", "enforce", "mail.wrongmx.sts.test");
         writePolicy(webDir, "notls.sts.test", "enforce", "*.notls.sts.test");
         writePolicy(webDir, "testing.sts.test", "testing", "*.elsewhere.test");
+        writePolicy(webDir, "override.sts.test", "enforce", "mail.override.sts.test");
         // a policy that would refuse dane.test's MX: DANE takes precedence where TLSA records exist
         writePolicy(webDir, "dane.test", "enforce", "nomatch.dane.test");
         String d = "etc/" + PID + ".cfg";
@@ -247,6 +248,26 @@ public class OutboundTlsIT {
         assertEquals("dane", e.tls().policy());
         assertTrue(queued(id));
         assertNull(daneSink.messageFor("x@bad.dane.test"));
+    }
+
+    @Test
+    public void thePolicyMapOverridesMtaStsAndAppliesLive() throws Exception {
+        String id = submit("o@override.sts.test");
+        DeliveryEvent e = Await.value("a deferral under MTA-STS", 60,
+                () -> find("o@override.sts.test", RecipientResult.Status.DEFERRED));
+        assertEquals("mta-sts-enforce", e.tls().policy());
+        // the operator overrides the domain's policy in the map; the next retry follows it
+        Path map = Paths.get(System.getProperty("karaf.etc"), "hermod-tls-policy.map");
+        Files.writeString(map, Files.readString(map) + "\noverride.sts.test encrypt\n");
+        StartTlsSink.Received r = Await.value("delivered after the map changed", 60,
+                () -> caSink.messageFor("o@override.sts.test"));
+        assertTrue(r.tls());
+        Await.until("message left the queue", 20, () -> !queued(id));
+        DeliveryTls tls = event("o@override.sts.test", RecipientResult.Status.DELIVERED).tls();
+        assertEquals("encrypt", tls.policy());
+        assertEquals("map", tls.policySource());
+        assertFalse("encrypt does not authenticate", tls.verified());
+        assertTrue(tls.protocol(), tls.protocol().startsWith("TLSv1."));
     }
 
     private static DeliveryEvent find(String rcpt, RecipientResult.Status status) {
