@@ -40,6 +40,8 @@ final class Journal implements Closeable {
     private final SpaceGuard space;
     /** Tests: the next flush writes part of its data and then fails with this (a simulated ENOSPC). */
     volatile IOException failNextWrite;
+    /** Tests: the writer waits for this after taking a batch's first record, so that a batch can be assembled. */
+    volatile java.util.concurrent.CountDownLatch holdBatch;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final Map<Integer, FileChannel> readers = new ConcurrentHashMap<>();
     private final Thread writer;
@@ -273,6 +275,10 @@ final class Journal implements Closeable {
                     continue;
                 }
                 batch.add(first);
+                java.util.concurrent.CountDownLatch hold = holdBatch;
+                if (hold != null) {
+                    hold.await();
+                }
                 queue.drainTo(batch, MAX_BATCH - 1);
                 writingFrom = activeSegment;
                 writeOrRollBack(batch, locations);

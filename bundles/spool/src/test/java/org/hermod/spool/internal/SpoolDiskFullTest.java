@@ -144,4 +144,31 @@ public class SpoolDiskFullTest {
         reopen();
         assertEquals(1, spool.queueIds(null, 10).size());
     }
+
+    @Test
+    public void whenABatchFailsForLackOfSpaceItsOutcomesAreStillWrittenAndItsMessagesRefused() throws Exception {
+        String queued = store("a@d.test");
+        DeliveryItem item = spool.lease("d.test", 1).get(0);
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        spool.journal().holdBatch = hold;
+        java.util.concurrent.CompletableFuture<String> refused = spool.store(env("b@d.test"),
+                "Subject: b\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII));
+        java.util.concurrent.CompletableFuture<Void> outcome = item.complete(List.of(new RecipientResult(
+                item.envelope().recipients().get(0), RecipientResult.Status.DELIVERED, SmtpReply.of(250, "2.0.0", "ok"),
+                "mx")), null).toCompletableFuture();
+        spool.journal().failNextWrite = new IOException("No space left on device");
+        spool.journal().holdBatch = null;
+        hold.countDown(); // the message and the outcome go out in one batch, which fails
+
+        outcome.get(10, TimeUnit.SECONDS); // written on the second try, without the message
+        try {
+            refused.get(10, TimeUnit.SECONDS);
+            fail("the message of the failed batch is accepted");
+        } catch (ExecutionException e) {
+            assertTrue(String.valueOf(e.getCause()), e.getCause() instanceof SpoolFullException);
+        }
+        reopen();
+        assertTrue("the delivery's outcome survived: not delivered again", spool.message(queued).isEmpty());
+        assertTrue("the refused message is not queued", spool.queueIds(null, 10).isEmpty());
+    }
 }
