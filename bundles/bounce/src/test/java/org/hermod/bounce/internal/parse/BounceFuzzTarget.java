@@ -28,6 +28,8 @@ import org.hermod.bounce.internal.RuleBasedBounceClassifier;
  */
 public final class BounceFuzzTarget {
 
+    /** An SMTP reply line is at most 512 octets (RFC 5321 4.5.3.1.5). */
+    private static final int REPLY_MAX = 512;
     private static final Pattern STATUS = Pattern.compile("[245]\\.[0-9]{1,3}\\.[0-9]{1,3}");
     private static final RuleBasedBounceClassifier CLASSIFIER = new RuleBasedBounceClassifier((java.nio.file.Path) null);
     private static final HmacReturnPathCodec CODEC = new HmacReturnPathCodec("fuzz".getBytes(StandardCharsets.UTF_8),
@@ -64,8 +66,9 @@ public final class BounceFuzzTarget {
         }
         // the same bytes as one reply line and as a return path: the classifier and the VERP decoder take anything
         String text = new String(data, StandardCharsets.UTF_8);
-        Classification c = CLASSIFIER.classify(FailureInput.reply(BounceParser.replyCode(text),
-                BounceParser.pickStatus(text), text, null, null));
+        String line = text.length() <= REPLY_MAX ? text : text.substring(0, REPLY_MAX);
+        Classification c = CLASSIFIER.classify(FailureInput.reply(BounceParser.replyCode(line),
+                BounceParser.pickStatus(line), line, null, null));
         if (c == null || c.category() == null) {
             throw new IllegalStateException("reply not classified");
         }
