@@ -32,7 +32,8 @@ import org.hermod.api.shaping.WarmupStatus;
  * shaping service's ticker, off the hot path.</li>
  * </ul>
  *
- * <p>Threading: one lock for all entries; every operation is O(1) and does no I/O.
+ * <p>Threading: a concurrent map of entries, each guarded by its own monitor (two sources, or one source towards two
+ * providers, never wait for each other); every operation is O(1) and does no I/O.
  */
 final class Warmup {
 
@@ -40,9 +41,9 @@ final class Warmup {
     static final Duration HOLD = Duration.ofHours(24);
     static final String STRATEGY = "warmup";
 
-    private final Map<Key, Entry> entries = new HashMap<>();
+    private final Map<Key, Entry> entries = new java.util.concurrent.ConcurrentHashMap<>();
     private final Consumer<ShapingEvent> events;
-    private boolean dirty;
+    private volatile boolean dirty;
 
     Warmup(Consumer<ShapingEvent> events) {
         this.events = events;
@@ -51,7 +52,7 @@ final class Warmup {
     record Key(String source, String target) {
     }
 
-    /** Mutable state of one (source, target); guarded by the Warmup's lock. */
+    /** Mutable state of one (source, target); guarded by its own monitor. */
     static final class Entry {
         int day = 1;
         LocalDate date;
@@ -73,23 +74,31 @@ final class Warmup {
     }
 
     /** True when {@code plan} lets the source send one more message to the target at {@code now}. */
-    synchronized boolean hasRoom(WarmupPlan plan, String source, String target, String siteKey, Instant now) {
+    boolean hasRoom(WarmupPlan plan, String source, String target, String siteKey, Instant now) {
         Entry e = entries.get(new Key(source, target));
         if (e == null) {
             return plan.capOn(1) > 0;
         }
-        roll(e, plan, source, target, siteKey, now);
-        long cap = plan.capOn(e.day);
-        if (cap == 0) {
-            return true;
+        synchronized (e) {
+            roll(e, plan, source, target, siteKey, now);
+            long cap = plan.capOn(e.day);
+            if (cap == 0) {
+                return true;
+            }
+            long hourly = plan.hourlyCapOn(e.day);
+            return e.sentToday < cap && (hourly == 0 || e.sentThisHour < hourly);
         }
-        long hourly = plan.hourlyCapOn(e.day);
-        return e.sentToday < cap && (hourly == 0 || e.sentThisHour < hourly);
     }
 
     /** Counts one message assigned to the source for the target. */
-    synchronized void count(WarmupPlan plan, String source, String target, String siteKey, Instant now) {
+    void count(WarmupPlan plan, String source, String target, String siteKey, Instant now) {
         Entry e = entries.computeIfAbsent(new Key(source, target), k -> new Entry());
+        synchronized (e) {
+            countLocked(e, plan, source, target, siteKey, now);
+        }
+    }
+
+    private void countLocked(Entry e, WarmupPlan plan, String source, String target, String siteKey, Instant now) {
         roll(e, plan, source, target, siteKey, now);
         e.sentToday++;
         e.sentThisHour++;
@@ -103,21 +112,31 @@ final class Warmup {
     }
 
     /** A delivery from the source to the target (display only). */
-    synchronized void delivered(String source, String target, Instant now) {
+    void delivered(String source, String target, Instant now) {
         Entry e = entries.get(new Key(source, target));
-        if (e != null && e.date != null && e.date.equals(day(now))) {
-            e.deliveredToday++;
-            touch(e);
+        if (e == null) {
+            return;
+        }
+        synchronized (e) {
+            if (e.date != null && e.date.equals(day(now))) {
+                e.deliveredToday++;
+                touch(e);
+            }
         }
     }
 
     /** The provider sent the source a negative signal (a decrease or suspension of one of its paths). */
-    synchronized void negative(String source, String target, Instant when, String why) {
+    void negative(String source, String target, Instant when, String why) {
         Entry e = entries.get(new Key(source, target));
-        if (e != null && (e.lastNegative == null || !when.isBefore(e.lastNegative))) {
-            e.lastNegative = when;
-            e.negativeWhy = why;
-            touch(e);
+        if (e == null) {
+            return;
+        }
+        synchronized (e) {
+            if (e.lastNegative == null || !when.isBefore(e.lastNegative)) {
+                e.lastNegative = when;
+                e.negativeWhy = why;
+                touch(e);
+            }
         }
     }
 
@@ -177,7 +196,7 @@ final class Warmup {
      * The state of every entry whose source has a plan now, as of {@code now} (without moving any entry on: what
      * the next message would find is shown, not applied).
      */
-    synchronized List<WarmupStatus> status(Rules rules, String sourceFilter, Instant now) {
+    List<WarmupStatus> status(Rules rules, String sourceFilter, Instant now) {
         List<WarmupStatus> out = new ArrayList<>();
         LocalDate today = day(now);
         long hourNow = now.getEpochSecond() / 3600;
@@ -191,24 +210,31 @@ final class Warmup {
             if (plan == null) {
                 continue;
             }
-            boolean sameDay = e.date != null && e.date.equals(today);
-            boolean negative = e.lastNegative != null && now.isBefore(e.lastNegative.plus(HOLD));
-            int day = e.day;
-            String held = e.held;
-            if (!sameDay && e.sentToday > 0) { // what the first message today will do
-                day = negative ? e.day : e.day + 1;
-                held = negative ? "held at day " + e.day + ": " + e.negativeWhy + " at " + e.lastNegative : null;
+            synchronized (e) {
+                out.add(statusOf(k, e, plan, today, hourNow, now));
             }
-            if (negative && held == null) {
-                held = "next day held back: " + e.negativeWhy + " at " + e.lastNegative;
-            }
-            out.add(new WarmupStatus(k.source(), k.target(), day, plan.caps().size(), plan.curve(), plan.capOn(day),
-                    sameDay ? e.sentToday : 0, sameDay ? e.deliveredToday : 0, plan.hourlyCapOn(day),
-                    sameDay && e.hour == hourNow ? e.sentThisHour : 0, held,
-                    negative ? e.lastNegative.plus(HOLD) : null, plan.origin().toString()));
         }
         out.sort(Comparator.comparing(WarmupStatus::source).thenComparing(WarmupStatus::target));
         return out;
+    }
+
+    private static WarmupStatus statusOf(Key k, Entry e, WarmupPlan plan, LocalDate today, long hourNow,
+                                         Instant now) {
+        boolean sameDay = e.date != null && e.date.equals(today);
+        boolean negative = e.lastNegative != null && now.isBefore(e.lastNegative.plus(HOLD));
+        int day = e.day;
+        String held = e.held;
+        if (!sameDay && e.sentToday > 0) { // what the first message today will do
+            day = negative ? e.day : e.day + 1;
+            held = negative ? "held at day " + e.day + ": " + e.negativeWhy + " at " + e.lastNegative : null;
+        }
+        if (negative && held == null) {
+            held = "next day held back: " + e.negativeWhy + " at " + e.lastNegative;
+        }
+        return new WarmupStatus(k.source(), k.target(), day, plan.caps().size(), plan.curve(), plan.capOn(day),
+                sameDay ? e.sentToday : 0, sameDay ? e.deliveredToday : 0, plan.hourlyCapOn(day),
+                sameDay && e.hour == hourNow ? e.sentThisHour : 0, held,
+                negative ? e.lastNegative.plus(HOLD) : null, plan.origin().toString());
     }
 
     // ---- persistence (WarmupStore) ----
@@ -219,32 +245,36 @@ final class Warmup {
     }
 
     /** Copies of the entries changed since the last call (their flags cleared), or an empty map. */
-    synchronized Map<Key, Entry> takeChanged() {
+    Map<Key, Entry> takeChanged() {
         if (!dirty) {
             return Map.of();
         }
-        dirty = false;
+        dirty = false; // before the pass: a change during it sets it again
         Map<Key, Entry> copy = new HashMap<>();
         entries.forEach((k, e) -> {
-            if (e.changed) {
-                e.changed = false;
-                copy.put(k, copy(e));
+            synchronized (e) {
+                if (e.changed) {
+                    e.changed = false;
+                    copy.put(k, copy(e));
+                }
             }
         });
         return copy;
     }
 
     /** The flush of these entries failed: they are taken again by the next {@link #takeChanged}. */
-    synchronized void unsaved(Map<Key, Entry> failed) {
+    void unsaved(Map<Key, Entry> failed) {
         for (Key k : failed.keySet()) {
             Entry e = entries.get(k);
             if (e != null) {
-                touch(e);
+                synchronized (e) {
+                    touch(e);
+                }
             }
         }
     }
 
-    /** Replaces every entry with the stored ones (nothing changed since). */
+    /** Replaces every entry with the stored ones (nothing changed since); at start, before any message. */
     synchronized void restore(Map<Key, Entry> loaded) {
         entries.clear();
         loaded.forEach((k, e) -> {
