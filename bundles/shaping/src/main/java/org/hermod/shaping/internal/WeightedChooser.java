@@ -13,15 +13,16 @@ import org.hermod.api.shaping.Pool;
  * spreads each source's turns evenly (weights 3:1 give a a b a, a a b a, ...), not in bursts. Members that are not
  * eligible (suspended, over their warmup cap) are skipped and do not accumulate credit meanwhile.
  *
- * <p>Threading: one lock per pool, held for one pass over its members.
+ * <p>Threading: one lock per pool, held for one pass over its members (a pool of one source is never asked: the
+ * shaping service answers it without a choice).
  */
 final class WeightedChooser {
 
-    private final Map<String, Map<String, Long>> current = new HashMap<>();
+    private final Map<String, Map<String, Long>> current = new java.util.concurrent.ConcurrentHashMap<>();
 
     Optional<String> next(Pool pool, Predicate<String> eligible) {
-        Map<String, Long> cw;
-        synchronized (current) {
+        Map<String, Long> cw = current.get(pool.name());
+        if (cw == null) {
             cw = current.computeIfAbsent(pool.name(), k -> new HashMap<>());
         }
         synchronized (cw) {
