@@ -137,14 +137,12 @@ public final class SmtpServer {
         String vk = (c.verifyNextHop() == null ? "" : c.verifyNextHop().trim()) + "|" + c.verifyTimeoutSeconds() + "|"
                 + c.verifyPositiveTtlSeconds() + "|" + c.verifyNegativeTtlSeconds();
         if (!vk.equals(verifierKey)) {
-            RecipientVerifier old = verifier;
+            // the previous verifier is not closed: sessions that started with it keep using it (its idle threads end
+            // by themselves), so a configuration change never turns their pending checks into refusals
             String hop = c.verifyNextHop() == null ? "" : c.verifyNextHop().trim();
             verifier = hop.isEmpty() ? null : new RecipientVerifier(hop, settings.hostname(), c.verifyTimeoutSeconds(),
                     c.verifyPositiveTtlSeconds(), c.verifyNegativeTtlSeconds());
             verifierKey = vk;
-            if (old != null) {
-                old.close();
-            }
             if (verifier != null) {
                 LOG.info("Recipients of relay domains are verified at {}", verifier.nextHop());
             }
@@ -166,16 +164,13 @@ public final class SmtpServer {
         if (key.equals(directoryKey)) {
             return;
         }
-        RecipientDirectory old = directory;
+        // as with the verifier, the previous directory stays usable for the sessions that hold it
         directory = domains.isEmpty() ? null : new RecipientDirectory(
                 new java.util.HashSet<>(domains.stream().map(d -> d.toLowerCase(java.util.Locale.ROOT)).toList()),
                 c.ldapFilter(), new LdapSearch(c.ldapUrl(), c.ldapBindDn(), c.ldapBindPassword(), c.ldapBaseDn(),
                         c.ldapTimeoutSeconds()), Math.max(1, c.ldapThreads()), c.ldapPositiveTtlSeconds(),
                 c.ldapNegativeTtlSeconds(), System::nanoTime, c.ldapUrl() + " under '" + c.ldapBaseDn() + "'");
         directoryKey = key;
-        if (old != null) {
-            old.close();
-        }
         if (directory != null) {
             LOG.info("Recipients of {} are looked up in LDAP at {}", domains, directory.description());
         }

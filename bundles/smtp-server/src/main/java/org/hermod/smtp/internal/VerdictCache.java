@@ -17,7 +17,9 @@ import org.hermod.smtp.internal.RecipientVerifier.Verdict;
  * Runs slow recipient checks (an SMTP callout, an LDAP search) on a small bounded pool of worker threads, never on an
  * event loop, and caches their answers: a valid recipient for {@code positiveTtl}, an unknown one for
  * {@code negativeTtl}; "cannot tell now" is not cached. Concurrent checks of one key share one run. A full queue, and
- * {@link #close()}, answer {@code TRY_LATER} at once, so no session ever waits on a check that will not run.
+ * {@link #close()}, answer {@code TRY_LATER} at once, so no session ever waits on a check that will not run. Idle
+ * worker threads end after a minute, so an instance replaced by a configuration change needs no close: it serves the
+ * sessions that still hold it and is then collected.
  */
 final class VerdictCache {
 
@@ -39,13 +41,14 @@ final class VerdictCache {
         this.positiveTtlNanos = TimeUnit.SECONDS.toNanos(positiveTtlSeconds);
         this.negativeTtlNanos = TimeUnit.SECONDS.toNanos(negativeTtlSeconds);
         this.clock = clock;
-        this.workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(queue),
+        this.workers = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(queue),
                 r -> {
                     Thread t = new Thread(r, threadName);
                     t.setDaemon(true);
                     t.setContextClassLoader(null); // JNDI loads its providers through it: the JDK's own, not a bundle's
                     return t;
                 });
+        workers.allowCoreThreadTimeOut(true);
     }
 
     /** The cached verdict for {@code key}, else {@code check}'s, run on a worker. Never completes exceptionally. */
