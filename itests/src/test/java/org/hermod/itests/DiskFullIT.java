@@ -27,10 +27,6 @@ import org.junit.Test;
  * file takes the space away. New mail gets {@code 452 4.3.1}, mail already queued is still delivered to a real SMTP
  * sink, acceptance resumes by itself once the filler is deleted, and every message answered with 250 arrives exactly
  * once. Once with the free-space floor (the normal case), once without it, so that a write really fails with ENOSPC.
- *
- * <p>The reply: the spool fails the store with {@code SpoolFullException} (seen in the log), which the SMTP server maps
- * to {@code 452 4.3.1}; until that mapping is in the SMTP server the client gets another 4xx, so the tests assert a
- * temporary refusal plus the spool's own "is full" in the log, and {@link #SPOOL_FULL_REPLY} when the server has it.
  */
 public class DiskFullIT {
 
@@ -38,7 +34,7 @@ public class DiskFullIT {
     private static final long MIB = 1024 * 1024;
     private static final String BODY = ("x".repeat(78) + "\r\n").repeat(40); // about 3 KiB a message
 
-    /** What a client gets for a full spool once the SMTP server maps SpoolFullException (else a 451). */
+    /** What a client gets for a full spool (the SMTP server's mapping of SpoolFullException). */
     static final String SPOOL_FULL_REPLY = "452 4.3.1";
 
     private final int dnsPort = HermodKaraf.freePort();
@@ -124,20 +120,17 @@ public class DiskFullIT {
                 acked.add(prefix + "-" + i);
                 return;
             }
-            assertTrue("refused with something else than a temporary error: " + r, r.startsWith("4"));
+            assertTrue("refused with something else than " + SPOOL_FULL_REPLY + ": " + r,
+                    r.startsWith(SPOOL_FULL_REPLY));
             Thread.sleep(200); // polling interval until acceptance resumes (deadline 15 s)
         }
         fail("acceptance did not resume within 15 s of space returning");
     }
 
-    /** A temporary refusal because the spool is full: 452 4.3.1 (or, before the SMTP mapping, another 4xx). */
+    /** A temporary refusal because the spool is full. */
     private static void assertRefusedAsFull(KarafProcess karaf, String reply) throws IOException {
-        assertTrue("a full spool refuses temporarily: " + reply, reply.startsWith("4"));
+        assertTrue("a full spool answers " + SPOOL_FULL_REPLY + ": " + reply, reply.startsWith(SPOOL_FULL_REPLY));
         assertTrue("the spool refused because it is full", karaf.log().contains(" is full ("));
-        if (!reply.startsWith(SPOOL_FULL_REPLY)) {
-            System.out.println("DiskFullIT: the SMTP server answered '" + reply.strip() + "', not " + SPOOL_FULL_REPLY
-                    + ": it does not map SpoolFullException yet");
-        }
     }
 
     /** Waits until every acknowledged subject reached the sink; then checks none arrived twice. */
@@ -188,7 +181,7 @@ public class DiskFullIT {
 
             karaf.console("hermod:queue-resume dest.test"); // delivery goes on while the disk is full
             assertDeliveredExactlyOnce(acked);
-            assertTrue("still full: still refused", submit(karaf, "still-full").startsWith("4"));
+            assertTrue("still full: still refused", submit(karaf, "still-full").startsWith(SPOOL_FULL_REPLY));
 
             Files.delete(filler);
             awaitAcceptance(karaf, "after", acked);
