@@ -164,10 +164,8 @@ public final class MxResolver {
      * records. Completes exceptionally on SERVFAIL or a timeout.
      */
     public CompletionStage<List<String>> txt(String name) {
-        Name n;
-        try {
-            n = Name.fromString(name, Name.root);
-        } catch (TextParseException e) {
+        Name n = absolute(name);
+        if (n == null) {
             return CompletableFuture.completedFuture(List.of());
         }
         return lookup(n, Type.TXT).thenApply(a -> {
@@ -186,13 +184,20 @@ public final class MxResolver {
 
     /** The addresses of a host (in the configured family order); empty when it has none or the lookup failed. */
     public CompletionStage<List<InetAddress>> hostAddresses(String host) {
-        Name n;
-        try {
-            n = Name.fromString(host, Name.root);
-        } catch (TextParseException e) {
+        Name n = absolute(host);
+        if (n == null) {
             return CompletableFuture.completedFuture(List.of());
         }
         return addresses(n, host, 0).thenApply(h -> h.host.addresses());
+    }
+
+    /** The name made absolute, or null when it is not a valid DNS name. */
+    private static Name absolute(String name) {
+        try {
+            return Name.fromString(name, Name.root);
+        } catch (TextParseException e) {
+            return null;
+        }
     }
 
     /** Sorts by preference and shuffles runs of equal preference. */
