@@ -13,7 +13,8 @@ import org.hermod.api.spool.Spool;
  */
 record SessionServices(Spool spool, RecipientPolicy policy, ListenerMode mode, TlsCertificates tls, Authenticator auth,
                        ClientRates rates, RecipientMap recipients, SmtpEvents events, RecipientVerifier verifier,
-                       RecipientDirectory directory, Supplier<FilterChain> filters, String listener) {
+                       RecipientDirectory directory, Supplier<FilterChain> filters, String listener,
+                       SpoolHealth spoolHealth) {
 
     /** No filters. */
     static final Supplier<FilterChain> NO_FILTERS = () -> null;
@@ -21,18 +22,25 @@ record SessionServices(Spool spool, RecipientPolicy policy, ListenerMode mode, T
     /** Without LDAP and filters, on the default listener (tests). */
     SessionServices(Spool spool, RecipientPolicy policy, ListenerMode mode, TlsCertificates tls, Authenticator auth,
                     ClientRates rates, RecipientMap recipients, SmtpEvents events, RecipientVerifier verifier) {
-        this(spool, policy, mode, tls, auth, rates, recipients, events, verifier, null, NO_FILTERS, "default");
+        this(spool, policy, mode, tls, auth, rates, recipients, events, verifier, null, NO_FILTERS, "default",
+                new SpoolHealth(System::nanoTime));
     }
 
     /** The same services with another filter chain source (tests). */
     SessionServices withFilters(Supplier<FilterChain> f) {
         return new SessionServices(spool, policy, mode, tls, auth, rates, recipients, events, verifier, directory, f,
-                listener);
+                listener, spoolHealth);
     }
 
     /** The same services with an LDAP recipient directory (tests). */
     SessionServices withDirectory(RecipientDirectory d) {
         return new SessionServices(spool, policy, mode, tls, auth, rates, recipients, events, verifier, d, filters,
-                listener);
+                listener, spoolHealth);
+    }
+
+    /** The same services sharing another spool state (tests). */
+    SessionServices withSpoolHealth(SpoolHealth h) {
+        return new SessionServices(spool, policy, mode, tls, auth, rates, recipients, events, verifier, directory,
+                filters, listener, h);
     }
 }

@@ -72,6 +72,7 @@ public final class SmtpServer {
     private final ConnectionLimiter limiter;
     private final DataBudget dataBudget = new DataBudget(0);
     private final ClientRates rates = new ClientRates();
+    private final SpoolHealth spoolHealth = new SpoolHealth(System::nanoTime);
     private final JaasAuthenticator auth;
     private final SmtpEvents.File events;
     private volatile TlsCertificates tls;
@@ -246,7 +247,7 @@ public final class SmtpServer {
                                 .addLast(FRAMER, framer)
                                 .addLast(SESSION, new SmtpSession(s, new SessionServices(spool, policy, mode, t, auth,
                                         rates, recipients, events, verifier, directory, SmtpServer.this::filterChain,
-                                        name), framer));
+                                        name, spoolHealth), framer));
                     }
                 });
         Channel c = b.bind(new InetSocketAddress(address, port)).sync().channel();

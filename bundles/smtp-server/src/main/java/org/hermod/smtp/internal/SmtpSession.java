@@ -366,6 +366,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("530 5.7.0 Authentication required");
             return;
         }
+        if (services.spoolHealth().refuseNewMail()) {
+            reply(SPOOL_FULL);
+            return;
+        }
         if (overRate(ClientRates.Kind.MESSAGE, settings.maxMessagesPerIpPerMinute())) {
             reply("450 4.7.1 Error: too many messages from your address, try again later");
             return;
@@ -801,13 +805,17 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private CompletionStage<String> store(String id, Envelope env, Route r, String holdReason, byte[] content) {
         CompletableFuture<String> f = r.isDefault() && holdReason == null ? spool.store(id, env, content)
                 : spool.store(id, env, r, holdReason, content);
-        return f.thenApply(qid -> "250 2.0.0 Ok: queued as " + qid);
+        return f.thenApply(qid -> {
+            services.spoolHealth().stored();
+            return "250 2.0.0 Ok: queued as " + qid;
+        });
     }
 
     private void stored(String replyLine, Throwable err) {
         Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
         if (cause instanceof SpoolFullException) {
             LOG.warn("Refusing a message from {}: {}", clientIp.getHostAddress(), cause.getMessage());
+            services.spoolHealth().full();
             reply(SPOOL_FULL);
         } else if (err != null) {
             LOG.error("Could not spool a message from {}", clientIp, err);

@@ -315,15 +315,33 @@ public class FilterStagesTest {
 
     @Test
     public void aFullSpoolAnswers452WithTheQueueFileSystemFullText() {
-        Harness h = new Harness(null);
+        java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
+        SpoolHealth health = new SpoolHealth(clock::get);
+        Harness h = new Harness(s -> s.withSpoolHealth(health), null, null);
         h.spool.failure = new SpoolFullException("spool file system has 10 MB free, needs 64 MB");
         String r = h.send(TX + MESSAGE);
         assertTrue(r, r.endsWith("452 4.3.1 Error: insufficient system resources (queue file system full), try again"
                 + " later\r\n"));
+        // while the spool is known to be full, new transactions are refused at MAIL, before any data is sent
+        assertEquals("452 4.3.1 Error: insufficient system resources (queue file system full), try again later\r\n",
+                h.send("MAIL FROM:<a@x.test>\r\n"));
+        Harness other = new Harness(s -> s.withSpoolHealth(health), null, null); // another client too
+        assertTrue(other.send("EHLO d.test\r\nMAIL FROM:<a@x.test>\r\n").endsWith("452 4.3.1 Error: insufficient"
+                + " system resources (queue file system full), try again later\r\n"));
+        clock.addAndGet(SpoolHealth.WINDOW_NANOS); // then the next message tries the spool again
         h.spool.failure = new java.io.IOException("disk on fire");
         r = h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE);
         assertTrue(r, r.endsWith("451 4.3.0 Error: queue file write error\r\n"));
         h.spool.failure = null;
         assertTrue(h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE).endsWith("queued as Q3\r\n"));
+        h.spool.failure = new SpoolFullException("full again");
+        assertTrue(h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE).endsWith("try again later\r\n"));
+        clock.addAndGet(SpoolHealth.WINDOW_NANOS);
+        h.spool.failure = null;
+        assertTrue(h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE).endsWith("queued as Q5\r\n"));
+        assertEquals("250 2.1.0 Ok\r\n", other.send("MAIL FROM:<a@x.test>\r\n"));
+        health.full(); // a message stored meanwhile (it was sent before the disk filled) ends the refusals at once
+        health.stored();
+        assertEquals("250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n", other.send("RSET\r\nMAIL FROM:<a@x.test>\r\n"));
     }
 }
