@@ -163,7 +163,14 @@ final class Journal implements Closeable {
                         + " a write that was never acknowledged; cutting it off (a copy of the segment is kept as"
                         + " .corrupt-*)", f, offset, size);
                 if (size - offset > RecordCodec.HEADER + RecordCodec.TRAILER) {
-                    Files.copy(f, f.resolveSibling(f.getFileName() + ".corrupt-" + System.currentTimeMillis()));
+                    Path copy = f.resolveSibling(f.getFileName() + ".corrupt-" + System.currentTimeMillis());
+                    try {
+                        Files.copy(f, copy);
+                    } catch (IOException e) { // a full disk must not keep the spool shut: the tail was never acknowledged
+                        Files.deleteIfExists(copy);
+                        LOG.warn("Could not keep a copy of {} before cutting its torn tail ({}); cutting anyway", f,
+                                e.toString());
+                    }
                 }
                 try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
                     ch.truncate(offset);
