@@ -15,6 +15,16 @@ declare -A needs=(
   [python3]=python3                   # Python's email parser and smtplib (itests)
   [perl:Sisimai]=libsisimai-perl     # a second bounce parser (a Perl module) (itests, bench/classify-eval --peer)
   [openssl]=openssl                   # TLS clients and certificates (itests)
+  [/usr/bin/python3]=python3          # the tests call Debian's python3 (a pyenv shim on PATH lacks its modules)
+  [py:dkim]=python3-dkim              # dkimpy, the independent DKIM verifier (DkimIT, bundles/dkim tests)
+  [py:nacl]=python3-nacl              # Ed25519 for dkimpy
+  [py:dns]=python3-dnspython          # dkimpy's DNS lookups, sent to the tests' dnsmasq
+  [/usr/sbin/slapd]=slapd             # a real LDAP server for recipient lookups (LdapRecipientIT)
+  [/usr/sbin/slapadd]=slapd
+  [/usr/bin/ldapsearch]=ldap-utils
+  [/usr/sbin/named]=bind9             # an authoritative DNSSEC-signed zone for DANE (OutboundTlsIT)
+  [/usr/bin/dnssec-keygen]=bind9-utils
+  [/usr/bin/dnssec-signzone]=bind9-utils
 )
 
 have() { case "$1" in /*) [ -x "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }
@@ -22,7 +32,11 @@ sisimai_ok() { perl -MSisimai -e 1 >/dev/null 2>&1; }
 
 missing=()
 for prog in "${!needs[@]}"; do
-  if [ "$prog" = perl:Sisimai ]; then sisimai_ok && continue; else have "$prog" && continue; fi
+  case "$prog" in
+    perl:Sisimai) sisimai_ok && continue ;;
+    py:*) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ${prog#py:}" >/dev/null 2>&1 && continue ;;
+    *) have "$prog" && continue ;;
+  esac
   pkg=${needs[$prog]}
   [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
 done
