@@ -34,13 +34,18 @@ public class LdapRecipientIT {
             "dn: uid=alice,ou=people," + Slapd.SUFFIX, "objectClass: inetOrgPerson", "uid: alice", "cn: Alice",
             "sn: A", "mail: alice@corp.test", "",
             "dn: uid=bob,ou=people," + Slapd.SUFFIX, "objectClass: inetOrgPerson", "uid: bob", "cn: Bob", "sn: B",
-            "mail: bob@eu.corp.test", "");
+            "mail: bob@eu.corp.test", "",
+            "dn: uid=carol,ou=people," + Slapd.SUFFIX, "objectClass: inetOrgPerson", "uid: carol", "cn: Carol",
+            "sn: C", "mail: carol@elsewhere.test", "");
 
     @Inject
     ConfigurationAdmin configAdmin;
 
     @Inject
     QueueManager queues;
+
+    @Inject
+    org.osgi.framework.BundleContext bundleContext;
 
     @org.ops4j.pax.exam.Configuration
     public Option[] config() {
@@ -107,6 +112,30 @@ public class LdapRecipientIT {
                 assertTrue(back, back.startsWith("550 5.1.1 <erin@corp.test>"));
                 assertEquals("221 2.0.0 Bye", c.command("QUIT"));
             }
+            // the source is configuration, applied live to new sessions: with another filter, uid=carol is found
+            configure("ldapFilter", "(|(mail=%s)(uid=%u))");
+            try (SmtpTestClient c = SmtpTestClient.connect(smtp)) {
+                c.reply();
+                c.command("EHLO client.test");
+                c.command("MAIL FROM:<sender@example.org>");
+                assertEquals("250 2.1.5 Ok", rcpt(c, "alice@corp.test"));
+                String r = rcpt(c, "zed@corp.test");
+                assertTrue(r, r.startsWith("550 5.1.1"));
+                assertEquals("250 2.1.5 Ok", rcpt(c, "carol@corp.test"));
+            }
         }
+    }
+
+    /** Changes org.hermod.smtp and waits until the server applied it (its service properties show the change). */
+    private void configure(String key, String value) throws Exception {
+        org.osgi.service.cm.Configuration c = configAdmin.getConfiguration("org.hermod.smtp", null);
+        java.util.Dictionary<String, Object> p = c.getProperties();
+        p.put(key, value);
+        c.update(p);
+        Await.until(key + " applied", 30, () -> {
+            org.osgi.framework.ServiceReference<?>[] refs = bundleContext.getAllServiceReferences(
+                    "org.hermod.smtp.internal.SmtpServer", null);
+            return refs != null && value.equals(String.valueOf(refs[0].getProperty(key)));
+        });
     }
 }

@@ -451,7 +451,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         // a fresh snapshot per transaction: filters installed since the last one apply from here on
         FilterChain chain = services.filters().get();
         MailAddress from = p.address();
-        Map<String, String> params = p.params();
+        Map<String, String> params = java.util.Collections.unmodifiableMap(p.params()); // filters see, never change
         long declared = size;
         if (chain != null && chain.has(FilterChain.Stage.MAIL)) {
             SessionInfo info = sessionInfo();
