@@ -34,6 +34,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -65,8 +66,8 @@ public final class FilterRegistry implements FilterChainProvider, FilterAdmin {
     private final DisabledFilters disabled;
     private final FilterEventLog events;
     private final ExecutorService archiver;
-    private final long defaultTimeout;
-    private final int maxConcurrent;
+    private volatile long defaultTimeout;
+    private volatile int maxConcurrent;
     private volatile ChainSnapshot chain;
 
     @Activate
@@ -96,6 +97,17 @@ public final class FilterRegistry implements FilterChainProvider, FilterAdmin {
         Path base = d == null || d.isBlank() ? Paths.get(System.getProperty("java.io.tmpdir"), "hermod-karaf-data")
                 : Paths.get(d);
         return base.resolve("hermod");
+    }
+
+    /**
+     * A configuration change: pool sizes apply at once; the default budget and the per-filter limit apply to filters
+     * bound afterwards. (Without this, DS would recreate the registry and drop the chain in use.)
+     */
+    @Modified
+    void modified(RoutingConfig config) {
+        runner.resize(config.filterThreads(), config.filterMaxThreads());
+        defaultTimeout = config.defaultTimeoutMillis();
+        maxConcurrent = config.maxConcurrentPerFilter();
     }
 
     @Deactivate

@@ -38,6 +38,7 @@ final class FilterRunner implements AutoCloseable {
 
     private final ThreadPoolExecutor pool;
     private final ScheduledExecutorService timer;
+    private final ExecutorService merge;
     private final Executor continuation;
     private final java.util.concurrent.atomic.AtomicLong lastWarn = new java.util.concurrent.atomic.AtomicLong(
             System.nanoTime() - 2_000_000_000L);
@@ -55,18 +56,39 @@ final class FilterRunner implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        AtomicInteger m = new AtomicInteger();
+        merge = java.util.concurrent.Executors.newFixedThreadPool(
+                Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+                    Thread t = new Thread(r, "hermod-filter-merge-" + m.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
         continuation = r -> {
             try {
-                pool.execute(r);
-            } catch (RejectedExecutionException e) {
+                merge.execute(r);
+            } catch (RejectedExecutionException e) { // shut down: finish the stage where it is (it fails safe)
                 r.run();
             }
         };
     }
 
+    /** New pool sizes, applied at once (running calls keep their threads). */
+    void resize(int coreThreads, int maxThreads) {
+        int core = Math.max(1, coreThreads);
+        int max = Math.max(core, maxThreads);
+        if (max >= pool.getCorePoolSize()) {
+            pool.setMaximumPoolSize(max);
+            pool.setCorePoolSize(core);
+        } else {
+            pool.setCorePoolSize(core);
+            pool.setMaximumPoolSize(max);
+        }
+    }
+
     /**
-     * Where stage steps continue after a call completes: a filter thread, or when every thread is busy the thread that
-     * completed the call (a filter thread or the budget timer), never the caller's.
+     * Where a stage starts and continues after each call: a few merge threads that only merge decisions and hand the
+     * next call to the filter pool (they never wait), so the filter pool's threads all serve filter calls and a stage
+     * never runs on the caller's thread.
      */
     Executor executor() {
         return continuation;
@@ -90,6 +112,7 @@ final class FilterRunner implements AutoCloseable {
             return result;
         }
         long start = System.nanoTime();
+        java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean();
         Future<?> task;
         try {
             task = pool.submit(() -> {
@@ -98,12 +121,14 @@ final class FilterRunner implements AutoCloseable {
                     if (d == null) {
                         throw new IllegalStateException("filter returned no decision");
                     }
-                    if (result.complete(d)) {
+                    if (settled.compareAndSet(false, true)) { // counted before anyone sees the decision
                         filter.stats.called(System.nanoTime() - start, d);
+                        result.complete(d);
                     }
                 } catch (Throwable t) { // a filter must never take a thread or a transaction down
-                    if (result.complete(failure(filter))) {
+                    if (settled.compareAndSet(false, true)) {
                         filter.stats.failed(System.nanoTime() - start, failure(filter), false);
+                        result.complete(failure(filter));
                         LOG.warn("filter {} failed: {}", filter.name, t.toString());
                     }
                     if (t instanceof VirtualMachineError e && !(t instanceof StackOverflowError)) {
@@ -124,23 +149,15 @@ final class FilterRunner implements AutoCloseable {
             return result;
         }
         ScheduledFuture<?> timeout = timer.schedule(() -> {
-            if (result.complete(failure(filter))) {
+            if (settled.compareAndSet(false, true)) {
                 filter.stats.failed(System.nanoTime() - start, failure(filter), true);
+                result.complete(failure(filter));
                 LOG.warn("filter {} ran past its budget of {} ms; interrupted", filter.name, filter.timeoutMillis);
                 task.cancel(true);
             }
         }, filter.timeoutMillis, TimeUnit.MILLISECONDS);
         result.whenComplete((d, t) -> timeout.cancel(false));
         return result;
-    }
-
-    /** Runs a step on a filter thread (a stage's start, so the caller's thread never runs stage logic). */
-    <T> CompletableFuture<T> start(java.util.function.Supplier<CompletableFuture<T>> step, T onOverload) {
-        try {
-            return CompletableFuture.supplyAsync(step, pool).thenCompose(f -> f);
-        } catch (RejectedExecutionException e) {
-            return CompletableFuture.completedFuture(onOverload);
-        }
     }
 
     private boolean warnNow() {
@@ -157,7 +174,7 @@ final class FilterRunner implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
-        ExecutorService p = pool;
-        p.shutdownNow();
+        merge.shutdownNow();
+        pool.shutdownNow();
     }
 }

@@ -140,4 +140,40 @@ public class FilterAdminTest {
         registry.unbind(FilterChain.Stage.RCPT, 1);
         assertEquals("b", rcpt(registry.current()).reply().text());
     }
+
+    @Test
+    public void aConfigurationChangeResizesThePoolAndSetsTheBudgetOfFiltersBoundLater() throws Exception {
+        registry = new FilterRegistry(null, TestConfig.routing(Map.of()), Files.createTempDirectory("routing"));
+        registry.modified(TestConfig.routing(Map.of("filterThreads", 1, "filterMaxThreads", 2,
+                "defaultTimeoutMillis", 300L)));
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        registry.bind(FilterChain.Stage.MAIL, Map.of("service.id", 1L, FilterProperties.NAME, "blocking"), null,
+                (org.hermod.api.filter.MailFilter) (s, f, p) -> {
+                    release.await();
+                    return FilterDecision.proceed();
+                });
+        try {
+            long t0 = System.nanoTime();
+            var a = registry.current().mail(S, FROM, Map.of());
+            var b = registry.current().mail(S, FROM, Map.of());
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (registry.runner().activeThreads() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(5); // polling until both calls hold a thread (bounded)
+            }
+            long t1 = System.nanoTime();
+            FilterDecision third = registry.current().mail(S, FROM, Map.of()).toCompletableFuture()
+                    .get(5, TimeUnit.SECONDS);
+            long thirdMs = (System.nanoTime() - t1) / 1_000_000;
+            assertEquals(FilterDecision.Action.DEFER, third.action());
+            assertTrue("with both threads busy a call fails at once, not after its budget: " + thirdMs + " ms",
+                    thirdMs < 150);
+            assertEquals(FilterDecision.Action.DEFER, a.toCompletableFuture().get(5, TimeUnit.SECONDS).action());
+            assertEquals(FilterDecision.Action.DEFER, b.toCompletableFuture().get(5, TimeUnit.SECONDS).action());
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue("the new 300 ms default budget applies: " + ms + " ms", ms >= 250 && ms < 2000);
+            assertTrue("no more than 2 filter threads", registry.runner().activeThreads() <= 2);
+        } finally {
+            release.countDown();
+        }
+    }
 }
