@@ -164,7 +164,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /** What filters may know about this session. */
     SessionInfo sessionInfo() {
-        return new SessionInfo(ctx.channel().id().asShortText(), clientIp.getHostAddress(), heloName, authUser,
+        // the long form is unique (machine, process, sequence, time, random); the short one repeats within ~65k sessions
+        return new SessionInfo(ctx.channel().id().asLongText(), clientIp.getHostAddress(), heloName, authUser,
                 tlsActive, services.listener());
     }
 

@@ -65,6 +65,7 @@ public class FilterStagesTest {
         assertEquals("127.0.0.1", chain.calls.get(0).session().clientAddress());
         assertEquals("default", chain.calls.get(0).session().listener());
         assertNull(chain.calls.get(0).session().heloName());
+        assertEquals(h.ch.id().asLongText(), chain.calls.get(0).session().sessionId());
         later.complete(FilterDecision.proceed());
         h.ch.runPendingTasks();
         String r = h.replies();
