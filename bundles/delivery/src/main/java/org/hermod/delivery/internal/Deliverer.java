@@ -29,6 +29,7 @@ import org.hermod.api.shaping.Feedback;
 import org.hermod.api.shaping.Shaping;
 import org.hermod.delivery.internal.dns.MxResolver;
 import org.hermod.delivery.internal.egress.Egress;
+import org.hermod.delivery.internal.egress.Smarthost;
 import org.hermod.delivery.internal.egress.StaticShaping;
 import org.hermod.delivery.internal.dns.Route;
 import org.hermod.delivery.internal.dsn.DsnBuilder;
@@ -143,8 +144,9 @@ public final class Deliverer {
             List<Recipient> all = item.envelope().recipients();
             List<RecipientOutcome> blocked = suppressed(item, s);
             List<Recipient> rest = blocked.isEmpty() ? all : remaining(all, blocked);
+            org.hermod.api.routing.Route.HostPort smarthost = Smarthost.of(item.route());
             CompletableFuture<List<RecipientOutcome>> sent = rest.isEmpty() ? CompletableFuture.completedFuture(List.of())
-                    : resolver.get().resolve(item.domain()).toCompletableFuture().thenCompose(route -> {
+                    : destination(item, smarthost).toCompletableFuture().thenCompose(route -> {
                         if (route.failed()) {
                             return CompletableFuture.completedFuture(all(rest, statusOf(route.failure()),
                                     route.failure(), FailureInput.Kind.DNS_FAILURE, null, null));
@@ -153,7 +155,7 @@ public final class Deliverer {
                         return content.thenApplyAsync(bytes -> Transaction.Message.stuffed(item.envelope(), bytes), io)
                                 .thenCompose(msg -> {
                                     try {
-                                        return send(item, egress, rest, route, msg, s, policy)
+                                        return send(item, egress, rest, route, smarthost, msg, s, policy)
                                                 .whenComplete((v, t) -> msg.release());
                                     } catch (RuntimeException e) {
                                         msg.release();
@@ -175,6 +177,14 @@ public final class Deliverer {
                     item.release();
                     return null;
                 });
+    }
+
+    /**
+     * Where the item goes: its route's smarthost (A/AAAA of the host, or the address literal; no MX lookup), else the MX
+     * hosts of its domain.
+     */
+    private CompletionStage<Route> destination(DeliveryItem item, org.hermod.api.routing.Route.HostPort smarthost) {
+        return smarthost == null ? resolver.get().resolve(item.domain()) : Smarthost.resolve(resolver.get(), smarthost);
     }
 
     /** Recipients on the suppression list, failed with 550 5.7.1; empty when the check is off or there is no list. */
@@ -232,14 +242,20 @@ public final class Deliverer {
     }
 
     private CompletableFuture<List<RecipientOutcome>> send(DeliveryItem item, Egress egress, List<Recipient> rcpts,
-                                                           Route route, Transaction.Message msg, DeliverySettings s,
+                                                           Route route, org.hermod.api.routing.Route.HostPort smarthost,
+                                                           Transaction.Message msg, DeliverySettings s,
                                                            DomainPolicy policy) {
         List<Chunk> chunks = chunks(item, rcpts, s, egress.limits().maxRecipientsPerTransaction());
         // a source without its own address or EHLO name uses delivery's (org.hermod.delivery.cfg)
         String source = blank(egress.source().address()) ? s.sourceAddress() : egress.source().address();
         String helo = blank(egress.source().ehloName()) ? s.heloName() : egress.source().ehloName();
-        return tlsPolicies.requirement(item.domain(), route, s.tlsEnabled(), policy.tlsRequired()).thenCompose(tls -> {
-            ConnectSettings cs = new ConnectSettings(s.smtpPort(), helo, source, s.timeouts(), tls);
+        // a smarthost: its own port (smtpPort, a test switch for MX delivery, does not apply) and its own TLS policy
+        CompletableFuture<TlsRequirement> requirement = smarthost == null
+                ? tlsPolicies.requirement(item.domain(), route, s.tlsEnabled(), policy.tlsRequired())
+                : tlsPolicies.smarthost(smarthost.host(), policy.tlsRequired());
+        int port = smarthost == null ? s.smtpPort() : smarthost.port();
+        return requirement.thenCompose(tls -> {
+            ConnectSettings cs = new ConnectSettings(port, helo, source, s.timeouts(), tls);
             // a connection must never carry mail for a destination whose TLS requirements it does not meet
             String key = egress.poolKey() + tls.poolKeySuffix();
             List<RecipientOutcome> acc = new ArrayList<>();
@@ -253,6 +269,17 @@ public final class Deliverer {
     public interface TlsPolicies {
         /** Never completes exceptionally. */
         CompletableFuture<TlsRequirement> requirement(String domain, Route route, boolean tlsEnabled, boolean tlsRequired);
+
+        /**
+         * The requirement for a smarthost (never the recipient domain's policy map, DANE or MTA-STS: those are per
+         * recipient domain); without a configured policy {@code may}, {@code encrypt} when the domain requires TLS.
+         * Never completes exceptionally.
+         */
+        default CompletableFuture<TlsRequirement> smarthost(String host, boolean tlsRequired) {
+            return CompletableFuture.completedFuture(TlsRequirement.uniform(host, tlsRequired
+                    ? HostTls.simple(HostTls.Check.ENCRYPT, "encrypt", "smarthost")
+                    : HostTls.simple(HostTls.Check.MAY, "may", "smarthost"), null));
+        }
     }
 
     /** Where TLS requirements come from; without one, {@code may} (or {@code encrypt} where TLS is required). */

@@ -107,6 +107,11 @@ public @interface DeliveryConfig {
             + "policy map: none, may, encrypt, verify, dane, dane-only, mta-sts or auto (ADR 0011)")
     String tls_defaultPolicy() default "mta-sts";
 
+    @AttributeDefinition(name = "tls.smarthostPolicy", description = "Outbound TLS policy for mail routed to a smarthost "
+            + "(Route.smarthost): none, may, encrypt or verify (the certificate must name the smarthost). The policy map, "
+            + "DANE and MTA-STS are per recipient domain and do not apply to a smarthost")
+    String tls_smarthostPolicy() default "may";
+
     @AttributeDefinition(name = "tls.policyMap", description = "Per-destination TLS policy map ('domain policy' lines; "
             + "reloaded when it changes). Empty: ${karaf.etc}/hermod-tls-policy.map")
     String tls_policyMap() default "";

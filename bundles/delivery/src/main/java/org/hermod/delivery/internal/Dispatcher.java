@@ -26,6 +26,7 @@ import org.hermod.api.shaping.Site;
 import org.hermod.api.spool.DeliveryItem;
 import org.hermod.api.spool.DeliveryQueue;
 import org.hermod.delivery.internal.egress.Egress;
+import org.hermod.delivery.internal.egress.Smarthost;
 import org.hermod.delivery.internal.egress.SiteDirectory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +40,10 @@ import org.slf4j.LoggerFactory;
  *     from shaping (a limited path is woken exactly when its next token is due), not suspended;</li>
  * <li>walks the ready domains round-robin, finds each one's site (MX rollup, {@link SiteDirectory}), and leases as
  *     many items as the site can start soon, bounded per site; each item goes to the path of the source that shaping
- *     chooses from the sender's pool (or waits, leased, until a source of the pool may send).</li>
+ *     chooses from the sender's pool (or waits, leased, until a source of the pool may send). An item whose route
+ *     names a smarthost goes to the smarthost's site ({@link Smarthost#site}) instead of its domain's: the
+ *     smarthost's paths, limits and pooled connections serve every domain routed to it. (The domain's own site is
+ *     still looked up first, as for all leasing; its limits bound how much of the domain is leased at once.)</li>
  * </ol>
  * One slow site or one blocked source holds up only its own paths. It never scans the queue.
  *
@@ -187,18 +191,35 @@ public final class Dispatcher {
             if (!items.isEmpty()) {
                 nextDomain = index + 1;
             }
+            Set<String> touched = new java.util.HashSet<>();
             for (DeliveryItem item : items) {
-                backlog.merge(site.key(), 1, Integer::sum);
-                queueFor(item, site, sh).items.add(item);
+                Site target = siteFor(item, site);
+                touched.add(target.key());
+                backlog.merge(target.key(), 1, Integer::sum);
+                queueFor(item, target, sh).items.add(item);
             }
             if (!items.isEmpty()) {
                 for (SiteQueue q : List.copyOf(queues.values())) {
-                    if (q.site.key().equals(site.key())) {
+                    if (touched.contains(q.site.key())) {
                         dispatch(q, sh, now);
                     }
                 }
             }
         }
+    }
+
+    /**
+     * The site an item goes to: its route's smarthost ({@code smarthost:[host]:port}, shared by every domain routed
+     * there) or its domain's MX site.
+     */
+    private static Site siteFor(DeliveryItem item, Site domainSite) {
+        org.hermod.api.routing.Route.HostPort smarthost;
+        try {
+            smarthost = Smarthost.of(item.route());
+        } catch (RuntimeException e) {
+            smarthost = null;
+        }
+        return smarthost == null ? domainSite : Smarthost.site(smarthost);
     }
 
     /**

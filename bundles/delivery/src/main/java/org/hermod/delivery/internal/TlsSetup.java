@@ -37,7 +37,7 @@ final class TlsSetup implements Deliverer.TlsPolicies {
     private static final Logger LOG = LoggerFactory.getLogger(TlsSetup.class);
 
     /** The parsed TLS part of the configuration. */
-    record Settings(TlsLevel defaultLevel, Path policyMap, String trustStore, int httpsPort, Duration timeout,
+    record Settings(TlsLevel defaultLevel, TlsLevel smarthostLevel, Path policyMap, String trustStore, int httpsPort, Duration timeout,
                     Path cacheDir, Path trustAnchors, List<InetSocketAddress> dnsServers, Duration dnsTimeout) {
 
         static Settings from(DeliveryConfig c, DeliverySettings s, String karafEtc, String karafData) {
@@ -45,7 +45,7 @@ final class TlsSetup implements Deliverer.TlsPolicies {
             Path data = karafData == null ? null : Path.of(karafData);
             Path cache = !c.mtaSts_cacheDir().isBlank() ? Path.of(c.mtaSts_cacheDir().trim())
                     : data == null ? null : data.resolve("hermod").resolve("mta-sts");
-            return new Settings(TlsLevel.parse(c.tls_defaultPolicy()),
+            return new Settings(TlsLevel.parse(c.tls_defaultPolicy()), TlsSetup.smarthostLevel(c.tls_smarthostPolicy()),
                     c.tls_policyMap().isBlank() ? etc.resolve("hermod-tls-policy.map") : Path.of(c.tls_policyMap().trim()),
                     c.tls_trustStore().trim(), c.mtaSts_httpsPort(), Durations.parse(c.mtaSts_timeout()), cache,
                     c.dane_trustAnchors().isBlank() ? etc.resolve("hermod-dnssec-root.key")
@@ -94,6 +94,15 @@ final class TlsSetup implements Deliverer.TlsPolicies {
                 dane == null ? "off (no trust anchors in " + s.trustAnchors() + ")" : "anchors " + s.trustAnchors());
     }
 
+    /** {@code tls.smarthostPolicy}: one of none, may, encrypt, verify. */
+    static TlsLevel smarthostLevel(String v) {
+        TlsLevel l = TlsLevel.parse(v);
+        if (l != TlsLevel.NONE && l != TlsLevel.MAY && l != TlsLevel.ENCRYPT && l != TlsLevel.VERIFY) {
+            throw new IllegalArgumentException("tls.smarthostPolicy must be none, may, encrypt or verify, not " + l);
+        }
+        return l;
+    }
+
     private int polls;
 
     /** Re-reads the policy map when it changed; now and then forgets expired MTA-STS policies. */
@@ -112,6 +121,13 @@ final class TlsSetup implements Deliverer.TlsPolicies {
                                                          boolean tlsRequired) {
         Parts p = parts;
         return p.outbound.requirement(domain, route, p.settings.defaultLevel(), tlsEnabled, tlsRequired);
+    }
+
+    @Override
+    public CompletableFuture<TlsRequirement> smarthost(String host, boolean tlsRequired) {
+        Parts p = parts;
+        return CompletableFuture.completedFuture(OutboundTls.smarthost(host, p.settings.smarthostLevel(), tlsRequired,
+                p.certs));
     }
 
     private static CertChecks loadCerts(String trustStore) {

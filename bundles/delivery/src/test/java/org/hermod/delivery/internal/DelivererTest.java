@@ -413,6 +413,51 @@ public class DelivererTest {
     }
 
     @Test
+    public void mailRoutedToASmarthostGoesThereOnItsPortSharingOneConnectionAcrossDomains() throws Exception {
+        dns.a("relay.test", "127.0.0.1");
+        try (TestSmtpServer relay = new TestSmtpServer()) {
+            org.hermod.api.routing.Route viaRelay = org.hermod.api.routing.Route.DEFAULT
+                    .withSmarthost("relay.test:" + relay.port());
+            FakeQueue.Item first = queue.addRouted("S1", env("alice@origin.test", "bob@dest.test"), msg("s1"), viaRelay);
+            assertEquals(Status.DELIVERED, await(first).results().get(0).status());
+            // a domain without any DNS records: its MX is never needed
+            FakeQueue.Item second = queue.addRouted("S2", env("alice@origin.test", "carol@nowhere.test"), msg("s2"),
+                    viaRelay);
+            assertEquals(Status.DELIVERED, await(second).results().get(0).status());
+            FakeQueue.Item direct = queue.add("S3", env("alice@origin.test", "dave@dest.test"), msg("s3"), Instant.now(),
+                    0, false);
+            assertEquals(Status.DELIVERED, await(direct).results().get(0).status());
+
+            assertEquals("bob@dest.test", relay.next(5).rcpts().get(0));
+            assertEquals("carol@nowhere.test", relay.next(5).rcpts().get(0));
+            assertEquals("both domains over the smarthost's one pooled connection", 1, relay.connections.get());
+            assertEquals("unrouted mail goes by MX", "dave@dest.test", smtp.next(5).rcpts().get(0));
+            assertTrue("nothing routed reached the MX", smtp.received.isEmpty());
+            assertEquals("the smarthost's host, not an MX", "relay.test", events.get(0).mxHost());
+        }
+    }
+
+    @Test
+    public void aSmarthostAddressLiteralNeedsNoLookupAndAnUnknownSmarthostDefers() throws Exception {
+        try (TestSmtpServer relay = new TestSmtpServer()) {
+            FakeQueue.Item literal = queue.addRouted("L1", env("alice@origin.test", "bob@dest.test"), msg("l1"),
+                    org.hermod.api.routing.Route.DEFAULT.withSmarthost("[127.0.0.1]:" + relay.port()));
+            assertEquals(Status.DELIVERED, await(literal).results().get(0).status());
+            assertEquals("bob@dest.test", relay.next(5).rcpts().get(0));
+        }
+        dns.nxdomain("gone.test");
+        FakeQueue.Item unknown = queue.addRouted("L2", env("alice@origin.test", "bob@dest.test"), msg("l2"),
+                org.hermod.api.routing.Route.DEFAULT.withSmarthost("gone.test:2525"));
+        FakeQueue.Completion c = await(unknown);
+        assertEquals("a smarthost without an address defers, never bounces", Status.DEFERRED,
+                c.results().get(0).status());
+        assertEquals("4.4.3", c.results().get(0).reply().enhancedStatus());
+        assertNotNull(c.retryAt());
+        assertTrue(spool.stored.isEmpty());
+        assertTrue(smtp.received.isEmpty());
+    }
+
+    @Test
     public void shutdownReleasesUnfinishedLeases() throws Exception {
         smtp.dataEndReply = null; // hangs until the 5 s timeout
         FakeQueue.Item item = queue.add("Q9", env("alice@origin.test", "slow@dest.test"), msg("x"), Instant.now(), 0, false);

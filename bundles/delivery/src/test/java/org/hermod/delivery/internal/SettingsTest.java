@@ -114,4 +114,14 @@ public class SettingsTest {
         assertEquals(Duration.ofSeconds(1), DomainOverrides.parse("x.test: retry=1s").apply("x.test",
                 DeliverySettings.defaults().policy("y.test")).retry().nominal(1));
     }
+
+    @Test
+    public void theSmarthostTlsPolicyIsMayByDefaultAndOnlyAHostLevel() {
+        assertEquals(org.hermod.delivery.internal.tls.TlsLevel.MAY,
+                TlsSetup.Settings.from(config(java.util.Map.of()), DeliverySettings.defaults(), "etc", null).smarthostLevel());
+        assertEquals(org.hermod.delivery.internal.tls.TlsLevel.ENCRYPT, TlsSetup.smarthostLevel("Encrypt"));
+        rejected("tls.smarthostPolicy", () -> TlsSetup.smarthostLevel("dane"));
+        rejected("tls.smarthostPolicy", () -> TlsSetup.smarthostLevel("mta-sts"));
+        rejected("unknown TLS policy", () -> TlsSetup.smarthostLevel("sometimes"));
+    }
 }

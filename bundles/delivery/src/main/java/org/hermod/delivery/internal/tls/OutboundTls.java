@@ -128,6 +128,26 @@ public final class OutboundTls {
         });
     }
 
+    /**
+     * The requirement for a smarthost: {@code level} (none, may, encrypt or verify against the smarthost's name) for
+     * its one host, source {@code smarthost}; {@code tlsRequired} (the recipient domain's legacy switch) raises none and
+     * may to encrypt. Connections verified for a smarthost are pooled for that smarthost, not per recipient domain.
+     */
+    public static TlsRequirement smarthost(String host, TlsLevel level, boolean tlsRequired, CertChecks certs) {
+        HostTls.Check check = switch (level) {
+            case NONE -> HostTls.Check.NONE;
+            case ENCRYPT -> HostTls.Check.ENCRYPT;
+            case VERIFY -> HostTls.Check.PKIX;
+            default -> HostTls.Check.MAY;
+        };
+        if (tlsRequired && (check == HostTls.Check.NONE || check == HostTls.Check.MAY)) {
+            check = HostTls.Check.ENCRYPT;
+        }
+        String name = check == HostTls.Check.PKIX ? "verify" : check.name().toLowerCase(Locale.ROOT);
+        return TlsRequirement.uniform("smarthost:" + host.toLowerCase(Locale.ROOT),
+                HostTls.simple(check, name, "smarthost"), certs);
+    }
+
     /** DANE for a host under a secure MX RRset; null when DANE does not apply to it (no secure TLSA records). */
     public static HostTls daneHost(String host, DaneLookup.HostTlsa t) {
         if (t == null || t.status() == DaneLookup.Status.INSECURE || t.status() == DaneLookup.Status.SECURE

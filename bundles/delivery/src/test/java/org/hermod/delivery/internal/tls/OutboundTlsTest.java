@@ -43,6 +43,23 @@ public class OutboundTlsTest {
     }
 
     @Test
+    public void aSmarthostGetsItsOwnLevelNeverTheRecipientDomainsAndVerifiedConnectionsArePooledPerSmarthost() {
+        TlsRequirement may = OutboundTls.smarthost("Relay.Example", TlsLevel.MAY, false, null);
+        assertEquals(HostTls.Check.MAY, may.forHost("relay.example").check());
+        assertEquals("smarthost", may.fallback().source());
+        assertEquals("", may.poolKeySuffix());
+        assertEquals("tlsRequired of the recipient domain raises may to encrypt", HostTls.Check.ENCRYPT,
+                OutboundTls.smarthost("relay.example", TlsLevel.MAY, true, null).fallback().check());
+        assertEquals(HostTls.Check.NONE, OutboundTls.smarthost("relay.example", TlsLevel.NONE, false, null)
+                .fallback().check());
+        TlsRequirement verify = OutboundTls.smarthost("relay.example", TlsLevel.VERIFY, false, null);
+        assertEquals(HostTls.Check.PKIX, verify.fallback().check());
+        assertTrue(verify.fallback().requiresTls());
+        assertEquals("verify", verify.fallback().policy());
+        assertEquals("#tls-verify:smarthost:relay.example", verify.poolKeySuffix());
+    }
+
+    @Test
     public void theMapBeatsTheDefaultAndDecidesWhichConnectionsMayBeShared() throws Exception {
         map = TlsPolicyMap.parse("bank.test verify\n.legacy.test none\n");
         TlsRequirement r = req("bank.test", TlsLevel.MAY, true, false, "mx.bank.test");
