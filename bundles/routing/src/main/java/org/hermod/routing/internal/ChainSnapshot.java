@@ -20,7 +20,8 @@ import org.hermod.api.routing.Route;
 
 /**
  * One immutable chain: the enabled filters of each stage in order (ranking, highest first, then service id). Each
- * stage runs its filters one after the other on the filter threads, merging decisions: route changes accumulate, a
+ * stage starts on a merge thread and runs its filters one after the other on the filter threads, merging each decision
+ * on the thread that produced it (a merge thread after a timeout): route changes accumulate, a
  * rewritten recipient is what later RCPT filters see, at end of data header edits and recipient changes apply before
  * the next filter, and the first final action (accept, reject, defer, hold, discard, or a failure) ends the stage.
  */
@@ -123,15 +124,22 @@ final class ChainSnapshot implements FilterChain {
                 return;
             }
             FilterEntry e = filters[i];
-            call.apply(e, state).whenCompleteAsync((d, t) -> {
-                S next;
-                try {
-                    next = merge.apply(state, d != null ? d : FilterRunner.failure(e));
-                } catch (RuntimeException bad) { // a decision that cannot apply (e.g. a header edit of broken content)
-                    next = merge.apply(state, FilterRunner.failure(e));
+            call.apply(e, state).whenComplete((d, t) -> {
+                Runnable next = () -> {
+                    S merged;
+                    try {
+                        merged = merge.apply(state, d != null ? d : FilterRunner.failure(e));
+                    } catch (RuntimeException bad) { // a decision that cannot apply (e.g. a header edit of broken content)
+                        merged = merge.apply(state, FilterRunner.failure(e));
+                    }
+                    step(filters, i + 1, merged, call, merge, result, out);
+                };
+                if (runner.onTimerThread()) {
+                    runner.executor().execute(next);
+                } else {
+                    next.run();
                 }
-                step(filters, i + 1, next, call, merge, result, out);
-            }, runner.executor());
+            });
         } catch (RuntimeException unexpected) {
             out.complete(result.apply(merge.apply(state, FilterRunner.failure(filters[Math.min(i,
                     filters.length - 1)]))));

@@ -39,6 +39,7 @@ final class FilterRunner implements AutoCloseable {
     private final ThreadPoolExecutor pool;
     private final ScheduledExecutorService timer;
     private final ExecutorService merge;
+    private volatile Thread timerThread;
     private final Executor continuation;
     private final java.util.concurrent.atomic.AtomicLong lastWarn = new java.util.concurrent.atomic.AtomicLong(
             System.nanoTime() - 2_000_000_000L);
@@ -54,6 +55,7 @@ final class FilterRunner implements AutoCloseable {
         timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "hermod-filter-timer");
             t.setDaemon(true);
+            timerThread = t;
             return t;
         });
         AtomicInteger m = new AtomicInteger();
@@ -92,6 +94,15 @@ final class FilterRunner implements AutoCloseable {
      */
     Executor executor() {
         return continuation;
+    }
+
+    /**
+     * True on the budget timer's thread: a stage continuing after a timeout hops to a merge thread from there, so the
+     * timer only ever completes futures. Elsewhere (a filter thread that just finished a call, a merge thread) the stage
+     * continues in place, saving a thread hop per filter.
+     */
+    boolean onTimerThread() {
+        return Thread.currentThread() == timerThread;
     }
 
     /** Threads running calls now (for tests and the console). */
