@@ -1,10 +1,27 @@
 package org.hermod.delivery.internal.smtp;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
-/** Turns message content into the DATA stream: CRLF line ends, leading dots doubled, terminated by CRLF.CRLF. */
+/**
+ * Turns message content into the DATA stream: CRLF line ends, leading dots doubled, terminated by CRLF.CRLF.
+ *
+ * <p>It finds the line ends eight bytes at a time (a SWAR search over the array read as longs) and copies the runs
+ * between the places that change in bulk: only a bare LF (a CR is inserted) and a dot at a line start (doubled) break a
+ * run, so a message with CRLF lines and no leading dots is copied in one {@code writeBytes} per line.
+ */
 public final class DotStuffer {
+
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+    private static final long LFS = ONES * '\n';
+    private static final byte[] CRLF = {'\r', '\n'};
+    private static final byte[] END = {'.', '\r', '\n'};
 
     private DotStuffer() {
     }
@@ -14,24 +31,65 @@ public final class DotStuffer {
      * @return a new buffer the caller owns
      */
     public static ByteBuf stuff(byte[] content, ByteBufAllocator alloc) {
-        ByteBuf out = alloc.buffer(content.length + content.length / 64 + 8);
-        boolean lineStart = true;
-        byte prev = 0;
-        for (byte b : content) {
-            if (lineStart && b == '.') {
-                out.writeByte('.');
-            }
-            if (b == '\n' && prev != '\r') {
-                out.writeByte('\r');
-            }
-            out.writeByte(b);
-            lineStart = b == '\n';
-            prev = b;
+        int n = content.length;
+        ByteBuf out = alloc.buffer(n + n / 64 + 8);
+        int from = 0; // start of the run not yet copied
+        if (n > 0 && content[0] == '.') {
+            out.writeByte('.');
         }
-        if (content.length > 0 && !lineStart) {
-            out.writeByte('\r').writeByte('\n');
+        int lf = indexOfLf(content, 0);
+        while (lf >= 0) {
+            if (lf == 0 || content[lf - 1] != '\r') {
+                out.writeBytes(content, from, lf - from).writeByte('\r');
+                from = lf;
+            }
+            int next = lf + 1;
+            if (next < n && content[next] == '.') {
+                out.writeBytes(content, from, next - from).writeByte('.');
+                from = next;
+            }
+            lf = indexOfLf(content, next);
         }
-        out.writeByte('.').writeByte('\r').writeByte('\n');
-        return out;
+        out.writeBytes(content, from, n - from);
+        if (n > 0 && content[n - 1] != '\n') {
+            out.writeBytes(CRLF);
+        }
+        return out.writeBytes(END);
+    }
+
+    /** The index of the first LF at or after {@code from}, or -1. */
+    static int indexOfLf(byte[] a, int from) {
+        int i = from;
+        int limit = a.length - 8;
+        for (; i <= limit; i += 8) {
+            long x = (long) LONGS.get(a, i) ^ LFS;
+            long found = (x - ONES) & ~x & HIGHS; // the lowest set high bit marks the first LF exactly
+            if (found != 0) {
+                return i + (Long.numberOfTrailingZeros(found) >>> 3);
+            }
+        }
+        for (; i < a.length; i++) {
+            if (a[i] == '\n') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Whether any byte has the high bit set (8-bit content), eight bytes at a time. */
+    public static boolean hasEightBit(byte[] a) {
+        int i = 0;
+        long acc = 0;
+        int limit = a.length - 8;
+        for (; i <= limit; i += 8) {
+            acc |= (long) LONGS.get(a, i);
+            if ((i & 0x3ff) == 0 && (acc & HIGHS) != 0) {
+                return true; // checked now and then: the loop body stays branch-light
+            }
+        }
+        for (; i < a.length; i++) {
+            acc |= a[i] & 0xff;
+        }
+        return (acc & HIGHS) != 0;
     }
 }

@@ -35,15 +35,7 @@ public final class Transaction {
     public record Message(Envelope envelope, byte[] content, boolean eightBit, ByteBuf stuffed) {
 
         public static Message of(Envelope envelope, byte[] content) {
-            boolean eight = envelope.body() != Envelope.BodyType.SEVEN_BIT;
-            if (!eight) {
-                for (byte b : content) {
-                    if (b < 0) {
-                        eight = true;
-                        break;
-                    }
-                }
-            }
+            boolean eight = envelope.body() != Envelope.BodyType.SEVEN_BIT || DotStuffer.hasEightBit(content);
             return new Message(envelope, content, eight, null);
         }
 
