@@ -51,7 +51,9 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     private long maxSize;
     private ByteBuf content;
     private long size;
-    private int lineLength;
+    private long lineLength;
+    /** {@link #nextLf}'s last answer within the packet being decoded (-1: none yet). */
+    private int lfAt;
     private Violation violation = Violation.NONE;
     private DataState state;
     private boolean discardingCommand;
@@ -259,9 +261,10 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         if (chunkKept) {
             int i = in.readerIndex();
             int end = i + n;
+            lfAt = -1;
             while (i < end) {
-                byte b = in.getByte(i++);
                 if (state == DataState.CR) {
+                    byte b = in.getByte(i++);
                     if (b == '\n') {
                         emit((byte) '\r');
                         emit((byte) '\n');
@@ -273,7 +276,7 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
                         inLine(b);
                     }
                 } else {
-                    inLine(b); // a dot at the start of a line is just a dot here
+                    i = text(in, i, end, false); // a dot at the start of a line is just a dot here
                 }
             }
         }
@@ -285,29 +288,35 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         }
     }
 
+    /**
+     * DATA: the line text goes through {@link #text} in bulk; only what happens at the start of a line (a dot, the end
+     * of data) and a CR whose LF is in the next packet are handled one octet at a time.
+     */
     private void decodeData(ByteBuf in, List<Object> out) {
         int i = in.readerIndex();
         int end = in.writerIndex();
+        lfAt = -1;
         while (i < end) {
-            byte b = in.getByte(i++);
             switch (state) {
+                case IN_LINE -> i = text(in, i, end, true);
                 case START, START_AFTER_BARE -> {
-                    if (b == '.') {
+                    if (in.getByte(i) == '.') {
+                        i++;
                         state = state == DataState.START ? DataState.DOT : DataState.IN_LINE; // a stuffed dot is dropped
                     } else {
                         state = DataState.IN_LINE;
-                        inLine(b);
                     }
                 }
                 case DOT -> {
-                    if (b == '\r') {
+                    if (in.getByte(i) == '\r') {
+                        i++;
                         state = DataState.DOT_CR;
                     } else {
                         state = DataState.IN_LINE;
-                        inLine(b);
                     }
                 }
                 case DOT_CR -> {
+                    byte b = in.getByte(i++);
                     if (b == '\n') {
                         in.readerIndex(i);
                         finish(out);
@@ -318,8 +327,8 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
                     bareCr();
                     reprocess(b);
                 }
-                case IN_LINE -> inLine(b);
                 case CR -> {
+                    byte b = in.getByte(i++);
                     if (b == '\n') {
                         emit((byte) '\r');
                         emit((byte) '\n');
@@ -334,6 +343,58 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
             }
         }
         in.readerIndex(i);
+    }
+
+    /**
+     * Takes line text from {@code i} on, the same octets {@link #inLine} would take one at a time: whole lines ended by
+     * CRLF are copied in one run as long as the next line does not start with a dot ({@code dots}: DATA; BDAT has no
+     * dot-stuffing). Stops after a CRLF before a dot (state START), at {@code end}, or after a CR or bare LF, which
+     * {@link #inLine} handles. Returns the index of the first octet not taken.
+     */
+    private int text(ByteBuf in, int i, int end, boolean dots) {
+        int run = i; // the first octet not yet emitted
+        while (true) {
+            int lf = nextLf(in, i, end);
+            int cr = in.indexOf(i, lf, (byte) '\r');
+            int stop = cr >= 0 ? cr : lf;
+            long room = MAX_TEXT_LINE - lineLength;
+            if (room >= 0 && stop - i > room) { // the line grows past the limit at octet i + room
+                int over = i + (int) room + 1;
+                emitRun(in, run, over - run);
+                flag(Violation.LINE_TOO_LONG);
+                run = over;
+            }
+            lineLength += stop - i;
+            if (stop > i) {
+                state = DataState.IN_LINE;
+            }
+            if (cr >= 0 && cr + 1 == lf && lf < end) { // CRLF
+                i = lf + 1;
+                lineLength = 0;
+                if (i < end && !(dots && in.getByte(i) == '.')) {
+                    state = DataState.IN_LINE;
+                    continue;
+                }
+                state = DataState.START;
+                emitRun(in, run, i - run);
+                return i;
+            }
+            emitRun(in, run, stop - run);
+            if (stop == end) {
+                return end;
+            }
+            inLine(in.getByte(stop)); // a bare LF, or a CR not followed by LF (yet)
+            return stop + 1;
+        }
+    }
+
+    /** The index of the next LF at or after {@code i} before {@code end}, else {@code end}; searched once per packet. */
+    private int nextLf(ByteBuf in, int i, int end) {
+        if (lfAt < i) {
+            int f = in.indexOf(i, end, (byte) '\n');
+            lfAt = f < 0 ? end : f;
+        }
+        return lfAt;
     }
 
     private void reprocess(byte b) {
@@ -405,6 +466,38 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
                     flag(Violation.NO_MEMORY);
                 }
             }
+        }
+    }
+
+    /**
+     * {@link #emit}s {@code n} octets of {@code in} from {@code from} as one copy, with the same outcome: the size counts
+     * them all; what fits under the size limit is kept while no violation is set, reserving the memory budget chunk by
+     * chunk, and an exhausted budget keeps exactly the octet that crossed the last reservation, as one at a time would.
+     */
+    private void emitRun(ByteBuf in, int from, int n) {
+        if (n == 0) {
+            return;
+        }
+        if (violation == Violation.NONE) {
+            long keep = Math.min(n, Math.max(0, maxSize - size));
+            boolean noMemory = false;
+            while (content.writerIndex() + keep > reserved) {
+                if (budget.tryReserve(DataBudget.CHUNK)) {
+                    reserved += DataBudget.CHUNK;
+                } else {
+                    keep = reserved - content.writerIndex() + 1;
+                    noMemory = true;
+                    break;
+                }
+            }
+            content.writeBytes(in, from, (int) keep);
+            if (noMemory) {
+                flag(Violation.NO_MEMORY);
+            }
+        }
+        size += n;
+        if (size > maxSize) {
+            flag(Violation.TOO_BIG);
         }
     }
 

@@ -1,0 +1,437 @@
+package org.hermod.smtp.internal;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import org.hermod.smtp.internal.SmtpFrameDecoder.ChunkEnd;
+import org.hermod.smtp.internal.SmtpFrameDecoder.CommandLine;
+import org.hermod.smtp.internal.SmtpFrameDecoder.DataEnd;
+import org.hermod.smtp.internal.SmtpFrameDecoder.Violation;
+
+/**
+ * The frame decoder as it was before the DATA/BDAT path scanned in bulk (one byte at a time through a state machine),
+ * kept verbatim as the oracle of {@link FrameDecoderDifferentialTest}: the production {@link SmtpFrameDecoder} must
+ * decode every input, cut into packets anywhere, to the same frames, content, sizes, violations and budget.
+ *
+ * <p>Frames the SMTP byte stream: command lines in command mode, the dot-unstuffed message in data mode.
+ *
+ * <p>Only CRLF ends a line, and only CRLF "." CRLF ends the data: a bare LF or bare CR is never a line ending
+ * (SMTP smuggling, CVE-2023-51766). In reject mode such input is flagged and answered with a 5xx by the session;
+ * in normalize mode a bare LF or CR counts as CRLF inside lines, but never as part of the end-of-data sequence.
+ *
+ * <p>The session switches to data mode with {@link #startData} after it answered 354; the decoder returns to command
+ * mode by itself after the end of data. While {@link #pause()}d it decodes nothing, so that pipelined input after a
+ * message waits until the message is stored and answered.
+ */
+final class OracleFrameDecoder extends ByteToMessageDecoder {
+
+    static final int MAX_COMMAND_LINE = 1000;
+    static final int MAX_TEXT_LINE = 998;
+
+
+
+
+
+    private enum DataState { START, START_AFTER_BARE, DOT, DOT_CR, IN_LINE, CR }
+
+    private final boolean normalize;
+    private final DataBudget budget;
+    private long reserved;
+    private boolean dataMode;
+    private boolean paused;
+    private long maxSize;
+    private ByteBuf content;
+    private long size;
+    private int lineLength;
+    private Violation violation = Violation.NONE;
+    private DataState state;
+    private boolean discardingCommand;
+    /** BDAT: octets of the current chunk still to read (-1: not in a chunk), and whether they are kept. */
+    private long chunkRemaining = -1;
+    private boolean chunkKept;
+
+    OracleFrameDecoder(boolean normalize, DataBudget budget) {
+        this.normalize = normalize;
+        this.budget = budget;
+    }
+
+    /**
+     * BDAT (RFC 3030): the next {@code octets} bytes are message data, taken literally (no dot-stuffing, no end-of-data
+     * sequence). {@code first} starts a new message. A chunk that is not {@code kept} (no transaction, or the message was
+     * already refused) is read and dropped: its bytes must never be taken as commands. Line rules (bare CR/LF, 998
+     * octets) and the size and memory limits are the same as for DATA. Returns the chunk's end at once when it is empty,
+     * otherwise null and a {@link ChunkEnd} is decoded once all its octets are read.
+     */
+    ChunkEnd startChunk(ChannelHandlerContext ctx, long octets, boolean kept, boolean first, long maxMessageSize,
+                        int initialCapacity) {
+        if (kept && first) {
+            startMessage(ctx, maxMessageSize, initialCapacity);
+        }
+        chunkKept = kept;
+        if (octets == 0) {
+            return new ChunkEnd(kept ? violation : Violation.NONE); // nothing to read: complete now
+        }
+        chunkRemaining = octets;
+        return null;
+    }
+
+    /** Ends a chunked message after its LAST chunk: the same outcome DATA's end gives. */
+    DataEnd endChunks() {
+        if (state == DataState.CR) { // the message ends in a CR that no LF followed
+            bareCr();
+        }
+        List<Object> out = new java.util.ArrayList<>(1);
+        finish(out);
+        return (DataEnd) out.get(0);
+    }
+
+    /** Drops a message being received in chunks (refused part way). */
+    void abortMessage() {
+        if (content != null) {
+            content.release();
+            content = null;
+        }
+        releaseBudget();
+    }
+
+    /** Whether a BDAT chunk is being read. */
+    boolean inChunk() {
+        return chunkRemaining >= 0;
+    }
+
+    void startData(ChannelHandlerContext ctx, long maxMessageSize, int initialCapacity) {
+        startMessage(ctx, maxMessageSize, initialCapacity);
+        dataMode = true;
+    }
+
+    private void startMessage(ChannelHandlerContext ctx, long maxMessageSize, int initialCapacity) {
+        abortMessage();
+        maxSize = maxMessageSize;
+        content = ctx.alloc().buffer(Math.max(256, initialCapacity));
+        size = 0;
+        lineLength = 0;
+        violation = Violation.NONE;
+        state = DataState.START;
+    }
+
+    /** Whether message data is being read (DATA, or the octets of a BDAT chunk). */
+    boolean inData() {
+        return dataMode || chunkRemaining >= 0;
+    }
+
+    /** Octets of message data received so far in the current transfer. */
+    long dataBytes() {
+        return size;
+    }
+
+    void pause() {
+        paused = true;
+    }
+
+    void resume() {
+        paused = false;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (paused) {
+            return;
+        }
+        if (chunkRemaining >= 0) {
+            decodeChunk(in, out);
+        } else if (dataMode) {
+            decodeData(in, out);
+        } else {
+            decodeCommand(in, out);
+        }
+    }
+
+    private void decodeCommand(ByteBuf in, List<Object> out) {
+        if (normalize) {
+            decodeCommandNormalized(in, out);
+            return;
+        }
+        // reject mode: only CRLF ends a line; a bare CR or LF is part of the (then refused) line, so that one bad line
+        // gets exactly one reply and the next well-formed command works
+        int start = in.readerIndex();
+        int end = in.writerIndex();
+        int from = start;
+        while (true) {
+            int lf = in.indexOf(from, end, (byte) '\n');
+            if (lf < 0) {
+                partial(in, out, start, end);
+                return;
+            }
+            if (lf > start && in.getByte(lf - 1) == '\r') {
+                int lineEnd = lf - 1;
+                boolean bare = in.indexOf(start, lineEnd, (byte) '\r') >= 0 || in.indexOf(start, lineEnd, (byte) '\n') >= 0;
+                line(in, out, start, lineEnd, lf + 1, bare);
+                return;
+            }
+            if (lf - start > MAX_COMMAND_LINE) {
+                partial(in, out, start, end);
+                return;
+            }
+            from = lf + 1;
+        }
+    }
+
+    /** No CRLF yet: past the limit, answer at once and discard the rest of the line as it arrives. */
+    private void partial(ByteBuf in, List<Object> out, int start, int end) {
+        if (end - start > MAX_COMMAND_LINE) {
+            if (!discardingCommand) {
+                out.add(new CommandLine("", false, true));
+                discardingCommand = true;
+            }
+            in.skipBytes(end - start - 1); // keep a trailing CR, it may pair with the next packet's LF
+        }
+    }
+
+    private void line(ByteBuf in, List<Object> out, int start, int lineEnd, int next, boolean bare) {
+        boolean answered = discardingCommand;
+        boolean tooLong = discardingCommand || lineEnd - start > MAX_COMMAND_LINE - 2;
+        discardingCommand = false;
+        String line = tooLong ? "" : in.toString(start, lineEnd - start, StandardCharsets.UTF_8);
+        in.readerIndex(next);
+        if (!answered) {
+            out.add(new CommandLine(line, bare, tooLong));
+        }
+    }
+
+    /** Normalize mode: a bare CR or LF ends a command line like CRLF does. */
+    private void decodeCommandNormalized(ByteBuf in, List<Object> out) {
+        int start = in.readerIndex();
+        int end = in.writerIndex();
+        int lf = in.indexOf(start, end, (byte) '\n');
+        int cr = in.indexOf(start, Math.min(end, lf < 0 ? end : lf), (byte) '\r');
+        // a CR that is not immediately followed by LF, before the first LF: bare CR
+        boolean bareCr = cr >= 0 && cr + 1 < end && in.getByte(cr + 1) != '\n';
+        if (lf < 0 && !bareCr) {
+            partial(in, out, start, end);
+            return;
+        }
+        int lineEnd;
+        int next;
+        if (bareCr && (lf < 0 || cr < lf)) {
+            lineEnd = cr;
+            next = cr + 1;
+        } else {
+            boolean bare = lf == start || in.getByte(lf - 1) != '\r';
+            lineEnd = bare ? lf : lf - 1;
+            next = lf + 1;
+        }
+        line(in, out, start, lineEnd, next, false);
+    }
+
+    /** Octets received and not yet decoded (what a session holds besides a message being received). */
+    int buffered() {
+        return internalBuffer().readableBytes();
+    }
+
+    /** Whether part of a command line has been received but not its end. */
+    boolean hasPartialLine() {
+        return !dataMode && chunkRemaining < 0 && internalBuffer().isReadable();
+    }
+
+    /**
+     * Drops everything received but not yet decoded. Used after STARTTLS: whatever the client pipelined in plain text
+     * after the command must never be executed (CVE-2011-0411).
+     */
+    int discardBuffered() {
+        ByteBuf b = internalBuffer();
+        int n = b.readableBytes();
+        b.skipBytes(n);
+        discardingCommand = false;
+        return n;
+    }
+
+    private void decodeChunk(ByteBuf in, List<Object> out) {
+        int n = (int) Math.min(in.readableBytes(), chunkRemaining);
+        if (chunkKept) {
+            int i = in.readerIndex();
+            int end = i + n;
+            while (i < end) {
+                byte b = in.getByte(i++);
+                if (state == DataState.CR) {
+                    if (b == '\n') {
+                        emit((byte) '\r');
+                        emit((byte) '\n');
+                        lineLength = 0;
+                        state = DataState.START;
+                    } else {
+                        bareCr();
+                        state = DataState.IN_LINE;
+                        inLine(b);
+                    }
+                } else {
+                    inLine(b); // a dot at the start of a line is just a dot here
+                }
+            }
+        }
+        in.skipBytes(n);
+        chunkRemaining -= n;
+        if (chunkRemaining == 0) {
+            chunkRemaining = -1;
+            out.add(new ChunkEnd(chunkKept ? violation : Violation.NONE));
+        }
+    }
+
+    private void decodeData(ByteBuf in, List<Object> out) {
+        int i = in.readerIndex();
+        int end = in.writerIndex();
+        while (i < end) {
+            byte b = in.getByte(i++);
+            switch (state) {
+                case START, START_AFTER_BARE -> {
+                    if (b == '.') {
+                        state = state == DataState.START ? DataState.DOT : DataState.IN_LINE; // a stuffed dot is dropped
+                    } else {
+                        state = DataState.IN_LINE;
+                        inLine(b);
+                    }
+                }
+                case DOT -> {
+                    if (b == '\r') {
+                        state = DataState.DOT_CR;
+                    } else {
+                        state = DataState.IN_LINE;
+                        inLine(b);
+                    }
+                }
+                case DOT_CR -> {
+                    if (b == '\n') {
+                        in.readerIndex(i);
+                        finish(out);
+                        return;
+                    }
+                    // "." CR then something else: the CR is bare
+                    state = DataState.IN_LINE;
+                    bareCr();
+                    reprocess(b);
+                }
+                case IN_LINE -> inLine(b);
+                case CR -> {
+                    if (b == '\n') {
+                        emit((byte) '\r');
+                        emit((byte) '\n');
+                        lineLength = 0;
+                        state = DataState.START;
+                    } else {
+                        bareCr();
+                        reprocess(b);
+                    }
+                }
+                default -> throw new IllegalStateException();
+            }
+        }
+        in.readerIndex(i);
+    }
+
+    private void reprocess(byte b) {
+        if (state == DataState.START_AFTER_BARE && b == '.') {
+            state = DataState.IN_LINE;
+            return;
+        }
+        if (state == DataState.START_AFTER_BARE) {
+            state = DataState.IN_LINE;
+        }
+        inLine(b);
+    }
+
+    private void inLine(byte b) {
+        if (b == '\r') {
+            state = DataState.CR;
+        } else if (b == '\n') {
+            if (normalize) {
+                emit((byte) '\r');
+                emit((byte) '\n');
+                lineLength = 0;
+                state = DataState.START_AFTER_BARE;
+            } else {
+                flag(Violation.BARE_NEWLINE);
+                emit(b);
+                state = DataState.IN_LINE;
+            }
+        } else {
+            emit(b);
+            if (++lineLength > MAX_TEXT_LINE) {
+                flag(Violation.LINE_TOO_LONG);
+            }
+            state = DataState.IN_LINE;
+        }
+    }
+
+    /** A CR not followed by LF. */
+    private void bareCr() {
+        if (normalize) {
+            emit((byte) '\r');
+            emit((byte) '\n');
+            lineLength = 0;
+            state = DataState.START_AFTER_BARE;
+        } else {
+            flag(Violation.BARE_NEWLINE);
+            emit((byte) '\r');
+            state = DataState.IN_LINE;
+        }
+    }
+
+    private void flag(Violation v) {
+        if (violation == Violation.NONE) {
+            violation = v;
+        }
+    }
+
+    private void emit(byte b) {
+        size++;
+        if (size > maxSize) {
+            flag(Violation.TOO_BIG);
+            return;
+        }
+        if (violation == Violation.NONE) {
+            content.writeByte(b);
+            if (content.writerIndex() > reserved) {
+                if (budget.tryReserve(DataBudget.CHUNK)) {
+                    reserved += DataBudget.CHUNK;
+                } else {
+                    flag(Violation.NO_MEMORY);
+                }
+            }
+        }
+    }
+
+    private void releaseBudget() {
+        budget.release(reserved);
+        reserved = 0;
+    }
+
+    private void finish(List<Object> out) {
+        dataMode = false;
+        ByteBuf c = content;
+        content = null;
+        if (violation != Violation.NONE) {
+            releaseBudget();
+            c.release();
+            out.add(new DataEnd(null, size, violation, 0));
+        } else {
+            out.add(new DataEnd(c, size, Violation.NONE, reserved)); // the bytes stay in memory until stored
+            reserved = 0;
+        }
+    }
+
+    /** Returns the budget a {@link DataEnd}'s content held. Any thread. */
+    void releaseHeld(long held) {
+        budget.release(held);
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        if (content != null) {
+            content.release();
+            content = null;
+        }
+        releaseBudget();
+    }
+}
