@@ -50,6 +50,17 @@ public class ExampleFiltersTest {
                 rcpt(f, "u@blocked.test").action());
     }
 
+    @Test
+    public void senderCheckRefusesListedSenderDomainsButNeverTheNullSender() {
+        SenderBlocklistFilter f = new SenderBlocklistFilter();
+        f.configure(config(Map.of("blockedSenders", "spam.test")));
+        FilterDecision d = f.onMail(S, MailAddress.parse("x@news.spam.test"), Map.of());
+        assertEquals(FilterDecision.Action.REJECT, d.action());
+        assertEquals("5.7.1", d.reply().enhancedStatus());
+        assertEquals(FilterDecision.Action.CONTINUE, f.onMail(S, MailAddress.parse("x@app.test"), Map.of()).action());
+        assertEquals(FilterDecision.Action.CONTINUE, f.onMail(S, MailAddress.NULL_SENDER, Map.of()).action());
+    }
+
     private static MessageData message(List<HeaderField> headers) {
         return new MessageData() {
             public List<HeaderField> headers() {
