@@ -19,6 +19,7 @@ import org.hermod.api.MailAddress;
 import org.hermod.api.Recipient;
 import org.hermod.api.SmtpReply;
 import org.hermod.api.bounce.FailureInput;
+import org.hermod.api.filter.FilterDecision;
 import org.hermod.api.bounce.ReturnPathCodec;
 import org.hermod.api.bounce.SuppressionList;
 import org.hermod.api.spool.DeliveryItem;
@@ -80,6 +81,8 @@ public final class Deliverer {
     private final Supplier<ReturnPathCodec> returnPaths;
     private final Supplier<SuppressionList> suppression;
     private volatile Supplier<Shaping> shaping;
+    private volatile PreDelivery preDelivery;
+    private volatile Supplier<org.hermod.api.spool.QueueManager> queues = () -> null;
     private volatile TlsPolicies tlsPolicies = (domain, route, enabled, required) -> CompletableFuture.completedFuture(
             TlsRequirement.uniform(domain, required ? HostTls.simple(HostTls.Check.ENCRYPT, "encrypt", "default")
                     : enabled ? HostTls.simple(HostTls.Check.MAY, "may", "default")
@@ -114,8 +117,19 @@ public final class Deliverer {
         this.recorder = recorder;
         this.spool = spool;
         this.io = io;
+        this.preDelivery = new PreDelivery(() -> null, io);
         StaticShaping fallback = new StaticShaping(settings);
         this.shaping = () -> fallback;
+    }
+
+    /**
+     * The routing chain's pre-delivery stage and the queue manager its HOLD uses ({@link PreDelivery}); each a
+     * supplier of null when absent.
+     */
+    public void filters(Supplier<org.hermod.api.filter.FilterChainProvider> chains,
+                        Supplier<org.hermod.api.spool.QueueManager> queues) {
+        this.preDelivery = new PreDelivery(chains, io);
+        this.queues = queues;
     }
 
     /** Where connection tokens come from and outcomes go (the shaping bundle, or delivery's static shaping). */
@@ -144,39 +158,127 @@ public final class Deliverer {
             List<Recipient> all = item.envelope().recipients();
             List<RecipientOutcome> blocked = suppressed(item, s);
             List<Recipient> rest = blocked.isEmpty() ? all : remaining(all, blocked);
-            org.hermod.api.routing.Route.HostPort smarthost = Smarthost.of(item.route());
-            CompletableFuture<List<RecipientOutcome>> sent = rest.isEmpty() ? CompletableFuture.completedFuture(List.of())
-                    : destination(item, smarthost).toCompletableFuture().thenCompose(route -> {
-                        if (route.failed()) {
-                            return CompletableFuture.completedFuture(all(rest, statusOf(route.failure()),
-                                    route.failure(), FailureInput.Kind.DNS_FAILURE, null, null));
-                        }
-                        // dot-stuffed once per delivery, on the I/O executor (not on an event loop per transaction)
-                        return content.thenApplyAsync(bytes -> Transaction.Message.stuffed(item.envelope(), bytes), io)
-                                .thenCompose(msg -> {
-                                    try {
-                                        return send(item, egress, rest, route, smarthost, msg, s, policy)
-                                                .whenComplete((v, t) -> msg.release());
-                                    } catch (RuntimeException e) {
-                                        msg.release();
-                                        throw e;
-                                    }
-                                });
-                    });
-            outcomes = sent.exceptionally(t -> {
-                Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-                LOG.warn("delivery of {} to {} failed locally", item.queueId(), item.domain(), c);
-                return all(rest, RecipientResult.Status.DEFERRED,
-                        SmtpReply.of(451, "4.3.0", "local error: " + c), FailureInput.Kind.OTHER, null, null);
-            }).thenApply(list -> blocked.isEmpty() ? list : inOrder(all, blocked, list));
+            CompletableFuture<PreDelivery.Verdict> verdict = rest.isEmpty()
+                    ? CompletableFuture.completedFuture(PreDelivery.Verdict.deliver(item.route(), rest))
+                    : preDelivery.ask(item, rest);
+            outcomes = verdict.thenCompose(v -> {
+                if (v.action() == FilterDecision.Action.HOLD && hold(item, v.holdReason())) {
+                    return CompletableFuture.completedFuture(null); // held and released: no outcome, no finish
+                }
+                return attempt(item, egress, rest, v, content, s, policy)
+                        .thenApply(list -> blocked.isEmpty() ? list : inOrder(all, blocked, list));
+            });
         }
-        return outcomes.thenCompose(list -> content.handle((bytes, t) -> bytes == null ? new byte[0] : bytes)
+        return outcomes.thenCompose(list -> list == null ? CompletableFuture.completedFuture(null)
+                : content.handle((bytes, t) -> bytes == null ? new byte[0] : bytes)
                 .thenComposeAsync(bytes -> finish(item, egress, list, bytes, s, policy), io))
                 .exceptionally(t -> {
                     LOG.error("finishing delivery of {} failed; releasing it", item.queueId(), t);
                     item.release();
                     return null;
                 });
+    }
+
+    /**
+     * One attempt at {@code rest} after the pre-delivery stage: its final action (reject, defer, discard, or a hold
+     * that could not be made), else a delivery along the (possibly changed) route to the (possibly rewritten)
+     * recipients, whose outcomes are recorded for the queued recipients.
+     */
+    private CompletableFuture<List<RecipientOutcome>> attempt(DeliveryItem item, Egress egress, List<Recipient> rest,
+                                                              PreDelivery.Verdict v, CompletableFuture<byte[]> content,
+                                                              DeliverySettings s, DomainPolicy policy) {
+        switch (v.action()) {
+            case REJECT:
+                return CompletableFuture.completedFuture(all(rest, RecipientResult.Status.FAILED, v.reply(),
+                        FailureInput.Kind.OTHER, null, null));
+            case DEFER:
+                return CompletableFuture.completedFuture(all(rest, RecipientResult.Status.DEFERRED, v.reply(),
+                        FailureInput.Kind.OTHER, null, null));
+            case DISCARD:
+                LOG.info("{}: discarded by a pre-delivery filter ({} recipient(s) at {})", item.queueId(), rest.size(),
+                        item.domain());
+                return CompletableFuture.completedFuture(all(rest, RecipientResult.Status.DELIVERED, v.reply(),
+                        FailureInput.Kind.OTHER, null, null));
+            case HOLD:
+                return CompletableFuture.completedFuture(all(rest, RecipientResult.Status.DEFERRED,
+                        SmtpReply.of(451, "4.7.1", "a pre-delivery filter asked for a hold (" + v.holdReason()
+                                + ") that could not be made"), FailureInput.Kind.OTHER, null, null));
+            default:
+                break;
+        }
+        org.hermod.api.routing.Route.HostPort smarthost = Smarthost.of(v.route());
+        Egress path = egressFor(item, egress, smarthost);
+        List<Recipient> to = v.recipients();
+        CompletableFuture<List<RecipientOutcome>> sent = destination(item, smarthost).toCompletableFuture()
+                .thenCompose(route -> {
+                    if (route.failed()) {
+                        return CompletableFuture.completedFuture(all(to, statusOf(route.failure()),
+                                route.failure(), FailureInput.Kind.DNS_FAILURE, null, null));
+                    }
+                    // dot-stuffed once per delivery, on the I/O executor (not on an event loop per transaction)
+                    return content.thenApplyAsync(bytes -> Transaction.Message.stuffed(item.envelope(), bytes), io)
+                            .thenCompose(msg -> {
+                                try {
+                                    return send(item, path, to, route, smarthost, msg, s, policy)
+                                            .whenComplete((x, t) -> msg.release());
+                                } catch (RuntimeException e) {
+                                    msg.release();
+                                    throw e;
+                                }
+                            });
+                });
+        return sent.exceptionally(t -> {
+            Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+            LOG.warn("delivery of {} to {} failed locally", item.queueId(), item.domain(), c);
+            return all(to, RecipientResult.Status.DEFERRED,
+                    SmtpReply.of(451, "4.3.0", "local error: " + c), FailureInput.Kind.OTHER, null, null);
+        }).thenApply(list -> to == rest ? list : queuedRecipients(list, to, rest));
+    }
+
+    /**
+     * The egress of an attempt: the dispatcher's, unless a pre-delivery filter changed the smarthost; then the new
+     * destination gets a site of its own (the smarthost's, or {@code domain:<domain>} for MX delivery), so that no
+     * connection pooled for one destination ever carries mail for another.
+     */
+    private static Egress egressFor(DeliveryItem item, Egress egress, org.hermod.api.routing.Route.HostPort smarthost) {
+        if (java.util.Objects.equals(smarthost, Smarthost.of(item.route()))) {
+            return egress;
+        }
+        org.hermod.api.shaping.Site site = smarthost != null ? Smarthost.site(smarthost)
+                : new org.hermod.api.shaping.Site("domain:" + item.domain(), null, List.of());
+        return new Egress(egress.source(), site, egress.limits());
+    }
+
+    /** Outcomes of rewritten recipients recorded for the queued recipients they replace (one for one, in order). */
+    static List<RecipientOutcome> queuedRecipients(List<RecipientOutcome> list, List<Recipient> sent,
+                                                   List<Recipient> queued) {
+        Map<Recipient, Recipient> back = new java.util.IdentityHashMap<>();
+        for (int i = 0; i < sent.size() && i < queued.size(); i++) {
+            back.put(sent.get(i), queued.get(i));
+        }
+        List<RecipientOutcome> out = new ArrayList<>(list.size());
+        for (RecipientOutcome o : list) {
+            RecipientResult r = o.result();
+            Recipient q = back.get(r.recipient());
+            out.add(q == null ? o : new RecipientOutcome(new RecipientResult(q, r.status(), r.reply(), r.remoteMta()),
+                    o.kind(), o.mxHost(), o.mxAddress(), o.tls()));
+        }
+        return out;
+    }
+
+    /** Puts the message on hold and ends the lease; false (nothing done) without a queue manager or when it fails. */
+    private boolean hold(DeliveryItem item, String reason) {
+        try {
+            org.hermod.api.spool.QueueManager q = queues.get();
+            if (q != null && q.hold(item.queueId(), reason)) {
+                LOG.info("{}: held by a pre-delivery filter: {}", item.queueId(), reason);
+                item.release();
+                return true;
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("{}: could not hold it: {}", item.queueId(), e.toString());
+        }
+        return false;
     }
 
     /**
@@ -406,7 +508,9 @@ public final class Deliverer {
         FailureInput.Kind kind = o.kind();
         RecipientResult r = o.result();
         Feedback.Result result;
-        if (r.status() == RecipientResult.Status.DELIVERED) {
+        if (r.status() == RecipientResult.Status.DELIVERED && o.mxHost() == null) {
+            return; // completed without a connection (discarded by a pre-delivery filter): not the path's
+        } else if (r.status() == RecipientResult.Status.DELIVERED) {
             result = Feedback.Result.DELIVERED;
         } else if (kind == FailureInput.Kind.REPLY) {
             result = r.status() == RecipientResult.Status.FAILED ? Feedback.Result.FAILED : Feedback.Result.DEFERRED;

@@ -81,6 +81,16 @@ public final class DeliveryComponent implements EgressView {
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile Shaping shapingService;
 
+    /** The routing bundle's filter chains: their pre-delivery stage is asked before each attempt. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile org.hermod.api.filter.FilterChainProvider filterChains;
+
+    /** The spool's queue manager: a pre-delivery HOLD puts the message on hold through it. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile org.hermod.api.spool.QueueManager queueManager;
+
     private StaticShaping staticShaping;
     private SiteDirectory sites;
 
@@ -153,6 +163,7 @@ public final class DeliveryComponent implements EgressView {
                 () -> returnPaths, () -> suppression);
         staticShaping = new StaticShaping(() -> settings);
         deliverer.shaping(this::shaping);
+        deliverer.filters(() -> filterChains, () -> queueManager);
         // MTA-STS policy fetches block (HTTPS): at most two at a time, off the delivery and I/O threads
         tlsFetches = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "hermod-delivery-mta-sts-" + n.incrementAndGet());

@@ -27,6 +27,7 @@ import org.hermod.api.bounce.Classification;
 import org.hermod.api.bounce.ReturnPathCodec;
 import org.hermod.api.bounce.SuppressionEntry;
 import org.hermod.api.bounce.SuppressionList;
+import org.hermod.api.filter.FilterDecision;
 import org.hermod.api.delivery.DeliveryEvent;
 import org.hermod.api.spool.RecipientResult;
 import org.hermod.api.spool.RecipientResult.Status;
@@ -37,6 +38,7 @@ import org.hermod.delivery.internal.smtp.SmtpClient;
 import org.hermod.delivery.internal.smtp.Timeouts;
 import org.hermod.delivery.internal.testing.FakeQueue;
 import org.hermod.delivery.internal.testing.Poll;
+import org.hermod.delivery.internal.testing.PreDeliveryChain;
 import org.hermod.delivery.internal.testing.TestDnsServer;
 import org.hermod.delivery.internal.testing.TestSmtpServer;
 import org.hermod.delivery.internal.testing.TestSpool;
@@ -468,6 +470,120 @@ public class DelivererTest {
         assertNotNull(c.retryAt());
         assertTrue(spool.stored.isEmpty());
         assertTrue(smtp.received.isEmpty());
+    }
+
+    /** A pre-delivery chain installed on the test's deliverer, and the holds a queue manager double was asked for. */
+    private PreDeliveryChainFixture preDelivery(java.util.function.Function<Envelope, FilterDecision> decide) {
+        return preDelivery(new CopyOnWriteArrayList<>(), decide);
+    }
+
+    private PreDeliveryChainFixture preDelivery(List<String> holds,
+                                                java.util.function.Function<Envelope, FilterDecision> decide) {
+        PreDeliveryChainFixture f = new PreDeliveryChainFixture(new PreDeliveryChain().decide(decide), holds);
+        org.hermod.api.spool.QueueManager qm = (org.hermod.api.spool.QueueManager) java.lang.reflect.Proxy
+                .newProxyInstance(getClass().getClassLoader(), new Class<?>[] {org.hermod.api.spool.QueueManager.class},
+                        (proxy, m, args) -> {
+                            if (m.getName().equals("hold")) {
+                                f.holds.add(args[0] + ": " + args[1]);
+                                return true;
+                            }
+                            throw new UnsupportedOperationException(m.getName());
+                        });
+        deliverer.filters(() -> f.chain, () -> qm);
+        return f;
+    }
+
+    private record PreDeliveryChainFixture(PreDeliveryChain chain, List<String> holds) {
+    }
+
+    @Test
+    public void aPreDeliveryRouteChangeSendsThisAttemptToTheNewSmarthostOffTheEventLoop() throws Exception {
+        dns.a("relay.test", "127.0.0.1");
+        try (TestSmtpServer relay = new TestSmtpServer()) {
+            PreDeliveryChainFixture f = preDelivery(e -> FilterDecision.reroute(
+                    org.hermod.api.filter.RouteChange.smarthost("relay.test:" + relay.port())));
+            FakeQueue.Item item = queue.add("P1", env("alice@origin.test", "bob@dest.test"), msg("p1"), Instant.now(), 2,
+                    false);
+            assertEquals(Status.DELIVERED, await(item).results().get(0).status());
+            assertEquals("bob@dest.test", relay.next(5).rcpts().get(0));
+            assertTrue("not by MX", smtp.received.isEmpty());
+            PreDeliveryChain.Call call = f.chain().calls.get(0);
+            assertEquals("P1", call.queueId());
+            assertEquals(List.of("bob@dest.test"), call.recipients());
+            assertEquals(2, call.attempts());
+            assertEquals("the stored route is not changed", org.hermod.api.routing.Route.DEFAULT, item.route);
+        }
+    }
+
+    @Test
+    public void aPreDeliveryRejectFailsWithTheFiltersReplyAndADsnAndADeferWaitsForTheSchedule() throws Exception {
+        preDelivery(e -> e.recipients().get(0).address().toString().startsWith("no")
+                ? FilterDecision.reject(554, "5.7.1", "blocked by policy X")
+                : FilterDecision.defer(452, "4.7.1", "not before noon"));
+        FakeQueue.Item rejected = queue.add("P2", env("alice@origin.test", "nobody@dest.test"), msg("p2"), Instant.now(),
+                0, false);
+        FakeQueue.Completion c = await(rejected);
+        assertEquals(Status.FAILED, c.results().get(0).status());
+        assertEquals("554 5.7.1 blocked by policy X", c.results().get(0).reply().toString().strip());
+        TestSpool.Stored dsn = spool.stored.poll(5, TimeUnit.SECONDS);
+        assertNotNull("the sender is told", dsn);
+        assertTrue(new String(dsn.content(), StandardCharsets.US_ASCII).contains("blocked by policy X"));
+
+        FakeQueue.Item deferred = queue.add("P3", env("alice@origin.test", "later@dest.test"), msg("p3"), Instant.now(),
+                0, false);
+        FakeQueue.Completion d = await(deferred);
+        assertEquals(Status.DEFERRED, d.results().get(0).status());
+        assertEquals("4.7.1", d.results().get(0).reply().enhancedStatus());
+        assertNotNull("deferred to the retry schedule", d.retryAt());
+        assertTrue(d.retryAt().isAfter(Instant.now().plus(Duration.ofMinutes(4))));
+        assertTrue("nothing was sent", smtp.received.isEmpty());
+    }
+
+    @Test
+    public void aPreDeliveryHoldHoldsAndReleasesAndADiscardCompletesSilently() throws Exception {
+        List<String> holds = new CopyOnWriteArrayList<>();
+        PreDeliveryChainFixture f = preDelivery(holds, e -> !e.recipients().get(0).address().toString().startsWith("hold")
+                ? FilterDecision.discard()
+                : holds.isEmpty() ? FilterDecision.hold("needs review")
+                : FilterDecision.defer(451, "4.7.1", "still held")); // the fake queue knows no holds: leased again
+
+        FakeQueue.Item held = queue.add("P4", env("alice@origin.test", "hold@dest.test"), msg("p4"), Instant.now(), 0,
+                false);
+        Poll.until("the lease is released", Duration.ofSeconds(10), () -> held.released);
+        assertEquals("P4: needs review", f.holds().get(0));
+
+        FakeQueue.Item dropped = queue.add("P5", env("alice@origin.test", "drop@dest.test"), msg("p5"), Instant.now(), 0,
+                false);
+        FakeQueue.Completion c = await(dropped);
+        assertEquals(Status.DELIVERED, c.results().get(0).status());
+        assertTrue(c.results().get(0).reply().toString(), c.results().get(0).reply().toString().contains("discarded"));
+        assertTrue("nothing sent", smtp.received.isEmpty());
+        assertTrue("no DSN", spool.stored.isEmpty());
+        accounting.close();
+        String log = Files.readString(logFile);
+        assertTrue(log, log.lines().anyMatch(l -> l.contains("\"queueId\":\"P5\"") && l.contains("discarded")));
+    }
+
+    @Test
+    public void aPreDeliveryRecipientRewriteSendsToTheNewAddressAndRecordsTheQueuedOne() throws Exception {
+        preDelivery(e -> FilterDecision.proceed().withRecipients(List.of(
+                Recipient.of(MailAddress.parse("new-bob@dest.test")))));
+        FakeQueue.Item item = queue.add("P6", env("alice@origin.test", "bob@dest.test"), msg("p6"), Instant.now(), 0,
+                false);
+        FakeQueue.Completion c = await(item);
+        assertEquals(Status.DELIVERED, c.results().get(0).status());
+        assertEquals("bob@dest.test", c.results().get(0).recipient().address().toString());
+        assertEquals("new-bob@dest.test", smtp.next(5).rcpts().get(0));
+    }
+
+    @Test
+    public void aChainWithoutAPreDeliveryFilterIsNotAsked() throws Exception {
+        PreDeliveryChainFixture f = preDelivery(e -> FilterDecision.reject(550, "5.7.1", "never"));
+        f.chain().enabled = false;
+        FakeQueue.Item item = queue.add("P7", env("alice@origin.test", "bob@dest.test"), msg("p7"), Instant.now(), 0,
+                false);
+        assertEquals(Status.DELIVERED, await(item).results().get(0).status());
+        assertTrue(f.chain().calls.isEmpty());
     }
 
     @Test
