@@ -1,5 +1,6 @@
 package org.hermod.bounce.internal.rules;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -10,6 +11,11 @@ import org.hermod.api.bounce.FailureInput;
 public interface Condition {
 
     String match(FailureInput in);
+
+    /** The same, with the input's text already folded once for all the rules' literal filters. */
+    default String match(FailureInput in, FoldedText folded) {
+        return match(in);
+    }
 
     /** Reply code: exact ({@code 550}), class ({@code 5xx}, {@code 55x}) or range ({@code 550-554}). */
     record Code(String spec, int from, int to) implements Condition {
@@ -62,14 +68,29 @@ public interface Condition {
         }
     }
 
-    /** Case-insensitive regular expression searched in the reply text. */
-    record Text(Pattern pattern) implements Condition {
+    /**
+     * Case-insensitive regular expression searched in the reply text. It only runs on a text that contains one of
+     * its required literals ({@link Literals}), so most expressions never scan a text they cannot match.
+     *
+     * @param literals folded literals one of which every match contains, or null when none could be named
+     */
+    record Text(Pattern pattern, String[] literals) implements Condition {
         static Text parse(String regex) {
-            return new Text(Pattern.compile(regex, Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE));
+            List<String> lits = Literals.required(regex);
+            return new Text(Pattern.compile(regex, Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE),
+                    lits == null ? null : lits.toArray(new String[0]));
         }
 
         @Override
         public String match(FailureInput in) {
+            return match(in, new FoldedText(in.text()));
+        }
+
+        @Override
+        public String match(FailureInput in, FoldedText folded) {
+            if (literals != null && !folded.containsAny(literals)) {
+                return null;
+            }
             Matcher m = pattern.matcher(new Deadline(in.text(), System.nanoTime() + DEADLINE_NANOS));
             return m.find() ? "text \"" + m.group() + "\"" : null;
         }
@@ -160,8 +181,13 @@ public interface Condition {
     record AnyOf(Condition[] options) implements Condition {
         @Override
         public String match(FailureInput in) {
+            return match(in, new FoldedText(in.text()));
+        }
+
+        @Override
+        public String match(FailureInput in, FoldedText folded) {
             for (Condition c : options) {
-                String m = c.match(in);
+                String m = c.match(in, folded);
                 if (m != null) {
                     return m;
                 }
@@ -174,7 +200,12 @@ public interface Condition {
     record Not(Condition inner) implements Condition {
         @Override
         public String match(FailureInput in) {
-            return inner.match(in) == null ? "" : null;
+            return match(in, new FoldedText(in.text()));
+        }
+
+        @Override
+        public String match(FailureInput in, FoldedText folded) {
+            return inner.match(in, folded) == null ? "" : null;
         }
     }
 }

@@ -30,9 +30,14 @@ public record Rule(String id, String source, List<Condition> conditions, String 
 
     /** What the rule matched (joined descriptions), or null when it does not match. */
     public String match(FailureInput in) {
+        return match(in, new FoldedText(in.text()));
+    }
+
+    /** The same, with the input's text folded once for every rule tried on it. */
+    public String match(FailureInput in, FoldedText folded) {
         StringBuilder sb = new StringBuilder();
         for (Condition c : conditions) {
-            String m = c.match(in);
+            String m = c.match(in, folded);
             if (m == null) {
                 return null;
             }

@@ -79,10 +79,11 @@ public final class RuleSet {
     public Classification classify(FailureInput raw) {
         FailureInput in = normalise(raw);
         List<String> considered = new ArrayList<>();
+        FoldedText folded = new FoldedText(in.text());
         for (Rule r : rules) {
             String m;
             try {
-                m = r.match(in);
+                m = r.match(in, folded);
             } catch (RuntimeException | StackOverflowError e) {
                 if (failed.add(r.source() + ":" + r.id())) {
                     LOG.warn("bounce rule {} ({}) failed and was skipped: {}", r.id(), r.source(), e.toString());
