@@ -1,6 +1,8 @@
 package org.hermod.dkim.internal;
 
 import java.nio.file.Path;
+import java.util.Dictionary;
+import java.util.Hashtable;
 import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -15,6 +17,8 @@ import org.hermod.api.filter.MessageData;
 import org.hermod.api.filter.SessionInfo;
 import org.hermod.api.routing.Route;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -28,10 +32,12 @@ import org.slf4j.LoggerFactory;
  * DKIM signing as an end-of-data filter named {@code dkim}. Its ranking is the lowest possible, so it runs after every
  * other filter and signs the content as they left it. Configuration {@code etc/org.hermod.dkim.cfg} applies live;
  * key files are polled for changes. See ADR 0013.
+ *
+ * <p>The filter service is registered only while some signature is configured (or while a broken first configuration
+ * must defer mail): with nothing to sign, the end-of-data stage does not wait for it at all.
  */
-@Component(service = DataFilter.class, configurationPid = "org.hermod.dkim",
-        configurationPolicy = ConfigurationPolicy.OPTIONAL,
-        property = {FilterProperties.NAME + "=dkim", "service.ranking:Integer=-2147483648"})
+@Component(service = {}, immediate = true, configurationPid = "org.hermod.dkim",
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = DkimConfig.class)
 public final class DkimFilter implements DataFilter {
 
@@ -42,6 +48,7 @@ public final class DkimFilter implements DataFilter {
     private BundleContext context;
     private ScheduledExecutorService poller;
     private ScheduledFuture<?> poll;
+    private ServiceRegistration<DataFilter> registration;
 
     @Activate
     void activate(BundleContext ctx, DkimConfig config) {
@@ -60,8 +67,26 @@ public final class DkimFilter implements DataFilter {
     }
 
     @Deactivate
-    void deactivate() {
+    synchronized void deactivate() {
         poller.shutdownNow();
+        register(false);
+    }
+
+    /** Registers or unregisters this filter as a {@link DataFilter} service. */
+    private void register(boolean wanted) {
+        if (wanted && registration == null && context != null) {
+            Dictionary<String, Object> props = new Hashtable<>();
+            props.put(FilterProperties.NAME, "dkim");
+            props.put(Constants.SERVICE_RANKING, Integer.MIN_VALUE);
+            registration = context.registerService(DataFilter.class, this, props);
+        } else if (!wanted && registration != null) {
+            try {
+                registration.unregister();
+            } catch (IllegalStateException e) {
+                // already gone with the bundle
+            }
+            registration = null;
+        }
     }
 
     private synchronized void apply(DkimConfig config) {
@@ -77,10 +102,14 @@ public final class DkimFilter implements DataFilter {
             signer = new MessageSigner(keys, policy, clients, config.envelopeSenderFallback(), config.expirySeconds(),
                     onFailure.equals("defer"));
             LOG.info("DKIM signing: {} signatures configured, key directory {}", keys.all().size(), dir);
+            register(!keys.all().isEmpty());
         } catch (IllegalArgumentException e) {
             // A broken configuration must not let mail pass unsigned: keep the previous one, or defer everything.
             LOG.error("DKIM configuration org.hermod.dkim not applied: {}{}", e.getMessage(),
                     signer == null ? "; all mail is deferred until it is fixed" : "; the previous one stays");
+            if (signer == null) {
+                register(true);
+            }
         }
         if (poll != null) {
             poll.cancel(false);
