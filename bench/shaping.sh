@@ -50,14 +50,6 @@ hermod_unpack
   echo "limits domain=$RCPT_DOMAIN connections=$DEST_CONC messagesPerConnection=100"
 } >> "$HM_HOME/etc/hermod-shaping.rules"
 
-# Karaf's console over ssh (OpenSSH, password from an askpass helper: no terminal needed)
-printf '#!/bin/sh\necho karaf\n' > "$WORK/askpass"
-chmod +x "$WORK/askpass"
-console() {
-  SSH_ASKPASS="$WORK/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 timeout 60 setsid ssh -q -T \
-    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no \
-    -p "$KARAF_SSH_PORT" karaf@127.0.0.1 "$1" </dev/null | cat
-}
 # mode shaping|static: start or stop the shaping bundle and wait until the console shows it
 mode() {
   local want cmd i
@@ -75,21 +67,6 @@ mkcg src CG_SRC
 hermod_start
 SRC_OPTS=(-s "$SESSIONS" -l "$SIZE" -f sender@src.bench.invalid -t "rcpt@$RCPT_DOMAIN" -M src.bench.invalid)
 mode shaping
-
-# run_once N: prints "accept_s e2e_s", or a FAIL line and returns 1
-run_once() {
-  local n=$1 base t0 t1 t2 left
-  base=$(sink_count hmsink)
-  t0=$(now)
-  bg_wait in_cg "$CG_SRC" timeout "$RUN_TIMEOUT" smtp-source "${SRC_OPTS[@]}" -m "$n" "127.0.0.1:$HERMOD_PORT" 2>"$WORK/src.err" \
-    || { echo "FAIL smtp-source: $(tail -1 "$WORK/src.err" | cut -c1-120)"; return 1; }
-  t1=$(now)
-  left=$(awk -v t0="$t0" -v t1="$t1" -v T="$RUN_TIMEOUT" 'BEGIN{x=T-(t1-t0); print (x<10?10:int(x))}')
-  bg_wait python3 "$WORK/sinkwait.py" "$WORK/hmsink.cnt" "$(( base + n ))" "$left" >"$WORK/t2" \
-    || { echo "FAIL the sink got $(( $(sink_count hmsink) - base )) of $n"; return 1; }
-  t2=$(cat "$WORK/t2")
-  awk -v t0="$t0" -v t1="$t1" -v t2="$t2" 'BEGIN{printf "%.3f %.3f\n", t1-t0, t2-t0}'
-}
 
 if [ "$WARMUP" -gt 0 ]; then
   echo "# warm-up: $WARMUP messages in each mode (not measured)"
