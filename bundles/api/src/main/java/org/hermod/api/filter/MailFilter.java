@@ -12,7 +12,8 @@ public interface MailFilter {
 
     /**
      * @param sender the reverse-path ({@link MailAddress#NULL_SENDER} for bounces)
-     * @param parameters the ESMTP parameters, keys upper case (SIZE, BODY, RET, ENVID, SMTPUTF8, AUTH)
+     * @param parameters the ESMTP parameters, keys upper case (SIZE, BODY, RET, ENVID, SMTPUTF8, AUTH),
+     *        in command order, unmodifiable; a parameter given without a value (SMTPUTF8) maps to {@code null}
      */
     FilterDecision onMail(SessionInfo session, MailAddress sender, Map<String, String> parameters) throws Exception;
 }

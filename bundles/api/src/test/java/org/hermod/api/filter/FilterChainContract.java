@@ -130,6 +130,20 @@ public abstract class FilterChainContract {
     }
 
     @Test
+    public void aValuelessMailParameterReachesTheFilterAsNull() throws Exception {
+        List<String> seen = Collections.synchronizedList(new ArrayList<>());
+        FilterChain c = chain(List.of(filter((MailFilter) (s, f, p) -> {
+            seen.add(p.containsKey("SMTPUTF8") + " " + p.get("SMTPUTF8") + " " + p.get("SIZE"));
+            return FilterDecision.proceed();
+        }, "m", 0)));
+        Map<String, String> params = new LinkedHashMap<>();
+        params.put("SIZE", "100");
+        params.put("SMTPUTF8", null);
+        assertEquals(FilterDecision.Action.CONTINUE, get(c.mail(SESSION, FROM, params)).action());
+        assertEquals(List.of("true null 100"), seen);
+    }
+
+    @Test
     public void oneObjectServesEveryStageItImplements() throws Exception {
         AllStages all = new AllStages();
         FilterChain c = chain(List.of(filter(all, "all", 0)));
@@ -288,6 +302,16 @@ public abstract class FilterChainContract {
         assertEquals(451, d.reply().code());
         assertEquals("4.3.0", d.reply().enhancedStatus());
         assertEquals("a failure must not let mail pass to later filters", 0, laterCalls.get());
+    }
+
+    @Test
+    public void aFilterBuildingAnUnsafeReplyFailsInsteadOfInjectingLines() throws Exception {
+        FilterChain c = chain(List.of(filter((RcptFilter) (s, f, r) ->
+                FilterDecision.reject(550, "5.7.1", "no\r\n250 2.1.5 Ok"), "injects", 0)));
+        FilterDecision d = rcpt(c);
+        assertEquals(FilterDecision.Action.DEFER, d.action());
+        assertEquals("4.3.0", d.reply().enhancedStatus());
+        assertEquals(1, d.reply().lines().size());
     }
 
     @Test

@@ -1,7 +1,9 @@
 package org.hermod.routing.internal;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -56,7 +58,9 @@ final class ChainSnapshot implements FilterChain {
 
     @Override
     public CompletionStage<FilterDecision> mail(SessionInfo session, MailAddress sender, Map<String, String> parameters) {
-        Map<String, String> params = parameters == null ? Map.of() : Map.copyOf(parameters);
+        // not Map.copyOf: value-less parameters (SMTPUTF8) carry a null value
+        Map<String, String> params = parameters == null ? Map.of()
+                : Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
         return simple(Stage.MAIL, e -> () -> e.mail().onMail(session, sender, params));
     }
 
