@@ -70,8 +70,42 @@ public final class FilterDecision {
         if (action == Action.DEFER && (reply == null || !reply.isTransient())) {
             throw new IllegalArgumentException("a defer needs a 4xx reply");
         }
+        if (reply != null) {
+            checkReply(reply);
+        }
         if (this.recipients != null && this.recipients.isEmpty()) {
             throw new IllegalArgumentException("recipients may be changed but not emptied; use discard()");
+        }
+    }
+
+    /** The longest text line of a filter's reply, in UTF-8 octets (the wire limit is 512 with code and status). */
+    public static final int MAX_REPLY_LINE = 500;
+
+    /**
+     * A filter's reply goes to the client as given, so it must be safe on the wire: each line printable (US-ASCII or
+     * UTF-8 without control characters: no CR, LF, NUL, TAB), at most {@link #MAX_REPLY_LINE} octets, and an
+     * enhanced status, when given, of the form {@code class.subject.detail} whose class is the code's first digit.
+     */
+    private static void checkReply(SmtpReply reply) {
+        String status = reply.enhancedStatus();
+        if (status != null && (!status.matches("[245]\\.[0-9]{1,3}\\.[0-9]{1,3}")
+                || status.charAt(0) != (char) ('0' + reply.code() / 100))) {
+            throw new IllegalArgumentException("enhanced status " + status + " does not fit reply code "
+                    + reply.code());
+        }
+        for (String line : reply.lines()) {
+            if (line.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_REPLY_LINE) {
+                throw new IllegalArgumentException("reply line longer than " + MAX_REPLY_LINE + " octets");
+            }
+            for (int i = 0; i < line.length(); i++) {
+                char c = line.charAt(i);
+                if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || Character.isSurrogate(c)
+                        && !(Character.isHighSurrogate(c) && i + 1 < line.length()
+                        && Character.isLowSurrogate(line.charAt(++i)))) {
+                    throw new IllegalArgumentException("reply text contains control character U+"
+                            + String.format("%04X", (int) c) + " (CR, LF and other controls are not allowed)");
+                }
+            }
         }
     }
 
@@ -85,7 +119,13 @@ public final class FilterDecision {
         return new FilterDecision(Action.ACCEPT, null, null, null, List.of(), List.of(), null, null);
     }
 
-    /** Refuse permanently, e.g. {@code reject(550, "5.7.1", "Relaying denied")}. */
+    /**
+     * Refuse permanently, e.g. {@code reject(550, "5.7.1", "Relaying denied")}.
+     *
+     * @throws IllegalArgumentException when the reply is not 5xx, its enhanced status class is not 5, or a text line
+     *         has a control character (CR, LF, NUL…) or is longer than {@link #MAX_REPLY_LINE} octets; a filter that
+     *         throws counts as a failed filter (the chain defers)
+     */
     public static FilterDecision reject(int code, String enhancedStatus, String text) {
         return reject(SmtpReply.of(code, enhancedStatus, text));
     }
@@ -94,7 +134,12 @@ public final class FilterDecision {
         return new FilterDecision(Action.REJECT, reply, null, null, List.of(), List.of(), null, null);
     }
 
-    /** Refuse temporarily, e.g. {@code defer(451, "4.7.1", "Try again later")}. */
+    /**
+     * Refuse temporarily, e.g. {@code defer(451, "4.7.1", "Try again later")}.
+     *
+     * @throws IllegalArgumentException when the reply is not 4xx, its enhanced status class is not 4, or a text line
+     *         is unsafe as for {@link #reject(int, String, String)}
+     */
     public static FilterDecision defer(int code, String enhancedStatus, String text) {
         return defer(SmtpReply.of(code, enhancedStatus, text));
     }
