@@ -93,9 +93,14 @@ public final class RuleRouter implements ConnectFilter, MailFilter, RcptFilter, 
         if (stages.equals(registered) && registration != null) {
             return;
         }
-        unregister();
+        // The new registration comes first and the old one goes after it: unregistering first left a moment with
+        // no router at all, when mail passed unrouted. The short overlap is harmless: a transaction takes one chain
+        // snapshot, which holds one registration or the other (both carry the same object and name), never both.
+        ServiceRegistration<?> old = registration;
+        registration = null;
         registered = stages;
         if (stages.isEmpty()) {
+            unregister(old);
             return;
         }
         List<String> classes = new ArrayList<>();
@@ -111,17 +116,22 @@ public final class RuleRouter implements ConnectFilter, MailFilter, RcptFilter, 
         props.put(Constants.SERVICE_RANKING, ranking);
         props.put(Constants.SERVICE_DESCRIPTION, "Hermod rule router (" + rules.source() + ")");
         registration = context.registerService(classes.toArray(new String[0]), this, props);
+        unregister(old);
         LOG.info("rule router serves {}", stages);
     }
 
     private void unregister() {
-        if (registration != null) {
+        unregister(registration);
+        registration = null;
+    }
+
+    private static void unregister(ServiceRegistration<?> r) {
+        if (r != null) {
             try {
-                registration.unregister();
+                r.unregister();
             } catch (IllegalStateException gone) {
                 // already unregistered with the bundle
             }
-            registration = null;
         }
     }
 
