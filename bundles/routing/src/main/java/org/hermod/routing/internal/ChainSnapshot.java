@@ -36,9 +36,27 @@ final class ChainSnapshot implements FilterChain {
         this.runner = runner;
         Map<Stage, FilterEntry[]> m = new EnumMap<>(Stage.class);
         for (Stage s : Stage.values()) {
-            m.put(s, ordered.stream().filter(e -> e.serves(s)).toArray(FilterEntry[]::new));
+            m.put(s, ordered.stream().filter(e -> e.serves(s) && !replaced(e, s, ordered))
+                    .toArray(FilterEntry[]::new));
         }
         this.stages = m;
+    }
+
+    /**
+     * True when a newer registration of the same filter (same bundle, same name) serves the stage too: while a
+     * service re-registers (the rule router does when its rules use other stages) the new registration exists
+     * before the old one goes, and a chain built in that moment must call the filter once, not twice.
+     */
+    private static boolean replaced(FilterEntry e, Stage s, List<FilterEntry> all) {
+        if (e.bundleId < 0) {
+            return false;
+        }
+        for (FilterEntry o : all) {
+            if (o.serviceId > e.serviceId && o.bundleId == e.bundleId && o.name.equals(e.name) && o.serves(s)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

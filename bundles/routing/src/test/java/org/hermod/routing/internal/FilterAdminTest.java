@@ -46,6 +46,34 @@ public class FilterAdminTest {
     }
 
     @Test
+    public void aReRegisteredFilterOverlappingItsOldRegistrationIsCalledOnce() throws Exception {
+        registry = new FilterRegistry(null, TestConfig.routing(Map.of()), Files.createTempDirectory("routing"));
+        org.osgi.framework.Bundle bundle = (org.osgi.framework.Bundle) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {org.osgi.framework.Bundle.class},
+                (p, m, a) -> switch (m.getName()) {
+                    case "getBundleId" -> 7L;
+                    case "getSymbolicName" -> "org.hermod.routing";
+                    case "getVersion" -> org.osgi.framework.Version.parseVersion("0.2.0");
+                    case "equals" -> p == a[0];
+                    case "hashCode" -> 7;
+                    default -> null;
+                });
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        RcptFilter counting = (s, f, r) -> {
+            calls.incrementAndGet();
+            return FilterDecision.proceed();
+        };
+        registry.bind(FilterChain.Stage.RCPT, props(1, "router", 5), bundle, counting);
+        registry.bind(FilterChain.Stage.RCPT, props(2, "router", 5), bundle, counting); // the new one, before unbind
+        registry.bind(FilterChain.Stage.RCPT, props(3, "other", 5), null, counting);
+        rcpt(registry.current());
+        assertEquals("router once, other once", 2, calls.get());
+        registry.unbind(FilterChain.Stage.RCPT, 1);
+        rcpt(registry.current());
+        assertEquals(4, calls.get());
+    }
+
+    @Test
     public void disableTakesAFilterOutOfNewChainsAndSurvivesARestart() throws Exception {
         Path data = Files.createTempDirectory("routing");
         registry = new FilterRegistry(null, TestConfig.routing(Map.of()), data);
