@@ -60,6 +60,12 @@ final class MessageSigner {
         try (InputStream content = message.content()) {
             PushbackInputStream in = HeaderSection.pushback(content);
             fields = HeaderSection.read(in);
+            if (fields.stream().filter(f -> f.name().equalsIgnoreCase("From")).count() > 1) {
+                // RFC 5322 allows one From: field; receivers applying DMARC reject more, and which one a signature
+                // speaks for would be ambiguous: such mail is passed on unsigned
+                LOG.info("DKIM: session {}: not signed: the message has more than one From: field", id(session));
+                return FilterDecision.proceed();
+            }
             String domain = SenderDomain.ofFrom(fields);
             List<KeyRing.Slot> slots = domain == null ? List.of() : keys.forDomain(domain);
             if (slots.isEmpty() && envelopeFallback && envelope != null && !envelope.sender().isNullSender()) {

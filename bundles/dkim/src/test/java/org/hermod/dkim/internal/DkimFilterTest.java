@@ -68,4 +68,23 @@ public class DkimFilterTest {
         assertTrue(d.headersAdded().isEmpty());
         f.deactivate();
     }
+
+    @Test
+    public void aMessageWithTwoFromFieldsIsNotSigned() throws Exception {
+        Path dir = Files.createTempDirectory("dkim-filter");
+        TestKeys.write(TestKeys.ed25519(), dir.resolve("k.pem"));
+        DkimFilter f = new DkimFilter();
+        f.activate(null, config("example.com s ed25519-sha256 k.pem", dir.toString(), "defer"));
+        Envelope env = Envelope.local(MailAddress.parse("a@example.com"),
+                List.of(new Recipient(MailAddress.parse("bob@elsewhere.test"), null, null)),
+                Envelope.BodyType.SEVEN_BIT);
+        SessionInfo s = new SessionInfo("s", "127.0.0.1", "h", null, false, "default");
+        assertEquals("one From: is signed", 1, f.onData(s, env, Route.DEFAULT,
+                TestMessage.of("From: a@example.com\nSubject: hi\n\nbody\n")).headersAdded().size());
+        FilterDecision d = f.onData(s, env, Route.DEFAULT,
+                TestMessage.of("From: a@example.com\nFrom: ceo@example.com\nSubject: hi\n\nbody\n"));
+        assertEquals(FilterDecision.Action.CONTINUE, d.action());
+        assertTrue("two From: fields are not signed", d.headersAdded().isEmpty());
+        f.deactivate();
+    }
 }
