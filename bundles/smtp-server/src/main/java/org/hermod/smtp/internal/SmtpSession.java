@@ -95,6 +95,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** The filter chain the transaction started with (null: none), and the route its filters decided so far. */
     private FilterChain transactionChain;
     private Route route = Route.DEFAULT;
+    /** The route after the MAIL stage: what a recipient gets before its own RCPT stage changes it. */
+    private Route mailRoute = Route.DEFAULT;
     /** Route changes of the connect stage, the start of every transaction's route. */
     private Route connectionRoute = Route.DEFAULT;
 
@@ -470,6 +472,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         transactionChain = chain;
         route = d.route().applyTo(connectionRoute);
+        mailRoute = route;
         sender = from;
         mailParams = params;
         declaredSize = size;
@@ -665,9 +668,24 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             // notices still name the address the client gave
             out = new Recipient(to, r.notifyOn(), r.orcpt() != null ? r.orcpt() : "rfc822;" + r.address());
         }
+        if (!sameDestination(d.route().applyTo(mailRoute))) {
+            // one message has one route: a recipient routed elsewhere than those accepted so far must come again in
+            // a transaction of its own, as with too many recipients (RFC 5321 4.5.3.1.10)
+            reply("452 4.5.3 Error: recipient needs another route; send it in a new transaction");
+            return;
+        }
         route = d.route().applyTo(route);
         recipients.add(out);
         reply("250 2.1.5 Ok");
+    }
+
+    /**
+     * True when a recipient whose own route is {@code own} may join the transaction: no recipient was accepted yet, or
+     * it goes through the same pool and smarthost as the accepted ones (tenant, campaign, tags and priority merge).
+     */
+    private boolean sameDestination(Route own) {
+        return recipients.isEmpty() || (java.util.Objects.equals(own.pool(), route.pool())
+                && java.util.Objects.equals(own.smarthost(), route.smarthost()));
     }
 
     private void data(String arg) {
@@ -928,6 +946,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         declaredSize = 0;
         transactionChain = null;
         route = Route.DEFAULT;
+        mailRoute = Route.DEFAULT;
     }
 
     // ------------------------------------------------------------------ STARTTLS (RFC 3207)

@@ -143,6 +143,33 @@ public class FilterStagesTest {
         assertEquals(new Route("bulk", null, "acme", "spring", 0, java.util.Map.of()), h.spool.routes.get(1));
     }
 
+    @Test
+    public void aRecipientRoutedElsewhereThanTheAcceptedOnesIsDeferredToANewTransaction() {
+        FakeFilterChain chain = new FakeFilterChain()
+                .on(Stage.RCPT, c -> CompletableFuture.completedFuture(switch (c.detail()) {
+                    case "a@partner.test", "a2@partner.test" -> FilterDecision.reroute(
+                            RouteChange.smarthost("relay.partner.test:25").withTenant("partner"));
+                    case "p@y.test" -> FilterDecision.reroute(RouteChange.pool("bulk"));
+                    case "t@y.test" -> FilterDecision.reroute(RouteChange.NONE.withCampaign("c1"));
+                    default -> FilterDecision.proceed();
+                }));
+        Harness h = harness(chain);
+        String r = h.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<a@partner.test>\r\n"
+                + "RCPT TO:<b@gmail.test>\r\nRCPT TO:<p@y.test>\r\nRCPT TO:<a2@partner.test>\r\n" + MESSAGE);
+        String retry = "452 4.5.3 Error: recipient needs another route; send it in a new transaction\r\n";
+        assertTrue(r, r.contains("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n" + retry + retry + "250 2.1.5 Ok\r\n354"));
+        assertEquals(2, h.spool.envelopes.get(0).recipients().size());
+        assertEquals("relay.partner.test:25", h.spool.routes.get(0).smarthost());
+        // the client sends the deferred one again, alone: it takes the default route, not the partner's smarthost;
+        // a change of campaign only merges
+        r = h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@gmail.test>\r\nRCPT TO:<t@y.test>\r\n"
+                + "RCPT TO:<a@partner.test>\r\n" + MESSAGE);
+        assertTrue(r, r.contains("250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n" + retry + "354"));
+        assertEquals(java.util.List.of("b@gmail.test", "t@y.test"), h.spool.envelopes.get(1).recipients().stream()
+                .map(x -> x.address().toString()).toList());
+        assertEquals(new Route(null, null, null, "c1", 0, java.util.Map.of()), h.spool.routes.get(1));
+    }
+
     // ------------------------------------------------------------------ pipelining and timing
 
     @Test
