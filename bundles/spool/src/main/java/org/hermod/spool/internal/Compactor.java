@@ -54,12 +54,13 @@ final class Compactor {
                 // Copy forward the few messages pinning an old segment. Always when the spool has grown large
                 // (more than 8 segments behind the active one), otherwise only when little of the segment is live.
                 boolean large = active - seg > 8;
-                if (!relocate(seg, large)) {
+                if (!relocate(seg, large) || index.isLive(seg)) {
+                    // Still live (e.g. a message leased right now was not copied): stop here. Only a contiguous run of
+                    // the oldest segments may go, since later segments hold the state, delete and hold records of the
+                    // messages this one still holds; deleting them would bring delivered or deleted mail back.
                     break;
                 }
-                if (!index.isLive(seg)) {
-                    journal.deleteSegment(seg);
-                }
+                journal.deleteSegment(seg);
             }
         } catch (IOException | RuntimeException e) {
             LOG.warn("Spool compaction failed", e);

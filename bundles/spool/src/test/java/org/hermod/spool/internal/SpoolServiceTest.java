@@ -190,6 +190,61 @@ public class SpoolServiceTest {
         }
     }
 
+    /** Stores {@code n} 2 KB messages to c.test and delivers them all (they fill segments that compaction may drop). */
+    private void filler(int n) throws Exception {
+        byte[] body = new byte[2048];
+        java.util.Arrays.fill(body, (byte) 'x');
+        List<CompletableFuture<String>> fs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            fs.add(spool.store(env("f" + i + "@c.test"), body));
+        }
+        for (CompletableFuture<String> f : fs) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        List<CompletableFuture<Void>> done = new ArrayList<>();
+        for (DeliveryItem it : spool.lease("c.test", n)) {
+            done.add(it.complete(List.of(new RecipientResult(it.envelope().recipients().get(0),
+                    RecipientResult.Status.DELIVERED, null, null)), null).toCompletableFuture());
+        }
+        CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    public void compactionKeepsTheLaterSegmentsOfAnOldMessageItCouldNotCopy() throws Exception {
+        String id = spool.store(new Envelope(MailAddress.parse("s@o.test"), List.of(
+                Recipient.of(MailAddress.parse("one@d.test")), Recipient.of(MailAddress.parse("two@d.test"))), null, null,
+                Envelope.BodyType.SEVEN_BIT, false, "h", "127.0.0.1", Instant.now()), "old\r\n".getBytes())
+                .get(30, TimeUnit.SECONDS);
+        filler(2000);
+        // one recipient delivered, the other deferred: the state record lands in a later segment
+        DeliveryItem first = spool.lease("d.test", 1).get(0);
+        first.complete(List.of(new RecipientResult(first.envelope().recipients().get(0), RecipientResult.Status.DELIVERED,
+                null, null)), Instant.now()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        filler(2500);
+        // leased during compaction: its segment cannot be emptied by copying it forward
+        DeliveryItem again = null;
+        for (int i = 0; i < 100 && again == null; i++) {
+            List<DeliveryItem> l = spool.lease("d.test", 1);
+            if (l.isEmpty()) {
+                Thread.sleep(20);
+            } else {
+                again = l.get(0);
+            }
+        }
+        assertEquals("only the deferred recipient is pending", List.of("two@d.test"),
+                again.envelope().recipients().stream().map(r -> r.address().toString()).toList());
+        spool.compact();
+        again.release();
+        reopen();
+        MessageInfo m = spool.message(id).orElseThrow();
+        assertEquals("the delivered recipient stays delivered after compaction and a restart", MessageInfo.State.DELIVERED,
+                m.recipients().get(0).state());
+        List<DeliveryItem> after = spool.lease("d.test", 5);
+        assertEquals(1, after.size());
+        assertEquals(List.of("two@d.test"),
+                after.get(0).envelope().recipients().stream().map(r -> r.address().toString()).toList());
+    }
+
     @Test
     public void messagesAreCountedBySenderDomainForThePoolView() throws Exception {
         store(new Envelope(MailAddress.parse("a@news.example"), List.of(Recipient.of(MailAddress.parse("x@a.test"))), null,
