@@ -4,7 +4,6 @@ import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Semaphore;
 
 import org.hermod.api.filter.ConnectFilter;
 import org.hermod.api.filter.DataFilter;
@@ -17,8 +16,10 @@ import org.osgi.framework.Constants;
 
 /**
  * One registered filter service (one service id) with the stages it is bound for, its settings from the service
- * properties, its counters and its concurrency limit (the bulkhead: calls in flight, including stuck ones). Immutable
- * apart from the counters and permits: a bind for another stage gives a new entry sharing both.
+ * properties, its counters and its concurrency limit (the bulkhead: calls in flight, including stuck ones), both
+ * shared by every registration of the filter's name (every version of it), and whether it is the built-in router,
+ * which has threads kept in reserve. Immutable apart from the counters and the limit: a bind for another stage gives a
+ * new entry sharing both.
  */
 final class FilterEntry {
 
@@ -31,12 +32,13 @@ final class FilterEntry {
     final long timeoutMillis;
     final boolean rejectOnFailure;
     final FilterStats stats;
-    final Semaphore permits;
+    final CallLimit limit;
+    final boolean reserved;
     private final Map<Stage, Object> filters;
 
     private FilterEntry(long serviceId, int ranking, String name, long bundleId, String bundle, String version,
-                        long timeoutMillis, boolean rejectOnFailure, FilterStats stats, Semaphore permits,
-                        Map<Stage, Object> filters) {
+                        long timeoutMillis, boolean rejectOnFailure, FilterStats stats, CallLimit limit,
+                        boolean reserved, Map<Stage, Object> filters) {
         this.serviceId = serviceId;
         this.ranking = ranking;
         this.name = name;
@@ -46,7 +48,8 @@ final class FilterEntry {
         this.timeoutMillis = timeoutMillis;
         this.rejectOnFailure = rejectOnFailure;
         this.stats = stats;
-        this.permits = permits;
+        this.limit = limit;
+        this.reserved = reserved;
         this.filters = filters;
     }
 
@@ -56,18 +59,19 @@ final class FilterEntry {
      * @param props the service properties
      * @param bundleId, bundle, version the providing bundle
      * @param defaultTimeout the budget when the service sets none
-     * @param maxConcurrent calls of this filter in flight at most
+     * @param limit the calls of this filter in flight at most (shared by every version of a name)
+     * @param reserved true for the built-in router, whose calls may use the threads other filters may not
      * @param stats the counters (shared by every version of a name)
      */
     static FilterEntry of(Map<String, ?> props, long bundleId, String bundle, String version, long defaultTimeout,
-                          int maxConcurrent, FilterStats stats) {
+                          CallLimit limit, boolean reserved, FilterStats stats) {
         long id = ((Number) props.get(Constants.SERVICE_ID)).longValue();
         Object r = props.get(Constants.SERVICE_RANKING);
         int ranking = r instanceof Integer i ? i : 0;
         return new FilterEntry(id, ranking, nameOf(props), bundleId, bundle, version,
                 positive(props.get(FilterProperties.TIMEOUT_MILLIS), defaultTimeout),
                 "reject".equalsIgnoreCase(String.valueOf(props.get(FilterProperties.ON_FAILURE)).strip()), stats,
-                new Semaphore(Math.max(1, maxConcurrent)), Map.of());
+                limit, reserved, Map.of());
     }
 
     static String nameOf(Map<String, ?> props) {
@@ -100,7 +104,7 @@ final class FilterEntry {
         f.putAll(filters);
         f.put(stage, filter);
         return new FilterEntry(serviceId, ranking, name, bundleId, bundle, version, timeoutMillis, rejectOnFailure,
-                stats, permits, f);
+                stats, limit, reserved, f);
     }
 
     /** This entry no longer bound for a stage; null when no stage is left. */
@@ -109,13 +113,14 @@ final class FilterEntry {
         f.putAll(filters);
         f.remove(stage);
         return f.isEmpty() ? null : new FilterEntry(serviceId, ranking, name, bundleId, bundle, version,
-                timeoutMillis, rejectOnFailure, stats, permits, f);
+                timeoutMillis, rejectOnFailure, stats, limit, reserved, f);
     }
 
     /** The same filters with other properties (a modified service). */
     FilterEntry withProperties(FilterEntry props) {
         return new FilterEntry(serviceId, props.ranking, props.name, bundleId, bundle, version, props.timeoutMillis,
-                props.rejectOnFailure, props.name.equals(name) ? stats : props.stats, permits, filters);
+                props.rejectOnFailure, props.name.equals(name) ? stats : props.stats,
+                props.name.equals(name) ? limit : props.limit, props.reserved, filters);
     }
 
     Set<Stage> stages() {

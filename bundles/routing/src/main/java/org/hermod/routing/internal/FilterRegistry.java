@@ -60,6 +60,7 @@ public final class FilterRegistry implements FilterChainProvider, FilterAdmin {
     private final Object lock = new Object();
     private final Map<Long, FilterEntry> entries = new HashMap<>();
     private final Map<String, FilterStats> stats = new ConcurrentHashMap<>();
+    private final Map<String, CallLimit> limits = new ConcurrentHashMap<>();
     private final BundleContext context;
     private final FilterRunner runner;
     private final VersionArchive archive;
@@ -68,6 +69,7 @@ public final class FilterRegistry implements FilterChainProvider, FilterAdmin {
     private final ExecutorService archiver;
     private volatile long defaultTimeout;
     private volatile int maxConcurrent;
+    private volatile int maxThreads;
     private volatile ChainSnapshot chain;
 
     @Activate
@@ -84,6 +86,7 @@ public final class FilterRegistry implements FilterChainProvider, FilterAdmin {
         this.events = new FilterEventLog(data.resolve("log").resolve("filters.jsonl"));
         this.defaultTimeout = config.defaultTimeoutMillis();
         this.maxConcurrent = config.maxConcurrentPerFilter();
+        this.maxThreads = config.filterMaxThreads();
         this.archiver = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "hermod-filter-archive");
             t.setDaemon(true);
@@ -100,14 +103,16 @@ public final class FilterRegistry implements FilterChainProvider, FilterAdmin {
     }
 
     /**
-     * A configuration change: pool sizes apply at once; the default budget and the per-filter limit apply to filters
-     * bound afterwards. (Without this, DS would recreate the registry and drop the chain in use.)
+     * A configuration change: pool sizes and the per-filter limits apply at once; the default budget applies to
+     * filters bound afterwards. (Without this, DS would recreate the registry and drop the chain in use.)
      */
     @Modified
     void modified(RoutingConfig config) {
         runner.resize(config.filterThreads(), config.filterMaxThreads());
         defaultTimeout = config.defaultTimeoutMillis();
         maxConcurrent = config.maxConcurrentPerFilter();
+        maxThreads = config.filterMaxThreads();
+        limits.forEach((name, l) -> l.setLimit(limitOf(name)));
     }
 
     @Deactivate
@@ -262,9 +267,21 @@ public final class FilterRegistry implements FilterChainProvider, FilterAdmin {
     private FilterEntry entry(Map<String, ?> props, Bundle bundle) {
         String name = FilterEntry.nameOf(props);
         FilterStats s = stats.computeIfAbsent(name, n -> new FilterStats());
+        CallLimit l = limits.computeIfAbsent(name, n -> new CallLimit(limitOf(n)));
         return FilterEntry.of(props, bundle == null ? -1 : bundle.getBundleId(),
                 bundle == null ? "-" : bundle.getSymbolicName(),
-                bundle == null ? "-" : bundle.getVersion().toString(), defaultTimeout, maxConcurrent, s);
+                bundle == null ? "-" : bundle.getVersion().toString(), defaultTimeout, l, builtIn(name, bundle), s);
+    }
+
+    /** The router of this bundle (of any bundle in tests without a context): threads are kept in reserve for it. */
+    private boolean builtIn(String name, Bundle bundle) {
+        return RuleRouter.NAME.equals(name) && (context == null || bundle != null
+                && bundle.getBundleId() == context.getBundle().getBundleId());
+    }
+
+    private int limitOf(String name) {
+        return RuleRouter.NAME.equals(name) ? Math.max(1, maxConcurrent)
+                : FilterRunner.perFilterLimit(maxConcurrent, maxThreads);
     }
 
     /** Builds and publishes the chain of enabled filters; under the lock. */

@@ -10,7 +10,9 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.hermod.api.filter.FilterDecision;
 import org.slf4j.Logger;
@@ -21,10 +23,12 @@ import org.slf4j.LoggerFactory;
  * that throws, returns nothing or runs past the budget yields the filter's failure decision (DEFER 451 4.3.0, or REJECT
  * 554 5.3.0) and is counted. A call past its budget is interrupted.
  *
- * <p>Bulkheads, so that one stuck filter cannot stall other sessions: the pool grows on demand (no queue: a call
- * either gets a thread or fails at once) up to {@code maxThreads}, and each filter may have at most its
- * {@link FilterEntry#permits} calls in flight; a permit is given back only when the call really ends, so a filter
- * that ignores interruption uses up its own permits, not the pool.
+ * <p>Bulkheads, so that stuck filters cannot stall other sessions: the pool grows on demand (no queue) up to
+ * {@code maxThreads}; each filter name may have at most its {@link FilterEntry#limit} calls in flight (shared by all
+ * versions of the name; at most half the pool unless it is the built-in router), and a call finding that limit full
+ * waits for a slot within its time budget, without holding a thread. All filters but the router together may hold at
+ * most {@link #othersLimit(int)} threads, so the router always finds one; a call beyond that fails at once. A slot is
+ * given back only when the call really ends, so a filter that ignores interruption uses up its own slots.
  */
 final class FilterRunner implements AutoCloseable {
 
@@ -44,7 +48,10 @@ final class FilterRunner implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong lastWarn = new java.util.concurrent.atomic.AtomicLong(
             System.nanoTime() - 2_000_000_000L);
 
+    private final CallLimit others;
+
     FilterRunner(int coreThreads, int maxThreads) {
+        others = new CallLimit(othersLimit(maxThreads));
         AtomicInteger n = new AtomicInteger();
         pool = new ThreadPoolExecutor(Math.max(1, coreThreads), Math.max(Math.max(1, coreThreads), maxThreads), 60,
                 TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
@@ -74,10 +81,22 @@ final class FilterRunner implements AutoCloseable {
         };
     }
 
+    /** Threads that filters other than the router may hold together: all but a reserve of a quarter (at least one). */
+    static int othersLimit(int maxThreads) {
+        int max = Math.max(1, maxThreads);
+        return Math.max(1, max - Math.max(1, max / 4));
+    }
+
+    /** Calls of one filter (not the router) in flight at most: the configured limit, and at most half the pool. */
+    static int perFilterLimit(int maxConcurrent, int maxThreads) {
+        return Math.max(1, Math.min(maxConcurrent, Math.max(1, maxThreads) / 2));
+    }
+
     /** New pool sizes, applied at once (running calls keep their threads). */
     void resize(int coreThreads, int maxThreads) {
         int core = Math.max(1, coreThreads);
         int max = Math.max(core, maxThreads);
+        others.setLimit(othersLimit(max));
         if (max >= pool.getCorePoolSize()) {
             pool.setMaximumPoolSize(max);
             pool.setCorePoolSize(core);
@@ -110,23 +129,53 @@ final class FilterRunner implements AutoCloseable {
         return pool.getActiveCount();
     }
 
-    /** Calls a filter; the future completes with its decision or its failure decision, never exceptionally. */
+    /**
+     * Calls a filter; the future completes with its decision or its failure decision, never exceptionally. The time
+     * budget runs from now, waiting for a slot of the filter's limit included.
+     */
     CompletableFuture<FilterDecision> call(FilterEntry filter, Call call) {
         CompletableFuture<FilterDecision> result = new CompletableFuture<>();
-        if (!filter.permits.tryAcquire()) {
-            if (warnNow()) {
-                LOG.warn("filter {}: its limit of calls in flight is used up by calls past their budget; failing new "
-                        + "calls at once (logged at most once a second)", filter.name);
-            }
-            filter.stats.failed(0, failure(filter), true);
-            result.complete(failure(filter));
-            return result;
-        }
         long start = System.nanoTime();
-        java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean();
-        Future<?> task;
+        AtomicBoolean settled = new AtomicBoolean();
+        AtomicReference<Future<?>> task = new AtomicReference<>();
+        AtomicReference<CallLimit.Waiter> waiting = new AtomicReference<>();
+        ScheduledFuture<?> timeout = timer.schedule(() -> {
+            if (settled.compareAndSet(false, true)) {
+                filter.stats.failed(System.nanoTime() - start, failure(filter), true);
+                result.complete(failure(filter));
+                CallLimit.Waiter w = waiting.get();
+                if (w != null && w.cancel()) {
+                    LOG.warn("filter {}: its limit of calls in flight stayed full for its budget of {} ms",
+                            filter.name, filter.timeoutMillis);
+                    return;
+                }
+                LOG.warn("filter {} ran past its budget of {} ms; interrupted", filter.name, filter.timeoutMillis);
+                Future<?> f = task.get();
+                if (f != null) {
+                    f.cancel(true);
+                }
+            }
+        }, filter.timeoutMillis, TimeUnit.MILLISECONDS);
+        result.whenComplete((d, t) -> timeout.cancel(false));
+        waiting.set(filter.limit.acquire(() -> start(filter, call, result, settled, task, start)));
+        return result;
+    }
+
+    /** Holding a slot of the filter's limit: runs the call on a filter thread, or fails at once with none free. */
+    private void start(FilterEntry filter, Call call, CompletableFuture<FilterDecision> result, AtomicBoolean settled,
+                       AtomicReference<Future<?>> task, long start) {
+        if (settled.get()) { // the budget ran out just as the slot came free
+            filter.limit.release();
+            return;
+        }
+        boolean other = !filter.reserved;
+        if (other && !others.tryAcquire()) {
+            filter.limit.release();
+            noThread(filter, result, settled);
+            return;
+        }
         try {
-            task = pool.submit(() -> {
+            task.set(pool.submit(() -> {
                 try {
                     FilterDecision d = call.run();
                     if (d == null) {
@@ -146,29 +195,30 @@ final class FilterRunner implements AutoCloseable {
                         throw e;
                     }
                 } finally {
-                    filter.permits.release();
+                    if (other) {
+                        others.release();
+                    }
+                    filter.limit.release();
                 }
-            });
+            }));
         } catch (RejectedExecutionException e) {
-            filter.permits.release();
-            if (warnNow()) {
-                LOG.warn("filter {}: no filter thread free ({} busy; logged at most once a second)", filter.name,
-                        pool.getActiveCount());
+            if (other) {
+                others.release();
             }
+            filter.limit.release();
+            noThread(filter, result, settled);
+        }
+    }
+
+    private void noThread(FilterEntry filter, CompletableFuture<FilterDecision> result, AtomicBoolean settled) {
+        if (warnNow()) {
+            LOG.warn("filter {}: no filter thread free ({} busy; logged at most once a second)", filter.name,
+                    pool.getActiveCount());
+        }
+        if (settled.compareAndSet(false, true)) {
             filter.stats.failed(0, failure(filter), true);
             result.complete(failure(filter));
-            return result;
         }
-        ScheduledFuture<?> timeout = timer.schedule(() -> {
-            if (settled.compareAndSet(false, true)) {
-                filter.stats.failed(System.nanoTime() - start, failure(filter), true);
-                result.complete(failure(filter));
-                LOG.warn("filter {} ran past its budget of {} ms; interrupted", filter.name, filter.timeoutMillis);
-                task.cancel(true);
-            }
-        }, filter.timeoutMillis, TimeUnit.MILLISECONDS);
-        result.whenComplete((d, t) -> timeout.cancel(false));
-        return result;
     }
 
     private boolean warnNow() {
