@@ -59,7 +59,13 @@ public final class HermodKaraf {
                 editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg", "org.ops4j.pax.url.mvn.localRepository", repo),
                 editConfigurationFilePut("etc/org.hermod.smtp.cfg", "port", String.valueOf(smtpPort)),
                 editConfigurationFilePut("etc/org.hermod.smtp.cfg", "hostname", "hermod.test"),
-                editConfigurationFilePut("etc/org.apache.karaf.shell.cfg", "sshPort", String.valueOf(freePort()))));
+                editConfigurationFilePut("etc/org.apache.karaf.shell.cfg", "sshPort", String.valueOf(freePort())),
+                // Pax Exam's probe waits 10 s by default for its services (Injector, ProbeInvokerFactory) while
+                // hermod-core installs; on a loaded 2-core machine that is not enough and the test hangs
+                editConfigurationFilePut("etc/system.properties",
+                        "org.ops4j.pax.swissbox.tracker.ServiceLookup.DEFAULT_TIMEOUT", "180000"),
+                editConfigurationFilePut("etc/system.properties",
+                        "org.ops4j.pax.exam.raw.extender.intern.Parser.DEFAULT_TIMEOUT", "180000")));
         o.addAll(Arrays.asList(extra));
         return o.toArray(new Option[0]);
     }
