@@ -63,10 +63,26 @@ public final class DaneLookup {
      * @param mx the status of the MX RRset
      * @param hosts per MX host (lower case), only when the MX RRset is secure
      * @param detail why the MX lookup is bogus, or null
+     * @param mxTargets the target host names (lower case, no trailing dot) of the validated MX RRset when it is secure
+     *     (empty for a secure denial: the domain itself is the implicit MX); only these may be used under DANE
      */
-    public record Result(Status mx, Map<String, HostTlsa> hosts, String detail) {
+    public record Result(Status mx, Map<String, HostTlsa> hosts, String detail, java.util.Set<String> mxTargets) {
         public Result {
             hosts = Map.copyOf(hosts);
+            mxTargets = java.util.Set.copyOf(mxTargets);
+        }
+
+        public Result(Status mx, Map<String, HostTlsa> hosts, String detail) {
+            this(mx, hosts, detail, java.util.Set.of());
+        }
+
+        /**
+         * Whether {@code host} is a target of the validated MX RRset (or, when that RRset is empty, the domain itself):
+         * an MX host from an unvalidated answer that is not must not be trusted under DANE (RFC 7672 2.2.1).
+         */
+        public boolean validatedTarget(String domain, String host) {
+            String h = host.toLowerCase(Locale.ROOT);
+            return mxTargets.isEmpty() ? h.equals(domain.toLowerCase(Locale.ROOT)) : mxTargets.contains(h);
         }
 
         public HostTlsa host(String name) {
@@ -92,20 +108,35 @@ public final class DaneLookup {
         this.executor = executor;
     }
 
-    /** The DNSSEC status of the domain's MX RRset, and the TLSA records of {@code mxHosts} when it is secure. */
+    /**
+     * The DNSSEC status of the domain's MX RRset, and, when it is secure, its target names and the TLSA records of those
+     * of {@code mxHosts} that are among them (hosts from the unvalidated MX answer that are not get no TLSA lookup).
+     */
     public CompletableFuture<Result> lookup(String domain, List<String> mxHosts) {
         return query(domain, Type.MX).thenCompose(mx -> {
             if (mx.status != Status.SECURE) {
                 return CompletableFuture.completedFuture(new Result(mx.status, Map.of(), mx.detail));
             }
+            java.util.Set<String> targets = new java.util.LinkedHashSet<>();
+            for (Record r : mx.records) {
+                if (r instanceof org.xbill.DNS.MXRecord m) {
+                    String t = m.getTarget().toString(true).toLowerCase(Locale.ROOT);
+                    if (!t.isEmpty()) {
+                        targets.add(t);
+                    }
+                }
+            }
+            Result shape = new Result(Status.SECURE, Map.of(), null, targets);
             Map<String, CompletableFuture<HostTlsa>> lookups = new LinkedHashMap<>();
             for (String h : mxHosts) {
-                lookups.computeIfAbsent(h.toLowerCase(Locale.ROOT), this::tlsa);
+                if (shape.validatedTarget(domain, h)) {
+                    lookups.computeIfAbsent(h.toLowerCase(Locale.ROOT), this::tlsa);
+                }
             }
             return CompletableFuture.allOf(lookups.values().toArray(new CompletableFuture[0])).thenApply(v -> {
                 Map<String, HostTlsa> out = new LinkedHashMap<>();
                 lookups.forEach((h, f) -> out.put(h, f.join()));
-                return new Result(Status.SECURE, out, null);
+                return new Result(Status.SECURE, out, null, targets);
             });
         });
     }

@@ -87,44 +87,55 @@ public final class OutboundTls {
                         ? "no DNSSEC trust anchors loaded" : null))
                 : d.lookup(domain, names).exceptionally(t -> new DaneLookup.Result(DaneLookup.Status.BOGUS, Map.of(),
                         String.valueOf(t)));
-        return daneResult.thenCompose(dr -> {
-            if (dr.mx() == DaneLookup.Status.BOGUS) {
-                return done(new TlsRequirement(domain, Map.of(), fallback, SmtpReply.of(451, "4.7.5",
-                        "DNSSEC validation of the MX records of " + domain + " failed: " + dr.detail()),
-                        "dnssec-invalid", c));
-            }
-            Map<String, HostTls> hosts = new LinkedHashMap<>();
-            List<String> rest = new ArrayList<>();
-            for (String h : names) {
-                HostTls t = dr.mx() == DaneLookup.Status.SECURE ? daneHost(h, dr.host(h)) : null;
-                if (t != null) {
-                    hosts.put(h, t);
-                } else {
-                    rest.add(h);
-                }
-            }
-            if (level == TlsLevel.DANE_ONLY) {
-                for (String h : rest) {
-                    hosts.put(h, HostTls.simple(HostTls.Check.DANE, "dane", "dane").refused("dane-required",
-                            "policy dane-only: " + (dr.mx() != DaneLookup.Status.SECURE
-                                    ? "the MX records of " + domain + " are not DNSSEC-signed"
-                                    : "no secure usable TLSA record for _25._tcp." + h)));
-                }
-                return done(new TlsRequirement(domain, hosts, fallback, null, null, c));
-            }
-            if (!level.usesMtaSts() || rest.isEmpty() || mtaSts.get() == null) {
-                return done(new TlsRequirement(domain, hosts, fallback, null, null, c));
-            }
-            return mtaSts.get().policy(domain).thenApply(sts -> {
-                for (String h : rest) {
-                    hosts.put(h, stsHost(domain, h, sts, fallback));
-                }
-                return new TlsRequirement(domain, hosts, fallback, null, null, c);
-            });
-        }).exceptionally(t -> {
+        return daneResult.thenCompose(dr -> withDane(domain, level, names, dr, fallback, c)).exceptionally(t -> {
             LOG.warn("TLS policy of {} could not be determined", domain, t);
             return new TlsRequirement(domain, Map.of(), fallback, SmtpReply.of(451, "4.7.5",
                     "TLS policy of " + domain + " could not be determined: " + t), "validation-failure", c);
+        });
+    }
+
+    /** The requirement once the DANE lookup is done: DANE hosts, then MTA-STS or the fallback for the rest. */
+    CompletableFuture<TlsRequirement> withDane(String domain, TlsLevel level, List<String> names, DaneLookup.Result dr,
+                                               HostTls fallback, CertChecks c) {
+        if (dr.mx() == DaneLookup.Status.BOGUS) {
+            return done(new TlsRequirement(domain, Map.of(), fallback, SmtpReply.of(451, "4.7.5",
+                    "DNSSEC validation of the MX records of " + domain + " failed: " + dr.detail()),
+                    "dnssec-invalid", c));
+        }
+        Map<String, HostTls> hosts = new LinkedHashMap<>();
+        List<String> rest = new ArrayList<>();
+        for (String h : names) {
+            if (dr.mx() == DaneLookup.Status.SECURE && !dr.validatedTarget(domain, h)) {
+                // the MX answer used for routing is not the DNSSEC-validated one: possibly forged (RFC 7672 2.2.1)
+                hosts.put(h, HostTls.simple(HostTls.Check.DANE, "dane", "dane").refused("dnssec-invalid",
+                        "MX host " + h + " is not in the DNSSEC-validated MX records of " + domain + " ("
+                                + String.join(", ", dr.mxTargets()) + ")"));
+                continue;
+            }
+            HostTls t = dr.mx() == DaneLookup.Status.SECURE ? daneHost(h, dr.host(h)) : null;
+            if (t != null) {
+                hosts.put(h, t);
+            } else {
+                rest.add(h);
+            }
+        }
+        if (level == TlsLevel.DANE_ONLY) {
+            for (String h : rest) {
+                hosts.put(h, HostTls.simple(HostTls.Check.DANE, "dane", "dane").refused("dane-required",
+                        "policy dane-only: " + (dr.mx() != DaneLookup.Status.SECURE
+                                ? "the MX records of " + domain + " are not DNSSEC-signed"
+                                : "no secure usable TLSA record for _25._tcp." + h)));
+            }
+            return done(new TlsRequirement(domain, hosts, fallback, null, null, c));
+        }
+        if (!level.usesMtaSts() || rest.isEmpty() || mtaSts.get() == null) {
+            return done(new TlsRequirement(domain, hosts, fallback, null, null, c));
+        }
+        return mtaSts.get().policy(domain).thenApply(sts -> {
+            for (String h : rest) {
+                hosts.put(h, stsHost(domain, h, sts, fallback));
+            }
+            return new TlsRequirement(domain, hosts, fallback, null, null, c);
         });
     }
 

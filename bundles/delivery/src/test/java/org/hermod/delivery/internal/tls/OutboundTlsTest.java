@@ -151,4 +151,33 @@ public class OutboundTlsTest {
         assertNull(OutboundTls.daneHost("mx", new DaneLookup.HostTlsa(DaneLookup.Status.SECURE, List.of(), null)));
         assertNull(OutboundTls.daneHost("mx", null));
     }
+
+    @Test
+    public void underDaneOnlyHostsOfTheValidatedMxRecordsAreUsedAForgedMxHostIsRefused() {
+        Tlsa ee = new Tlsa(3, 1, 1, new byte[32]);
+        // the validated MX RRset names mx.a.test (secure TLSA); the routing answer also has mx.evil (insecure TLSA)
+        DaneLookup.Result dr = new DaneLookup.Result(DaneLookup.Status.SECURE, java.util.Map.of(
+                "mx.a.test", new DaneLookup.HostTlsa(DaneLookup.Status.SECURE, List.of(ee), null),
+                "mx.evil", new DaneLookup.HostTlsa(DaneLookup.Status.INSECURE, List.of(), null)), null,
+                java.util.Set.of("mx.a.test"));
+        HostTls may = HostTls.simple(HostTls.Check.MAY, "may", "default");
+        for (TlsLevel level : List.of(TlsLevel.DANE, TlsLevel.AUTO)) {
+            TlsRequirement r = tls().withDane("a.test", level, List.of("mx.evil", "mx.a.test"), dr, may, null).join();
+            assertEquals(HostTls.Check.DANE, r.forHost("mx.a.test").check());
+            assertNull(r.forHost("mx.a.test").refusal());
+            HostTls evil = r.forHost("mx.evil");
+            assertEquals("dnssec-invalid", evil.refusalType());
+            assertTrue(evil.refusal(), evil.refusal().contains("not in the DNSSEC-validated MX records"));
+        }
+        // a secure denial of MX: only the domain itself (implicit MX) is a validated target
+        DaneLookup.Result none = new DaneLookup.Result(DaneLookup.Status.SECURE, java.util.Map.of(), null,
+                java.util.Set.of());
+        assertTrue(none.validatedTarget("a.test", "A.test"));
+        assertFalse(none.validatedTarget("a.test", "mx.evil"));
+        // an insecure MX RRset: DANE does not apply and no host is refused for it
+        TlsRequirement insecure = tls().withDane("a.test", TlsLevel.DANE, List.of("mx.evil"),
+                new DaneLookup.Result(DaneLookup.Status.INSECURE, java.util.Map.of(), null), may, null).join();
+        assertNull(insecure.forHost("mx.evil").refusal());
+        assertEquals(HostTls.Check.MAY, insecure.forHost("mx.evil").check());
+    }
 }
