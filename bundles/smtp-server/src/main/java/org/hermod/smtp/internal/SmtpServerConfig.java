@@ -53,6 +53,11 @@ public @interface SmtpServerConfig {
             + " failed with a DSN by delivery before any connection is made")
     boolean refuseSuppressed() default true;
 
+    @AttributeDefinition(description = "While no routing bundle provides the filter chain (being updated, not yet started):"
+            + " true = defer new transactions with 451 4.3.0 at MAIL (null-sender mail to local domains, i.e. bounce"
+            + " input, still passes); false = accept mail unfiltered")
+    boolean filtersRequired() default true;
+
     @AttributeDefinition(description = "Where RCPT TO:<postmaster> (no domain, RFC 5321 4.5.1) goes; empty = postmaster@<hostname>")
     String postmaster() default "";
 

@@ -59,6 +59,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** What a filter stage that failed outside the chain's own fail-safe (it threw, or returned nothing) answers. */
     private static final FilterDecision FILTER_FAILED = FilterDecision.defer(451, "4.3.0",
             "Error: message filter failed, try again later");
+    static final String FILTERS_UNAVAILABLE = "451 4.3.0 Error: routing filters unavailable, try again later";
     private static final java.util.regex.Pattern POSTMASTER =
             java.util.regex.Pattern.compile("(?i)\\s*TO:\\s*<postmaster>(\\s.*)?");
 
@@ -97,6 +98,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private Route route = Route.DEFAULT;
     /** The route after the MAIL stage: what a recipient gets before its own RCPT stage changes it. */
     private Route mailRoute = Route.DEFAULT;
+    /** The transaction began while no filter chain was bound: only bounce input (local domains) may be accepted. */
+    private boolean filtersMissing;
     /** Route changes of the connect stage, the start of every transaction's route. */
     private Route connectionRoute = Route.DEFAULT;
 
@@ -456,6 +459,17 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         MailAddress from = p.address();
         Map<String, String> params = java.util.Collections.unmodifiableMap(p.params()); // filters see, never change
         long declared = size;
+        if (chain == null && settings.filtersRequired()) {
+            if (!from.isNullSender()) {
+                LOG.info("MAIL from {} deferred: no routing filter chain is bound", clientIp.getHostAddress());
+                reply(FILTERS_UNAVAILABLE);
+                return;
+            }
+            // a null sender may be bounce input, which is never filtered: its recipients decide (see rcpt)
+            beginTransaction(null, from, params, declared, FilterDecision.proceed());
+            filtersMissing = true;
+            return;
+        }
         if (chain != null && chain.has(FilterChain.Stage.MAIL)) {
             SessionInfo info = sessionInfo();
             await(filter(() -> chain.mail(info, from, params)),
@@ -569,6 +583,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         MailAddress to = p.address();
         if (to.isInternational() && !mailParams.containsKey("SMTPUTF8")) {
             error("553 5.6.7 Must declare SMTPUTF8 to send an internationalized address");
+            return;
+        }
+        if (filtersMissing && !policy.isLocalDomain(to.domain())) {
+            reply(FILTERS_UNAVAILABLE);
             return;
         }
         if (recipients.size() >= settings.maxRecipients()) {
@@ -947,6 +965,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         transactionChain = null;
         route = Route.DEFAULT;
         mailRoute = Route.DEFAULT;
+        filtersMissing = false;
     }
 
     // ------------------------------------------------------------------ STARTTLS (RFC 3207)

@@ -16,7 +16,7 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
                     boolean starttls, String authRealm, String authRole, boolean authUserInReceived,
                     int maxAuthFailuresPerIp, long authFailureWindowMillis, int maxMessagesPerIpPerMinute,
                     int maxRecipientsPerIpPerMinute, int maxErrorsPerIpPerMinute, String recipientDelimiter,
-                    int maxConnectionsPerIpPerMinute, long maxSessionMillis) {
+                    int maxConnectionsPerIpPerMinute, long maxSessionMillis, boolean filtersRequired) {
 
     static SmtpSettings from(SmtpServerConfig c) {
         String host = c.hostname();
@@ -48,7 +48,8 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
                 c.authRole() == null ? "smtp-submit" : c.authRole().trim(), c.authUserInReceived(), c.maxAuthFailuresPerIp(),
                 c.authFailureWindowSeconds() * 1000L, c.maxMessagesPerIpPerMinute(), c.maxRecipientsPerIpPerMinute(),
                 c.maxErrorsPerIpPerMinute(), c.recipientDelimiter() == null ? "" : c.recipientDelimiter().trim(),
-                c.maxConnectionsPerIpPerMinute(), Math.max(0, c.maxSessionSeconds()) * 1000L);
+                c.maxConnectionsPerIpPerMinute(), Math.max(0, c.maxSessionSeconds()) * 1000L,
+                c.filtersRequired());
     }
 
     /** Config values may be arrays or comma/space separated strings (as written in etc/*.cfg). */

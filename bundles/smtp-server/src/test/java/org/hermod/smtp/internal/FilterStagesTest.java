@@ -170,6 +170,49 @@ public class FilterStagesTest {
         assertEquals(new Route(null, null, null, "c1", 0, java.util.Map.of()), h.spool.routes.get(1));
     }
 
+    @Test
+    public void withoutARoutingBundleMailIsDeferredWhenFiltersAreRequiredAndBounceInputStillPasses() {
+        RecipientPolicy local = new RecipientPolicy() {
+            @Override
+            public boolean isLocalDomain(String domain) {
+                return domain.equals("bounces.test");
+            }
+
+            @Override
+            public String refusal(MailAddress recipient) {
+                return null;
+            }
+
+            @Override
+            public boolean isBounceInput(org.hermod.api.Envelope envelope) {
+                return envelope.recipients().get(0).address().domain().equals("bounces.test");
+            }
+
+            @Override
+            public java.util.concurrent.CompletionStage<String> acceptBounce(org.hermod.api.Envelope e, byte[] c) {
+                return CompletableFuture.completedFuture("250 2.0.0 Ok: bounce processed");
+            }
+        };
+        Harness h = new Harness(s -> new SessionServices(s.spool(), local, s.mode(), s.tls(), s.auth(),
+                s.rates(), s.recipients(), s.events(), s.verifier(), null, installed::get, "default", s.spoolHealth()),
+                null, null,
+                "filtersRequired", true);
+        String unavailable = "451 4.3.0 Error: routing filters unavailable, try again later\r\n";
+        assertTrue(h.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\n").endsWith(unavailable));
+        String r = h.send("MAIL FROM:<>\r\nRCPT TO:<b@relay.test>\r\nRCPT TO:<v+x@bounces.test>\r\n" + MESSAGE);
+        assertTrue(r, r.startsWith("250 2.1.0 Ok\r\n" + unavailable + "250 2.1.5 Ok\r\n354"));
+        assertTrue(r, r.endsWith("250 2.0.0 Ok: bounce processed\r\n"));
+        assertTrue(h.spool.envelopes.isEmpty());
+        // the routing bundle is back: the next transaction is filtered
+        installed.set(new FakeFilterChain().on(Stage.MAIL, FilterDecision.reject(550, "5.7.1", "filtered")));
+        assertTrue(h.send("MAIL FROM:<a@x.test>\r\n").endsWith("550 5.7.1 filtered\r\n"));
+        // false: today's pass-through
+        installed.set(null);
+        Harness open = new Harness(s -> s.withFilters(installed::get), null, null, "filtersRequired", false);
+        assertTrue(open.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@relay.test>\r\n" + MESSAGE)
+                .endsWith("queued as Q1\r\n"));
+    }
+
     // ------------------------------------------------------------------ pipelining and timing
 
     @Test

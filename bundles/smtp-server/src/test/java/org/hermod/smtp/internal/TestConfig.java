@@ -12,6 +12,7 @@ final class TestConfig {
 
     static SmtpServerConfig smtp(Object... keyValues) {
         Map<String, Object> m = new HashMap<>();
+        m.put("filtersRequired", false); // unit tests run without the routing bundle unless they say otherwise
         for (int i = 0; i < keyValues.length; i += 2) {
             m.put((String) keyValues[i], keyValues[i + 1]);
         }
