@@ -15,21 +15,41 @@ import org.hermod.api.filter.HeaderField;
 import org.hermod.api.filter.MessageData;
 
 /**
- * A message's content as the end-of-data filters see it: the header section parsed (unfolded) once, the body as a
- * stream over the same bytes, and header edits that give a new content (removals of whole fields, folded lines
- * included, then additions at the top). Immutable.
+ * A message's content as the end-of-data filters see it: the header section parsed (unfolded) once, on first use (so
+ * on a filter thread, not the caller's), the body as a stream over the same bytes, and header edits that give a new
+ * content (removals of whole fields, folded lines included, then additions at the top). The header section ends only
+ * at the empty line: a line that is not a well-formed field (a space or an 8-bit byte in the name, no colon, a bare CR)
+ * is kept in the content unchanged as an opaque line but not offered as a {@link HeaderField}, and the fields after it
+ * are. Immutable.
  */
 final class MessageContent implements MessageData {
 
     private final byte[] content;
-    private final int bodyStart;
-    /** Each field's [start, end) in content, end after its last CRLF. */
-    private final int[][] spans;
-    private final List<HeaderField> headers;
+    private volatile Parsed parsed;
+
+    /**
+     * The parsed header section: each line's [start, end) in content (end after its last CRLF, folded lines
+     * included) with its field, or null for an opaque line.
+     */
+    private record Parsed(int[][] spans, HeaderField[] fields, List<HeaderField> headers, int bodyStart) {
+    }
 
     MessageContent(byte[] content) {
         this.content = content;
+    }
+
+    private Parsed parsed() {
+        Parsed p = parsed;
+        if (p == null) {
+            p = parse(content);
+            parsed = p;
+        }
+        return p;
+    }
+
+    private static Parsed parse(byte[] content) {
         List<int[]> sp = new ArrayList<>();
+        List<HeaderField> fs = new ArrayList<>();
         List<HeaderField> hs = new ArrayList<>();
         int pos = 0;
         int body = content.length;
@@ -44,25 +64,30 @@ final class MessageContent implements MessageData {
             while (pos < content.length && (content[pos] == ' ' || content[pos] == '\t')) {
                 pos = next(content, lineEnd(content, pos));
             }
-            String raw = new String(content, start, pos - start, StandardCharsets.UTF_8);
-            int colon = raw.indexOf(':');
-            if (colon <= 0) { // not a header line: the header section ended without a blank line
-                body = start;
-                break;
-            }
-            String name = raw.substring(0, colon).strip();
-            String value = raw.substring(colon + 1).replace("\r\n", "").replace("\n", "").replace('\0', ' ').strip();
-            try {
-                hs.add(new HeaderField(name, value));
-                sp.add(new int[] {start, pos});
-            } catch (IllegalArgumentException e) {
-                body = start;
-                break;
+            sp.add(new int[] {start, pos});
+            HeaderField field = field(new String(content, start, pos - start, StandardCharsets.UTF_8));
+            fs.add(field);
+            if (field != null) {
+                hs.add(field);
             }
         }
-        this.bodyStart = Math.min(body, content.length);
-        this.spans = sp.toArray(new int[0][]);
-        this.headers = Collections.unmodifiableList(hs);
+        return new Parsed(sp.toArray(new int[0][]), fs.toArray(new HeaderField[0]),
+                Collections.unmodifiableList(hs), Math.min(body, content.length));
+    }
+
+    /** The field of a header line (folded lines included), or null when the line is not a well-formed field. */
+    private static HeaderField field(String raw) {
+        int colon = raw.indexOf(':');
+        if (colon <= 0) {
+            return null;
+        }
+        String name = raw.substring(0, colon).strip();
+        String value = raw.substring(colon + 1).replace("\r\n", "").replace("\n", "").replace('\0', ' ').strip();
+        try {
+            return new HeaderField(name, value);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private static int lineEnd(byte[] c, int from) {
@@ -95,24 +120,25 @@ final class MessageContent implements MessageData {
         for (HeaderField h : added) {
             out.writeBytes((h.name() + ": " + h.value() + "\r\n").getBytes(StandardCharsets.UTF_8));
         }
-        for (int i = 0; i < spans.length; i++) {
-            if (!gone.contains(headers.get(i).name().toLowerCase(Locale.ROOT))) {
-                out.write(content, spans[i][0], spans[i][1] - spans[i][0]);
+        Parsed p = parsed();
+        for (int i = 0; i < p.spans.length; i++) {
+            if (p.fields[i] == null || !gone.contains(p.fields[i].name().toLowerCase(Locale.ROOT))) {
+                out.write(content, p.spans[i][0], p.spans[i][1] - p.spans[i][0]);
             }
         }
-        int tail = spans.length == 0 ? 0 : spans[spans.length - 1][1];
+        int tail = p.spans.length == 0 ? 0 : p.spans[p.spans.length - 1][1];
         out.write(content, tail, content.length - tail);
         return new MessageContent(out.toByteArray());
     }
 
     @Override
     public List<HeaderField> headers() {
-        return headers;
+        return parsed().headers;
     }
 
     @Override
     public String header(String name) {
-        for (HeaderField h : headers) {
+        for (HeaderField h : parsed().headers) {
             if (h.name().equalsIgnoreCase(name)) {
                 return h.value();
             }
@@ -122,7 +148,7 @@ final class MessageContent implements MessageData {
 
     @Override
     public InputStream body() {
-        return new ByteArrayInputStream(content, bodyStart, content.length - bodyStart);
+        return new ByteArrayInputStream(content, parsed().bodyStart, content.length - parsed().bodyStart);
     }
 
     @Override

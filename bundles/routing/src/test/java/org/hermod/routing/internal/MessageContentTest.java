@@ -1,0 +1,48 @@
+package org.hermod.routing.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import org.hermod.api.filter.HeaderField;
+import org.junit.Test;
+
+/** The header section as filters see it, with malformed lines among the fields. */
+public class MessageContentTest {
+
+    private static final String MESSAGE = "Subject: first\r\n"
+            + "Bad Name: a space in the name\r\n"
+            + "X-8bit\u00e9: an 8-bit byte in the name\r\n"
+            + "X-CR: bare\rCR\r\n"
+            + "no colon at all\r\n"
+            + "X-Spam: yes\r\n"
+            + "  folded\r\n"
+            + "From: s@from.test\r\n"
+            + "\r\n"
+            + "Body: not a header\r\n";
+
+    private static String text(MessageContent m) {
+        return new String(m.bytes(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    public void fieldsAfterAMalformedLineAreStillHeaders() throws Exception {
+        MessageContent m = new MessageContent(MESSAGE.getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of(new HeaderField("Subject", "first"), new HeaderField("X-Spam", "yes  folded"),
+                new HeaderField("From", "s@from.test")), m.headers());
+        assertEquals("yes  folded", m.header("x-spam"));
+        assertNull("the body is not the header section", m.header("Body"));
+        assertEquals("Body: not a header\r\n", new String(m.body().readAllBytes(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    public void removeHeaderFindsFieldsAfterOpaqueLinesAndKeepsThoseLinesUnchanged() {
+        MessageContent m = new MessageContent(MESSAGE.getBytes(StandardCharsets.UTF_8))
+                .edit(List.of("x-spam"), List.of(new HeaderField("X-Routed", "1")));
+        assertEquals("X-Routed: 1\r\n" + MESSAGE.replace("X-Spam: yes\r\n  folded\r\n", ""), text(m));
+        assertNull(m.header("X-Spam"));
+        assertEquals("1", m.header("X-Routed"));
+    }
+}
