@@ -98,6 +98,12 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private Route route = Route.DEFAULT;
     /** The route after the MAIL stage: what a recipient gets before its own RCPT stage changes it. */
     private Route mailRoute = Route.DEFAULT;
+    /** A MAIL or RCPT filter's hold reason (null: none): the message is stored on hold unless end of data decides otherwise. */
+    private String transactionHold;
+    /** A MAIL filter discarded the transaction, or RCPT filters discarded every recipient: accept and drop. */
+    private boolean discardMessage;
+    /** Recipients a RCPT filter discarded (answered 250, not added). */
+    private int discardedRecipients;
     /** The transaction began while no filter chain was bound: only bounce input (local domains) may be accepted. */
     private boolean filtersMissing;
     /** Route changes of the connect stage, the start of every transaction's route. */
@@ -162,6 +168,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             closing = true;
             ctx.writeAndFlush(buf(greeting.toWire())).addListener(ChannelFutureListener.CLOSE);
             return;
+        }
+        if (d.action() == FilterDecision.Action.HOLD || d.action() == FilterDecision.Action.DISCARD) {
+            // there is no message yet to hold or drop: the connection goes on, and the operator learns of it once
+            LOG.warn("Connection from {}: a connect filter answered {}, which the connect stage does not support;"
+                    + " treated as continue", clientIp.getHostAddress(), d);
         }
         connectionRoute = d.route().applyTo(Route.DEFAULT);
         greet();
@@ -485,6 +496,11 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         transactionChain = chain;
+        if (d.action() == FilterDecision.Action.HOLD) {
+            transactionHold = d.holdReason();
+        } else if (d.action() == FilterDecision.Action.DISCARD) {
+            discardMessage = true;
+        }
         route = d.route().applyTo(connectionRoute);
         mailRoute = route;
         sender = from;
@@ -679,6 +695,14 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         if (refusedByFilter(d)) {
             return;
         }
+        if (d.action() == FilterDecision.Action.DISCARD) {
+            // the client sees an ordinary acceptance; the recipient is not added (Postfix's DISCARD, per recipient)
+            LOG.info("Recipient {} from {} discarded by a filter", r.address(), clientIp.getHostAddress());
+            services.events().append("filter-discarded", clientIp, mode, authUser, "rcpt " + r.address());
+            discardedRecipients++;
+            reply("250 2.1.5 Ok");
+            return;
+        }
         Recipient out = r;
         MailAddress to = d.rewrittenRecipient();
         if (to != null) {
@@ -693,6 +717,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         route = d.route().applyTo(route);
+        if (d.action() == FilterDecision.Action.HOLD && transactionHold == null) {
+            transactionHold = d.holdReason();
+        }
         recipients.add(out);
         reply("250 2.1.5 Ok");
     }
@@ -715,7 +742,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             error("503 5.5.1 Error: need MAIL command");
             return;
         }
-        if (recipients.isEmpty()) {
+        if (recipients.isEmpty() && discardedRecipients == 0) {
             error("554 5.5.1 Error: no valid recipients");
             return;
         }
@@ -776,6 +803,19 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /** Stores (or filters, or processes as bounce input) a complete message; true once its budget release is set. */
     private boolean dataComplete(ByteBuf body, long held) {
+        if (discardMessage || recipients.isEmpty()) {
+            // discarded at MAIL, or every recipient was: read like any message, answered like one, stored nowhere
+            body.release();
+            String id = spool.newQueueId();
+            LOG.info("{}: discarded by a filter before end of data (from {}, sender <{}>)", id,
+                    clientIp.getHostAddress(), sender);
+            services.events().append("filter-discarded", clientIp, mode, authUser, id);
+            resetTransaction();
+            junk = 0;
+            lineTimeSpent = 0;
+            reply("250 2.0.0 Ok: queued as " + id);
+            return false;
+        }
         byte[] content;
         String id;
         try {
@@ -791,6 +831,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 : Envelope.BodyType.SEVEN_BIT, mailParams.containsKey("SMTPUTF8"), heloName, clientIp.getHostAddress(), null);
         FilterChain chain = transactionChain;
         Route decided = route;
+        String hold = transactionHold;
         resetTransaction();
         junk = 0;
         lineTimeSpent = 0;
@@ -806,9 +847,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                         }
                         return err != null ? null : o;
                     })
-                    .thenCompose(o -> filtered(id, env, decided, content, o));
+                    .thenCompose(o -> filtered(id, env, decided, hold, content, o));
         } else {
-            result = store(id, env, decided, null, content);
+            result = store(id, env, decided, hold, content);
         }
         result.whenComplete((r, err) -> decoder.releaseHeld(held));
         await(result, this::stored);
@@ -816,7 +857,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     /** Acts on the end-of-data decision: refuse, drop, hold or store the message as the filters changed it. */
-    private CompletionStage<String> filtered(String id, Envelope env, Route decided, byte[] content,
+    private CompletionStage<String> filtered(String id, Envelope env, Route decided, String hold, byte[] content,
                                              FilterChain.DataOutcome o) {
         FilterDecision d = o == null || o.decision() == null ? FILTER_FAILED : o.decision();
         switch (d.action()) {
@@ -834,7 +875,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 Envelope e = o.envelope() == null ? env : o.envelope();
                 Route r = o.route() == null ? decided : o.route();
                 byte[] c = o.content() == null ? content : o.content();
-                return store(id, e, r, d.action() == FilterDecision.Action.HOLD ? d.holdReason() : null, c);
+                return store(id, e, r, d.action() == FilterDecision.Action.HOLD ? d.holdReason() : hold, c);
             }
         }
     }
@@ -966,6 +1007,9 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         route = Route.DEFAULT;
         mailRoute = Route.DEFAULT;
         filtersMissing = false;
+        transactionHold = null;
+        discardMessage = false;
+        discardedRecipients = 0;
     }
 
     // ------------------------------------------------------------------ STARTTLS (RFC 3207)
@@ -1130,7 +1174,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             refusal = "503 5.5.1 Error: send EHLO first";
         } else if (sender == null) {
             refusal = "503 5.5.1 Error: need MAIL command";
-        } else if (recipients.isEmpty()) {
+        } else if (recipients.isEmpty() && discardedRecipients == 0) {
             refusal = "554 5.5.1 Error: no valid recipients";
         }
         boolean first = refusal == null && !chunked;

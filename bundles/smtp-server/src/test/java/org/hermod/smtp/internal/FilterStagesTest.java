@@ -213,6 +213,53 @@ public class FilterStagesTest {
                 .endsWith("queued as Q1\r\n"));
     }
 
+    @Test
+    public void holdAtMailOrRcptHoldsTheStoredMessage() {
+        Harness h = harness(new FakeFilterChain()
+                .on(Stage.MAIL, c -> CompletableFuture.completedFuture(c.detail().startsWith("held@")
+                        ? FilterDecision.hold("sender under review") : FilterDecision.proceed()))
+                .on(Stage.RCPT, c -> CompletableFuture.completedFuture(c.detail().equals("q@y.test")
+                        ? FilterDecision.hold("recipient quarantined") : FilterDecision.proceed())));
+        assertTrue(h.send("EHLO c.test\r\nMAIL FROM:<held@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE)
+                .endsWith("queued as Q1\r\n"));
+        assertTrue(h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<q@y.test>\r\n" + MESSAGE)
+                .endsWith("queued as Q2\r\n"));
+        assertTrue(h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE).endsWith("queued as Q3\r\n"));
+        assertEquals(java.util.Arrays.asList("sender under review", "recipient quarantined", null), h.spool.holds);
+        assertEquals(2, h.spool.envelopes.get(1).recipients().size());
+    }
+
+    @Test
+    public void discardAtMailDropsTheMessageAndAtRcptDropsTheRecipient() {
+        FakeFilterChain chain = new FakeFilterChain()
+                .on(Stage.CONNECT, FilterDecision.discard()) // not supported there: the session goes on
+                .on(Stage.MAIL, c -> CompletableFuture.completedFuture(c.detail().startsWith("drop@")
+                        ? FilterDecision.discard() : FilterDecision.proceed()))
+                .on(Stage.RCPT, c -> CompletableFuture.completedFuture(c.detail().startsWith("gone")
+                        ? FilterDecision.discard() : FilterDecision.proceed()));
+        Harness h = harness(chain);
+        h.ch.runPendingTasks();
+        h.replies(); // the greeting
+        assertEquals(1, chain.count(Stage.CONNECT));
+        assertTrue(h.ch.isActive());
+        String r = h.send("EHLO c.test\r\nMAIL FROM:<drop@x.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE);
+        assertTrue(r, r.endsWith("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+                + "250 2.0.0 Ok: queued as Q1\r\n"));
+        assertTrue("a transaction discarded at MAIL is stored nowhere", h.spool.envelopes.isEmpty());
+        r = h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<gone1@y.test>\r\nRCPT TO:<b@y.test>\r\n" + MESSAGE);
+        assertTrue(r, r.startsWith("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354"));
+        assertEquals(java.util.List.of("b@y.test"), h.spool.envelopes.get(0).recipients().stream()
+                .map(x -> x.address().toString()).toList());
+        // every recipient discarded: DATA is accepted and the message dropped, as for a discarded transaction
+        r = h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<gone2@y.test>\r\n" + MESSAGE);
+        assertTrue(r, r.endsWith("354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok: queued as Q3\r\n"));
+        r = h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<gone3@y.test>\r\nBDAT 7 LAST\r\nhello\r\n");
+        assertTrue(r, r.endsWith("250 2.1.5 Ok\r\n250 2.0.0 Ok: queued as Q4\r\n"));
+        assertEquals(1, h.spool.envelopes.size());
+        // without any recipient at all DATA is still refused
+        assertTrue(h.send("MAIL FROM:<a@x.test>\r\nDATA\r\n").endsWith("554 5.5.1 Error: no valid recipients\r\n"));
+    }
+
     // ------------------------------------------------------------------ pipelining and timing
 
     @Test
