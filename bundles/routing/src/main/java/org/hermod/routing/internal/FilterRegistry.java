@@ -387,6 +387,11 @@ public final class FilterRegistry implements FilterChainProvider, FilterAdmin {
             throw new IllegalStateException("filter " + name + ": update of " + b.getSymbolicName() + " to "
                     + prev.version() + " failed: " + ex.getMessage(), ex);
         }
+        try {
+            archive.rolledBack(b.getSymbolicName(), from, prev.version());
+        } catch (IOException ex) {
+            LOG.warn("filter {}: cannot note the rollback to {}: {}", name, prev.version(), ex.toString());
+        }
         FrameworkWiring wiring = context.getBundle(0).adapt(FrameworkWiring.class);
         wiring.refreshBundles(List.of(b));
         events.append("rollback", name, b.getSymbolicName(), from, prev.version());
