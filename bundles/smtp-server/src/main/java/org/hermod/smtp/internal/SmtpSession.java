@@ -706,6 +706,16 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         Recipient out = r;
         MailAddress to = d.rewrittenRecipient();
         if (to != null) {
+            String refusal = rewriteRefusal(to, mailParams.containsKey("SMTPUTF8"), trusted || authUser != null);
+            if (refusal != null) {
+                LOG.info("Rewrite of {} to {} by a filter refused: {}", r.address(), to, refusal);
+                error(refusal);
+                return;
+            }
+            if (recipients.stream().anyMatch(x -> x.address().equals(to))) {
+                reply("250 2.1.5 Ok"); // a duplicate, as RCPT of an address already given: delivered once
+                return;
+            }
             // the DSN parameters stay; without an ORCPT the original address becomes one (RFC 3461 4.2), so that
             // notices still name the address the client gave
             out = new Recipient(to, r.notifyOn(), r.orcpt() != null ? r.orcpt() : "rfc822;" + r.address());
@@ -722,6 +732,48 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         recipients.add(out);
         reply("250 2.1.5 Ok");
+    }
+
+    /**
+     * Hermod's own checks on an address a filter put in place of one the client gave (a RCPT rewrite, or end-of-data
+     * recipients): the reply line the check would have given the client for that address at RCPT, or null when it
+     * passes. {@code mayRelay}: the client is in mynetworks or authenticated.
+     */
+    private String rewriteRefusal(MailAddress to, boolean utf8, boolean mayRelay) {
+        if (to.isInternational() && !utf8) {
+            return "553 5.6.7 Must declare SMTPUTF8 to send an internationalized address";
+        }
+        if (to.localPart().getBytes(StandardCharsets.UTF_8).length > MAX_LOCAL_PART) {
+            return "501 5.1.3 Bad recipient address syntax: local part longer than " + MAX_LOCAL_PART + " octets";
+        }
+        if (!mayRelay && !settings.isRelayDomain(to.domain()) && !policy.isLocalDomain(to.domain())) {
+            return "554 5.7.1 <" + to + ">: Relay access denied";
+        }
+        return settings.refuseSuppressed() ? policy.refusal(to) : null;
+    }
+
+    /**
+     * The end-of-data filters' recipients checked as {@link #rewriteRefusal} checks a rewrite: a recipient the client
+     * did not give that fails refuses the message with that check's reply; duplicates are removed.
+     */
+    private Object checkedRecipients(Envelope given, Envelope changed, boolean mayRelay) {
+        List<Recipient> out = new ArrayList<>();
+        Set<MailAddress> seen = new java.util.HashSet<>();
+        Set<MailAddress> original = new java.util.HashSet<>();
+        given.recipients().forEach(x -> original.add(x.address()));
+        for (Recipient x : changed.recipients()) {
+            if (!original.contains(x.address())) {
+                String refusal = rewriteRefusal(x.address(), given.smtpUtf8(), mayRelay);
+                if (refusal != null) {
+                    LOG.info("Recipient {} set by an end-of-data filter refused: {}", x.address(), refusal);
+                    return refusal;
+                }
+            }
+            if (seen.add(x.address())) {
+                out.add(x);
+            }
+        }
+        return out.size() == changed.recipients().size() ? changed : changed.withRecipients(out);
     }
 
     /**
@@ -832,6 +884,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         FilterChain chain = transactionChain;
         Route decided = route;
         String hold = transactionHold;
+        boolean mayRelay = trusted || authUser != null;
         resetTransaction();
         junk = 0;
         lineTimeSpent = 0;
@@ -847,7 +900,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                         }
                         return err != null ? null : o;
                     })
-                    .thenCompose(o -> filtered(id, env, decided, hold, content, o));
+                    .thenCompose(o -> filtered(id, env, decided, hold, mayRelay, content, o));
         } else {
             result = store(id, env, decided, hold, content);
         }
@@ -857,8 +910,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     }
 
     /** Acts on the end-of-data decision: refuse, drop, hold or store the message as the filters changed it. */
-    private CompletionStage<String> filtered(String id, Envelope env, Route decided, String hold, byte[] content,
-                                             FilterChain.DataOutcome o) {
+    private CompletionStage<String> filtered(String id, Envelope env, Route decided, String hold, boolean mayRelay,
+                                             byte[] content, FilterChain.DataOutcome o) {
         FilterDecision d = o == null || o.decision() == null ? FILTER_FAILED : o.decision();
         switch (d.action()) {
             case REJECT, DEFER -> {
@@ -872,7 +925,14 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 return CompletableFuture.completedFuture("250 2.0.0 Ok: queued as " + id);
             }
             default -> {
-                Envelope e = o.envelope() == null ? env : o.envelope();
+                Envelope e = env;
+                if (o.envelope() != null) {
+                    Object checked = checkedRecipients(env, o.envelope(), mayRelay);
+                    if (checked instanceof String refusal) {
+                        return CompletableFuture.completedFuture(refusal);
+                    }
+                    e = (Envelope) checked;
+                }
                 Route r = o.route() == null ? decided : o.route();
                 byte[] c = o.content() == null ? content : o.content();
                 return store(id, e, r, d.action() == FilterDecision.Action.HOLD ? d.holdReason() : hold, c);

@@ -260,6 +260,46 @@ public class FilterStagesTest {
         assertTrue(h.send("MAIL FROM:<a@x.test>\r\nDATA\r\n").endsWith("554 5.5.1 Error: no valid recipients\r\n"));
     }
 
+    @Test
+    public void aRewrittenRecipientPassesHermodsOwnChecksAgain() {
+        FakeFilterChain chain = new FakeFilterChain().on(Stage.RCPT, c -> CompletableFuture.completedFuture(
+                switch (c.detail()) {
+                    case "out@relay.test" -> FilterDecision.proceed().withRecipientRewritten(MailAddress.parse("x@far.test"));
+                    case "long@relay.test" -> FilterDecision.proceed().withRecipientRewritten(
+                            MailAddress.parse("a".repeat(65) + "@relay.test"));
+                    case "utf@relay.test" -> FilterDecision.proceed().withRecipientRewritten(
+                            MailAddress.parse("j\u00f6rg@relay.test"));
+                    case "dup@relay.test" -> FilterDecision.proceed().withRecipientRewritten(
+                            MailAddress.parse("b@relay.test"));
+                    case "in@relay.test" -> FilterDecision.proceed().withRecipientRewritten(
+                            MailAddress.parse("c@sub.relay.test"));
+                    default -> FilterDecision.proceed();
+                })).onDataAnswer(c -> CompletableFuture.completedFuture(new FilterChain.DataOutcome(
+                        FilterDecision.proceed(), c.detail().contains("b@relay.test, b@relay.test") ? null
+                        : org.hermod.api.Envelope.local(MailAddress.parse("a@x.test"), java.util.List.of(
+                                Recipient.of(MailAddress.parse("b@relay.test")),
+                                Recipient.of(MailAddress.parse(c.detail().contains("c@sub") ? "b@relay.test"
+                                        : "y@far.test"))), org.hermod.api.Envelope.BodyType.SEVEN_BIT),
+                        c.route(), c.content())));
+        // a client outside mynetworks, not authenticated
+        Harness h = new Harness(s -> s.withFilters(() -> chain), null, null, "mynetworks", new String[] {"10.9.0.0/16"});
+        String r = h.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@relay.test>\r\n"
+                + "RCPT TO:<out@relay.test>\r\nRCPT TO:<long@relay.test>\r\nRCPT TO:<utf@relay.test>\r\n"
+                + "RCPT TO:<dup@relay.test>\r\nRCPT TO:<in@relay.test>\r\n" + MESSAGE);
+        assertTrue(r, r.contains("250 2.1.5 Ok\r\n554 5.7.1 <x@far.test>: Relay access denied\r\n"
+                + "501 5.1.3 Bad recipient address syntax: local part longer than 64 octets\r\n"
+                + "553 5.6.7 Must declare SMTPUTF8 to send an internationalized address\r\n"
+                + "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354"));
+        // the data filter's recipients: the duplicate is removed (c@sub.relay.test was replaced by b@relay.test)
+        assertTrue(r, r.endsWith("queued as Q1\r\n"));
+        assertEquals(java.util.List.of("b@relay.test"), h.spool.envelopes.get(0).recipients().stream()
+                .map(x -> x.address().toString()).toList());
+        // and one to a domain the client may not relay to refuses the message as RCPT would have
+        r = h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@relay.test>\r\n" + MESSAGE);
+        assertTrue(r, r.endsWith("354 End data with <CR><LF>.<CR><LF>\r\n554 5.7.1 <y@far.test>: Relay access denied\r\n"));
+        assertEquals(1, h.spool.envelopes.size());
+    }
+
     // ------------------------------------------------------------------ pipelining and timing
 
     @Test
