@@ -22,6 +22,13 @@ import io.netty.channel.Channel;
 @Designate(ocd = SmtpListenerConfig.class, factory = true)
 public final class SmtpListener {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SmtpListener.class);
+    /**
+     * The listener name the DKIM bundle takes for Hermod's own, locally generated mail ({@code SessionInfo.listener()}
+     * equal to it is signed as local): a network listener must never carry it.
+     */
+    static final String RESERVED = "local";
+
     private final SmtpServer server;
     private final String name;
     private Channel channel;
@@ -32,6 +39,12 @@ public final class SmtpListener {
             throws InterruptedException {
         this.server = server;
         this.name = name(props, ListenerMode.parse(config.mode()));
+        if (name.equalsIgnoreCase(RESERVED)) {
+            LOG.error("SMTP listener {} not started: the name '{}' is reserved for locally generated mail (its"
+                    + " clients' mail would be DKIM-signed as Hermod's own); rename the configuration, e.g."
+                    + " org.hermod.smtp.listener-internal.cfg", props.get("service.pid"), name);
+            return;
+        }
         bind(config);
     }
 
@@ -63,6 +76,9 @@ public final class SmtpListener {
 
     @Modified
     void modified(SmtpListenerConfig c) throws InterruptedException {
+        if (channel == null) {
+            return; // refused at activation; its name cannot change without a new configuration
+        }
         if (!bound.equals(c.bindAddress() + ":" + c.port() + ":" + ListenerMode.parse(c.mode()))) {
             channel.close().syncUninterruptibly();
             bind(c);
@@ -71,11 +87,13 @@ public final class SmtpListener {
 
     @Deactivate
     void stop() {
-        channel.close().syncUninterruptibly();
+        if (channel != null) {
+            channel.close().syncUninterruptibly();
+        }
     }
 
-    /** The port actually bound. */
+    /** The port actually bound, or -1 when the listener was refused (a reserved name). */
     public int port() {
-        return ((InetSocketAddress) channel.localAddress()).getPort();
+        return channel == null ? -1 : ((InetSocketAddress) channel.localAddress()).getPort();
     }
 }
