@@ -72,6 +72,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
     private Compactor compactor;
     private SuspendedDomains suspendedFile;
     private SpaceGuard space;
+    private final JournalHealth health = new JournalHealth();
 
     /** For tests and embedding: opens a spool in a directory. */
     public static SpoolService open(Path dir, long segmentSize) throws IOException {
@@ -199,6 +200,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             return CompletableFuture.failedFuture(full);
         }
         return journal.append(type, head, content).thenApply(loc -> {
+            health.succeeded();
             index.stored(m, loc, head.length, content.length);
             fireReady();
             return id;
@@ -222,6 +224,9 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
     @Override
     public List<DeliveryItem> lease(String domain, int max) {
         List<DeliveryItem> out = new ArrayList<>();
+        if (health.unhealthy(System.currentTimeMillis())) {
+            return out; // the last journal write failed: what is delivered now could not be recorded
+        }
         for (Slot s : index.lease(domain, max)) {
             out.add(new LeasedItem(this, s, s.pendingRecipients()));
         }
@@ -251,8 +256,9 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
     /**
      * Called by {@link LeasedItem}. A release (nothing decided) applies at once. Outcomes are written to the journal
      * first and applied to the index only once they are fsynced, so what the index shows is always what a restart
-     * would show; the slot stays leased meanwhile. If the write fails the slot becomes due again (the attempt is
-     * repeated: at-least-once) instead of silently forgetting the outcome, and the returned stage fails.
+     * would show; the slot stays leased meanwhile. If the write fails the slot becomes due again after a backoff (the
+     * attempt is repeated: at-least-once) instead of silently forgetting the outcome, no slot is leased until the
+     * backoff has passed or a spool write succeeds ({@link JournalHealth}), and the returned stage fails.
      *
      * @return completes when the outcome is durable and applied to the index
      */
@@ -271,11 +277,16 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             Throwable error = failure;
             try {
                 if (failure == null) {
+                    health.succeeded();
                     index.complete(slot, idx, status, countAttempt, retryAt, lastError, ended);
                 } else {
-                    LOG.error("Could not record the delivery outcome of {} ({}); it will be attempted again",
-                            slot.msg.id, slot.domain, failure);
-                    index.complete(slot, new int[0], new byte[0], false, 0, null, 0);
+                    // due again only after a backoff, and no leases meanwhile: a journal that refuses every write
+                    // would otherwise have delivered mail leased and delivered again in a tight loop
+                    long again = health.failed(System.currentTimeMillis());
+                    LOG.error("Could not record the delivery outcome of {} ({}); it will be attempted again at {}, and"
+                            + " nothing is leased until then or until a spool write succeeds", slot.msg.id, slot.domain,
+                            java.time.Instant.ofEpochMilli(again), failure);
+                    index.complete(slot, new int[0], new byte[0], false, again, null, 0);
                 }
                 fireReady();
             } catch (RuntimeException e) {

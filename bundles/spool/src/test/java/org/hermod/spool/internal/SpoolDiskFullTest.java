@@ -171,4 +171,29 @@ public class SpoolDiskFullTest {
         assertTrue("the delivery's outcome survived: not delivered again", spool.message(queued).isEmpty());
         assertTrue("the refused message is not queued", spool.queueIds(null, 10).isEmpty());
     }
+
+    @Test
+    public void aDeliveryWhoseOutcomeCannotBeWrittenIsNotLeasedAgainAtOnce() throws Exception {
+        String queued = store("a@d.test");
+        store("b@e.test");
+        DeliveryItem item = spool.lease("d.test", 1).get(0);
+        spool.journal().failNextWrite = new IOException("Read-only file system");
+        try {
+            item.complete(List.of(new RecipientResult(item.envelope().recipients().get(0),
+                    RecipientResult.Status.DELIVERED, SmtpReply.of(250, "2.0.0", "ok"), "mx")), null)
+                    .toCompletableFuture().get(10, TimeUnit.SECONDS);
+            fail("the outcome counts as recorded although its write failed");
+        } catch (ExecutionException expected) {
+            // the delivery will be repeated (at-least-once), but not at once
+        }
+        assertTrue("the delivered message is not handed out again at once", spool.lease("d.test", 10).isEmpty());
+        assertTrue("while the journal is failing nothing else is leased either", spool.lease("e.test", 10).isEmpty());
+
+        store("c@d.test"); // a write succeeds again: leases resume
+        assertEquals("other mail flows again", 1, spool.lease("e.test", 10).size());
+        List<DeliveryItem> d = spool.lease("d.test", 10);
+        assertEquals("the message whose outcome was lost waits its backoff", 1, d.size());
+        assertTrue(!d.get(0).queueId().equals(queued));
+        assertTrue("it is still queued, to be delivered again later", spool.message(queued).isPresent());
+    }
 }
