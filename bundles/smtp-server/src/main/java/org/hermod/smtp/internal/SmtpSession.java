@@ -104,6 +104,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private boolean discardMessage;
     /** Recipients a RCPT filter discarded (answered 250, not added). */
     private int discardedRecipients;
+    /** The message last handed to its end-of-data stage or spool write (null: none yet). */
+    private PendingMessage pending;
     /** The transaction began while no filter chain was bound: only bounce input (local domains) may be accepted. */
     private boolean filtersMissing;
     /** Route changes of the connect stage, the start of every transaction's route. */
@@ -189,6 +191,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         if (timeout != null) {
             timeout.cancel(false);
+        }
+        PendingMessage p = pending;
+        if (p != null) {
+            // closed (by the client, or by the watchdog's 421) while the message waited: the client will send it again,
+            // so a filter stage that completes later must not store it, and its memory is given back now
+            p.abandoned.set(true);
+            p.release();
         }
         ctx.fireChannelInactive();
     }
@@ -888,6 +897,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         resetTransaction();
         junk = 0;
         lineTimeSpent = 0;
+        PendingMessage msg = new PendingMessage(decoder, held);
+        pending = msg;
         CompletionStage<String> result;
         if (policy.isBounceInput(env)) {
             result = policy.acceptBounce(env, content);
@@ -900,13 +911,39 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                         }
                         return err != null ? null : o;
                     })
-                    .thenCompose(o -> filtered(id, env, decided, hold, mayRelay, content, o));
+                    .thenCompose(o -> {
+                        if (msg.abandoned.get()) {
+                            LOG.info("{}: not stored: the session closed while its end-of-data filters ran", id);
+                            return CompletableFuture.completedFuture("421 4.3.0 session closed");
+                        }
+                        return filtered(id, env, decided, hold, mayRelay, content, o);
+                    });
         } else {
             result = store(id, env, decided, hold, content);
         }
-        result.whenComplete((r, err) -> decoder.releaseHeld(held));
+        result.whenComplete((r, err) -> msg.release());
         await(result, this::stored);
         return true;
+    }
+
+    /** A message between end of data and its reply: its memory reservation, given back exactly once, and whether the
+     *  session closed meanwhile. */
+    private static final class PendingMessage {
+        final java.util.concurrent.atomic.AtomicBoolean abandoned = new java.util.concurrent.atomic.AtomicBoolean();
+        private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        private final SmtpFrameDecoder decoder;
+        private final long held;
+
+        PendingMessage(SmtpFrameDecoder decoder, long held) {
+            this.decoder = decoder;
+            this.held = held;
+        }
+
+        void release() {
+            if (released.compareAndSet(false, true)) {
+                decoder.releaseHeld(held);
+            }
+        }
     }
 
     /** Acts on the end-of-data decision: refuse, drop, hold or store the message as the filters changed it. */

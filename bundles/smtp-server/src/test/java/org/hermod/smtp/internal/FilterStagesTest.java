@@ -300,6 +300,33 @@ public class FilterStagesTest {
         assertEquals(1, h.spool.envelopes.size());
     }
 
+    @Test
+    public void aMessageWhoseSessionClosedWhileItsDataStageRanIsNotStoredAndItsMemoryIsReleasedOnce() {
+        CompletableFuture<FilterChain.DataOutcome> later = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicReference<FakeFilterChain.Call> seen = new AtomicReference<>();
+        Harness h = harness(new FakeFilterChain().onDataAnswer(c -> {
+            seen.set(c);
+            return later;
+        }));
+        h.send(TX + MESSAGE);
+        assertTrue("the message's memory is reserved while its filters run", h.budget.used() > 0);
+        h.ch.advanceTimeBy(9, TimeUnit.MINUTES);
+        h.ch.runPendingTasks();
+        assertTrue(h.ch.isActive());
+        assertTrue(h.budget.used() > 0);
+        h.ch.advanceTimeBy(61, TimeUnit.SECONDS); // the watchdog: twice the command timeout
+        h.ch.runPendingTasks();
+        assertTrue(h.replies().startsWith("421 4.3.0 mx.test Error: local processing did not complete"));
+        assertFalse(h.ch.isActive());
+        assertEquals(0, h.budget.used());
+        FakeFilterChain.Call c = seen.get();
+        later.complete(new FilterChain.DataOutcome(FilterDecision.proceed(), null, c.route(), c.content()));
+        h.ch.runPendingTasks();
+        assertTrue("the client got 421 and will retry: storing it too would deliver it twice",
+                h.spool.envelopes.isEmpty());
+        assertEquals("released exactly once", 0, h.budget.used());
+    }
+
     // ------------------------------------------------------------------ pipelining and timing
 
     @Test
