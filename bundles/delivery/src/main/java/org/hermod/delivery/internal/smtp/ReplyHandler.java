@@ -33,6 +33,7 @@ final class ReplyHandler extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> timer;
     private Throwable failure;
     private long replies;
+    private boolean startTlsPipelined;
 
     private static final class Expect {
         final CompletableFuture<SmtpReply> future;
@@ -128,7 +129,24 @@ final class ReplyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         startTimer();
+        boolean injected = "STARTTLS".equals(e.what) && reply.code() == 220 && buffered() > 0;
+        if (injected) {
+            // bytes after the 220 would be read as if they came over TLS (CVE-2011-0411, client side)
+            startTlsPipelined = true;
+        }
         e.future.complete(reply);
+        if (injected) {
+            fail(new IOException("STARTTLS response pipelined"));
+        }
+    }
+
+    /** Whether the 220 reply to STARTTLS came with more bytes behind it (then the connection is failed). */
+    boolean startTlsPipelined() {
+        return startTlsPipelined;
+    }
+
+    private int buffered() {
+        return ctx != null && ctx.pipeline().get(Framer.NAME) instanceof Framer f ? f.buffered() : 0;
     }
 
     static SmtpReply parse(List<String> lines) {

@@ -21,7 +21,6 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -152,7 +151,7 @@ public final class SmtpClient implements AutoCloseable {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("framer", new LineBasedFrameDecoder(8192, true, false));
+                        ch.pipeline().addLast(Framer.NAME, new Framer());
                         ch.pipeline().addLast(ReplyHandler.NAME, replies);
                     }
                 });
@@ -210,6 +209,13 @@ public final class SmtpClient implements AutoCloseable {
             conn.capabilities(caps);
             if (tlsAllowed && caps.startTls() && t.tls.triesTls() && !conn.isTls()) {
                 return conn.command("STARTTLS", to.helo()).thenCompose(st -> {
+                    if (st.code() == 220 && conn.startTlsPipelined()) {
+                        conn.close();
+                        return done(withTls(fail(SmtpReply.of(451, "4.7.0", "STARTTLS response pipelined by " + t.host
+                                + "[" + t.address.getHostAddress() + "]"), FailureInput.Kind.TLS_FAILURE, t),
+                                PeerCheck.outcome(t.tls, null, null, "validation-failure",
+                                        "STARTTLS response pipelined")));
+                    }
                     if (st.code() != 220) {
                         return done(requireTls(conn, t, "STARTTLS refused: " + st));
                     }

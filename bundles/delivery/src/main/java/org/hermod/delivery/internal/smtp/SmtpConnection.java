@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
 
@@ -103,6 +104,11 @@ public final class SmtpConnection {
         return channel.isActive() && !replies.failed();
     }
 
+    /** Whether the server sent more bytes right behind its 220 reply to STARTTLS (the connection is then failed). */
+    boolean startTlsPipelined() {
+        return replies.startTlsPipelined();
+    }
+
     long repliesReceived() {
         return replies.repliesReceived();
     }
@@ -186,6 +192,13 @@ public final class SmtpConnection {
                 ssl.engine().setSSLParameters(p);
             }
             ssl.setHandshakeTimeoutMillis(timeout.toMillis());
+            if (replies.startTlsPipelined()
+                    || channel.pipeline().get(Framer.NAME) instanceof Framer f && f.buffered() > 0) {
+                result.completeExceptionally(new SSLException("STARTTLS response pipelined"));
+                return;
+            }
+            // a fresh framer: nothing received before the handshake is read as if it came over TLS
+            channel.pipeline().replace(Framer.NAME, Framer.NAME, new Framer());
             channel.pipeline().addFirst("ssl", ssl);
             ssl.handshakeFuture().addListener(h -> {
                 if (h.isSuccess()) {

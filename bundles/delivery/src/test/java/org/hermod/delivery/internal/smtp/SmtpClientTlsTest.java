@@ -173,4 +173,47 @@ public class SmtpClientTlsTest {
         assertNull(c.connection());
         assertEquals("starttls-not-supported", c.failure().tls().failure());
     }
+
+    @Test
+    public void aReplyPipelinedBehindThe220ToStarttlsFailsTheConnectionAndIsNeverReadAsTls() throws Exception {
+        try (java.net.ServerSocket ss = new java.net.ServerSocket(0, 5, InetAddress.getByName("127.0.0.1"))) {
+            java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread fake = new Thread(() -> {
+                while (!ss.isClosed()) {
+                    try (java.net.Socket s = ss.accept()) {
+                        accepted.incrementAndGet();
+                        var in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                                java.nio.charset.StandardCharsets.US_ASCII));
+                        var out = s.getOutputStream();
+                        out.write("220 fake ESMTP\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                        String line;
+                        while ((line = in.readLine()) != null) {
+                            received.add(line);
+                            String reply = line.startsWith("EHLO") ? "250-fake\r\n250 STARTTLS\r\n"
+                                    : line.equals("STARTTLS") ? "220 ready\r\n250 injected\r\n" // one write
+                                    : line.equals("QUIT") ? "221 bye\r\n" : "250 ok\r\n";
+                            out.write(reply.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                            out.flush();
+                        }
+                    } catch (java.io.IOException e) {
+                        // next connection, or closed
+                    }
+                }
+            });
+            fake.setDaemon(true);
+            fake.start();
+            ConnectSettings cs = new ConnectSettings(ss.getLocalPort(), "client.test", "",
+                    Timeouts.uniform(Duration.ofSeconds(5)), TlsRequirement.uniform("dest.test",
+                            pkix(true, "verify"), trust));
+            Route route = Route.of(List.of(new MxHost("mx.dest.test", 10, List.of(InetAddress.getByName("127.0.0.1")))),
+                    false);
+            SmtpClient.Connected c = client.connect(route, cs).get(15, TimeUnit.SECONDS);
+            assertNull(c.connection());
+            assertEquals("4.7.0", c.failure().reply().enhancedStatus());
+            assertTrue(c.failure().reply().text(), c.failure().reply().text().contains("STARTTLS response pipelined"));
+            assertEquals(1, accepted.get()); // required TLS: no plaintext retry
+            assertFalse(received.stream().anyMatch(l -> l.startsWith("MAIL")));
+        }
+    }
 }
