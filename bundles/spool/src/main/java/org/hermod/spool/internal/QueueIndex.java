@@ -783,10 +783,15 @@ final class QueueIndex {
     CompletableFuture<Journal.Location> delete(String id) {
         lock.lock();
         try {
-            if (remove(id) == null) {
+            if (!messages.containsKey(id)) {
                 return null;
             }
-            return writer.append(RecordCodec.DELETE, RecordCodec.deleteRecord(id), null);
+            // removed from memory only once the deletion is durable: if the write fails the message stays queued, as
+            // it would after a restart
+            return writer.append(RecordCodec.DELETE, RecordCodec.deleteRecord(id), null).thenApply(loc -> {
+                remove(id);
+                return loc;
+            });
         } finally {
             lock.unlock();
         }
@@ -851,10 +856,13 @@ final class QueueIndex {
     CompletableFuture<Journal.Location> hold(String id, String reason) {
         lock.lock();
         try {
+            MessageEntry m = messages.get(id);
+            String before = m == null ? null : m.holdReason;
             if (!holdEntry(id, reason)) {
                 return null;
             }
-            return writer.append(RecordCodec.HOLD, RecordCodec.holdRecord(id, reason), null);
+            return undoIfNotDurable(writer.append(RecordCodec.HOLD, RecordCodec.holdRecord(id, reason), null), id,
+                    before);
         } finally {
             lock.unlock();
         }
@@ -864,13 +872,44 @@ final class QueueIndex {
     CompletableFuture<Journal.Location> release(String id) {
         lock.lock();
         try {
+            MessageEntry m = messages.get(id);
+            String before = m == null ? null : m.holdReason;
             if (!releaseEntry(id)) {
                 return null;
             }
-            return writer.append(RecordCodec.HOLD, RecordCodec.holdRecord(id, null), null);
+            return undoIfNotDurable(writer.append(RecordCodec.HOLD, RecordCodec.holdRecord(id, null), null), id,
+                    before);
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * An operator's hold or release changes memory at once (so that nothing is leased meanwhile); when its record
+     * cannot be written, the message goes back to the hold state it had ({@code before}; null: not held), which is
+     * what a restart would show.
+     */
+    private CompletableFuture<Journal.Location> undoIfNotDurable(CompletableFuture<Journal.Location> durable, String id,
+                                                                 String before) {
+        return durable.whenComplete((loc, failure) -> {
+            if (failure == null) {
+                return;
+            }
+            lock.lock();
+            try {
+                MessageEntry m = messages.get(id);
+                if (m == null || java.util.Objects.equals(m.holdReason, before)) {
+                    return;
+                }
+                if (before == null) {
+                    releaseEntry(id);
+                } else {
+                    holdEntry(id, before);
+                }
+            } finally {
+                lock.unlock();
+            }
+        });
     }
 
     /** A message's details for the operator, or null when it is not queued. */

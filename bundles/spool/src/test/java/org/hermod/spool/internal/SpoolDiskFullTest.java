@@ -196,4 +196,26 @@ public class SpoolDiskFullTest {
         assertTrue(!d.get(0).queueId().equals(queued));
         assertTrue("it is still queued, to be delivered again later", spool.message(queued).isPresent());
     }
+
+    @Test
+    public void anOperatorHoldOrDeleteWhoseWriteFailsLeavesTheMessageAsItWas() throws Exception {
+        String id = store("a@d.test");
+        spool.journal().failNextWrite = new IOException("Input/output error");
+        try {
+            spool.hold(id, "spam?");
+            fail("the hold counts as done although its write failed");
+        } catch (RuntimeException expected) {
+            // the operator sees the failure
+        }
+        assertTrue("not shown as held", spool.held(10).isEmpty());
+        spool.journal().failNextWrite = new IOException("Input/output error");
+        try {
+            spool.delete(id);
+            fail("the delete counts as done although its write failed");
+        } catch (RuntimeException expected) {
+            // the operator sees the failure
+        }
+        assertTrue("still queued, as after a restart", spool.message(id).isPresent());
+        assertEquals("and still delivered", 1, spool.lease("d.test", 10).size());
+    }
 }
