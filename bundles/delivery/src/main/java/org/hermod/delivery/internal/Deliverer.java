@@ -361,7 +361,12 @@ public final class Deliverer {
             // a connection must never carry mail for a destination whose TLS requirements it does not meet
             String key = egress.poolKey() + tls.poolKeySuffix();
             List<RecipientOutcome> acc = new ArrayList<>();
-            return chunk(egress, key, item.domain(), route, cs, msg, chunks, 0, pool.acquire(key), acc, s)
+            SmtpConnection pooled = pool.acquire(key);
+            if (pooled != null && !pooled.meets(tls)) {
+                pooled.quit(); // opened under another requirement (policy changed, or a sibling host's weaker one)
+                pooled = null;
+            }
+            return chunk(egress, key, item.domain(), route, cs, msg, chunks, 0, pooled, acc, s)
                     .thenApply(v -> acc);
         });
     }
@@ -427,8 +432,8 @@ public final class Deliverer {
                                           Transaction.Message msg, List<Chunk> chunks, int i, SmtpConnection conn,
                                           List<RecipientOutcome> acc, DeliverySettings s) {
         if (i >= chunks.size()) {
-            if (conn != null) {
-                pool.release(key, conn, true);
+            if (conn != null) { // kept only when it meets the requirement it is pooled under
+                pool.release(key, conn, conn.meets(cs.tls()));
             }
             return CompletableFuture.completedFuture(null);
         }

@@ -253,6 +253,9 @@ public final class SmtpClient implements AutoCloseable {
                     + v.failure().detail() + " (" + t.host + "[" + t.address.getHostAddress() + "])"),
                     FailureInput.Kind.TLS_FAILURE, t), outcome));
         }
+        if (v.failure() == null && v.verified()) {
+            conn.verified(t.tls.check(), cs.tls().domain());
+        }
         conn.tlsOutcome(outcome);
         return hello(conn, cs, t, false);
     }

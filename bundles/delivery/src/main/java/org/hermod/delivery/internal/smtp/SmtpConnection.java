@@ -20,6 +20,8 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.hermod.api.SmtpReply;
 import org.hermod.api.delivery.DeliveryTls;
+import org.hermod.delivery.internal.tls.HostTls;
+import org.hermod.delivery.internal.tls.TlsRequirement;
 
 /**
  * One open SMTP client connection. Commands are written in a single write per batch; replies are matched in order.
@@ -35,6 +37,7 @@ public final class SmtpConnection {
     private volatile Capabilities capabilities = Capabilities.HELO;
     private volatile boolean tls;
     private volatile DeliveryTls tlsOutcome;
+    private volatile String verifiedFor;
     private volatile boolean dirty;
     private volatile int messages;
     private volatile long idleSince;
@@ -73,6 +76,26 @@ public final class SmtpConnection {
 
     void tlsOutcome(DeliveryTls t) {
         this.tlsOutcome = t;
+    }
+
+    /** Records that the peer passed {@code check} (PKIX or DANE) for the destination {@code domain}. */
+    void verified(HostTls.Check check, String domain) {
+        this.verifiedFor = check + ":" + domain.toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * Whether this connection meets what {@code req} asks of its host, so that it may carry mail for that destination:
+     * the host is not refused, TLS is active when required, and when an enforced PKIX or DANE check applies the peer
+     * passed that same check for that same destination. A pooled connection that does not is closed, not reused.
+     */
+    public boolean meets(TlsRequirement req) {
+        HostTls h = req.forHost(mxHost);
+        if (h.refusal() != null || h.requiresTls() && !tls) {
+            return false;
+        }
+        boolean authenticated = h.check() == HostTls.Check.PKIX || h.check() == HostTls.Check.DANE;
+        return !(authenticated && h.enforce())
+                || tls && (h.check() + ":" + req.domain().toLowerCase(java.util.Locale.ROOT)).equals(verifiedFor);
     }
 
     /** True when the last transaction did not end cleanly and an RSET is due before the next one. */

@@ -216,4 +216,28 @@ public class SmtpClientTlsTest {
             assertFalse(received.stream().anyMatch(l -> l.startsWith("MAIL")));
         }
     }
+
+    @Test
+    public void aConnectionMeetsOnlyRequirementsItsTlsAndVerificationSatisfy() throws Exception {
+        TlsRequirement verifyDest = TlsRequirement.uniform("dest.test", pkix(true, "verify"), trust);
+        SmtpClient.Connected v = connect("mx.dest.test", pkix(true, "verify"));
+        assertTrue(v.connection().meets(verifyDest));
+        assertTrue(v.connection().meets(TlsRequirement.uniform("dest.test", MAY, trust)));
+        // verified for dest.test, not for another destination sharing the host
+        assertFalse(v.connection().meets(TlsRequirement.uniform("other.test", pkix(true, "verify"), trust)));
+        v.connection().quit();
+        // testing mode: encrypted but not verified, so not for an enforce policy (testing -> enforce)
+        SmtpClient.Connected testing = connect("other.dest.test", pkix(false, "mta-sts-testing"));
+        assertTrue(testing.connection().meets(TlsRequirement.uniform("dest.test", pkix(false, "mta-sts-testing"), trust)));
+        assertFalse(testing.connection().meets(TlsRequirement.uniform("dest.test", pkix(true, "mta-sts-enforce"), trust)));
+        testing.connection().quit();
+        // plaintext (may, no STARTTLS offered): not for a destination that requires TLS
+        server.tls = null;
+        SmtpClient.Connected plain = connect("mx.dest.test", MAY);
+        assertFalse(plain.connection().isTls());
+        assertTrue(plain.connection().meets(TlsRequirement.uniform("dest.test", MAY, trust)));
+        assertFalse(plain.connection().meets(TlsRequirement.uniform("dest.test",
+                HostTls.simple(HostTls.Check.ENCRYPT, "encrypt", "map"), trust)));
+        plain.connection().quit();
+    }
 }
