@@ -43,6 +43,8 @@ final class Journal implements Closeable {
     /** Tests: the writer waits for this after taking a batch's first record, so that a batch can be assembled. */
     volatile java.util.concurrent.CountDownLatch holdBatch;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    /** Set by the writer just before its final drain of the queue. */
+    private volatile boolean drained;
     private final Map<Integer, FileChannel> readers = new ConcurrentHashMap<>();
     private final Thread writer;
     private volatile boolean running = true;
@@ -268,7 +270,13 @@ final class Journal implements Closeable {
             f.completeExceptionally(new IOException("spool is closed"));
             return f;
         }
-        queue.add(new Pending(type, head, content, f));
+        Pending p = new Pending(type, head, content, f);
+        queue.add(p);
+        // closed meanwhile: the writer may have taken its last look at the queue already; a record it did not take
+        // must not wait forever (the writer's final drain fails what it takes, this fails the rest)
+        if (drained && queue.remove(p)) {
+            f.completeExceptionally(new IOException("spool is closed"));
+        }
         return f;
     }
 
@@ -299,7 +307,9 @@ final class Journal implements Closeable {
                 locations.clear();
             }
         }
-        // anything queued after the loop ended must not wait forever
+        // anything queued after the loop ended must not wait forever: from here on append fails what it queues
+        // itself unless this last drain took it
+        drained = true;
         List<Pending> rest = new ArrayList<>();
         queue.drainTo(rest);
         failAll(rest, new IOException("spool is closed"));
