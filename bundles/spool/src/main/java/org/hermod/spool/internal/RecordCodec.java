@@ -94,8 +94,8 @@ final class RecordCodec {
         out.writeInt(r.priority());
         out.writeInt(r.tags().size());
         for (java.util.Map.Entry<String, String> e : new java.util.TreeMap<>(r.tags()).entrySet()) {
-            out.writeUTF(e.getKey());
-            out.writeUTF(e.getValue());
+            out.writeUTF(truncate(e.getKey()));
+            out.writeUTF(truncate(e.getValue()));
         }
     }
 
@@ -261,10 +261,11 @@ final class RecordCodec {
         return local.isEmpty() && domain.isEmpty() ? MailAddress.NULL_SENDER : new MailAddress(local, domain);
     }
 
+    /** Writes an optional text, cut to 2000 characters: writeUTF fails above 64 KB (a hold reason, a route field). */
     private static void writeNullable(DataOutputStream out, String s) throws IOException {
         out.writeBoolean(s != null);
         if (s != null) {
-            out.writeUTF(s);
+            out.writeUTF(truncate(s));
         }
     }
 

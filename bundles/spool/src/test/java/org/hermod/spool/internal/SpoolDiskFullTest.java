@@ -218,4 +218,13 @@ public class SpoolDiskFullTest {
         assertTrue("still queued, as after a restart", spool.message(id).isPresent());
         assertEquals("and still delivered", 1, spool.lease("d.test", 10).size());
     }
+
+    @Test
+    public void aHoldReasonOver64KbIsStoredCutShortAndSurvivesARestart() throws Exception {
+        String reason = "r".repeat(70_000);
+        String id = spool.store(spool.newQueueId(), env("a@d.test"), org.hermod.api.routing.Route.DEFAULT, reason,
+                "Subject: a\r\n\r\nbody\r\n".getBytes(StandardCharsets.US_ASCII)).get(10, TimeUnit.SECONDS);
+        reopen();
+        assertEquals("still held after a restart", List.of(id), spool.held(10));
+    }
 }
