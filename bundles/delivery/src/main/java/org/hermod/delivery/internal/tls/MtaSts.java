@@ -34,6 +34,14 @@ public final class MtaSts {
     public static final Duration FAILURE_HOLD = Duration.ofMinutes(5);
 
     /**
+     * The longest a policy fetch (address lookup, connection, response) may take before it counts as a fetch error, so
+     * that a slow policy server cannot hold up delivery (then a cached unexpired policy applies, else none: RFC 8461).
+     */
+    public static final Duration FETCH_DEADLINE = Duration.ofSeconds(30);
+
+    private volatile Duration fetchDeadline = FETCH_DEADLINE;
+
+    /**
      * What applies to a domain.
      *
      * @param policy the policy in force (mode enforce or testing), or null for none
@@ -78,6 +86,11 @@ public final class MtaSts {
         this.cache = cache;
         this.executor = executor;
         this.clock = clock;
+    }
+
+    /** Sets the fetch deadline ({@link #FETCH_DEADLINE} by default), for tests. */
+    void fetchDeadline(Duration d) {
+        this.fetchDeadline = d;
     }
 
     /** Forgets expired cached policies and failures (memory and files). */
@@ -138,6 +151,7 @@ public final class MtaSts {
     private CompletableFuture<Result> fetchAndCache(String d, String id) {
         return addresses.apply("mta-sts." + d)
                 .thenApplyAsync(addrs -> fetch.apply(d, addrs), executor)
+                .orTimeout(fetchDeadline.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
                 .thenApply(text -> {
                     MtaStsPolicy p;
                     try {
@@ -159,7 +173,10 @@ public final class MtaSts {
                         c = c.getCause();
                     }
                     String type = c instanceof MtaStsFetcher.FetchException fe ? fe.type() : "sts-policy-fetch-error";
-                    Result r = new Result(null, id, type, c.getMessage() == null ? c.toString() : c.getMessage());
+                    String detail = c instanceof java.util.concurrent.TimeoutException
+                            ? "fetching the MTA-STS policy of " + d + " took longer than " + fetchDeadline.toMillis() + " ms"
+                            : c.getMessage() == null ? c.toString() : c.getMessage();
+                    Result r = new Result(null, id, type, detail);
                     Instant now = clock.instant();
                     failed.put(d, new Failed(id, now.plus(FAILURE_HOLD), r));
                     LOG.warn("MTA-STS policy of {} (id {}) not fetched: {} ({})", d, id, r.detail(), type);

@@ -178,4 +178,49 @@ public class MtaStsTest {
             return now;
         }
     }
+
+    @Test
+    public void aStalledPolicyFetchCountsAsAFetchErrorAfterTheDeadlineAndACachedPolicyStillApplies() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newCachedThreadPool();
+        try {
+            fetchStalls = false;
+            MtaSts s = new MtaSts(name -> CompletableFuture.completedFuture(txt),
+                    host -> CompletableFuture.completedFuture(List.of(InetAddress.getLoopbackAddress())),
+                    (domain, addrs) -> {
+                        if (fetchStalls) {
+                            try {
+                                release.await(); // a policy server that never finishes its answer
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }
+                        return body;
+                    }, new MtaStsCache(null), pool, clock);
+            s.fetchDeadline(Duration.ofMillis(300));
+            // no cached policy: after the deadline, no policy (delivery as may) with the fetch error recorded
+            fetchStalls = true;
+            long t0 = System.nanoTime();
+            MtaSts.Result none = s.policy("a.test").get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(System.nanoTime() - t0 < java.util.concurrent.TimeUnit.SECONDS.toNanos(3));
+            assertFalse(none.active());
+            assertEquals("sts-policy-fetch-error", none.failure());
+            assertTrue(none.detail(), none.detail().contains("took longer than 300 ms"));
+            // a cached enforce policy stays in force when the fetch of a new id stalls
+            clock.advance(MtaSts.FAILURE_HOLD.plusSeconds(1));
+            fetchStalls = false;
+            assertEquals(MtaStsPolicy.Mode.ENFORCE, s.policy("a.test").join().policy().mode());
+            txt = List.of("v=STSv1; id=20260102");
+            fetchStalls = true;
+            MtaSts.Result cached = s.policy("a.test").get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(cached.active());
+            assertEquals(MtaStsPolicy.Mode.ENFORCE, cached.policy().mode());
+            assertEquals("sts-policy-fetch-error", cached.failure());
+        } finally {
+            release.countDown();
+            pool.shutdownNow();
+        }
+    }
+
+    private volatile boolean fetchStalls;
 }
