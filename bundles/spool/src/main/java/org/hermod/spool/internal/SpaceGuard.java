@@ -90,8 +90,10 @@ final class SpaceGuard {
     /** Reads the free space now (after a failed write: the next admission sees the truth). */
     void read() {
         try {
+            long before = appendedSinceRead.get();
             long u = usableSpace.getAsLong();
-            appendedSinceRead.set(0);
+            // only what the read can have seen: bytes appended while it ran stay counted (perhaps twice, never lost)
+            appendedSinceRead.addAndGet(-before);
             usable = u;
         } catch (RuntimeException e) {
             LOG.warn("Cannot read the free space of {}: {}", where, e.toString());
