@@ -12,7 +12,6 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Modified;
-import org.osgi.service.metatype.annotations.Designate;
 
 /**
  * Refuses senders whose domain (or a parent domain) is listed in {@code blockedSenders}, at MAIL FROM with
@@ -22,7 +21,6 @@ import org.osgi.service.metatype.annotations.Designate;
         configurationPolicy = ConfigurationPolicy.OPTIONAL,
         property = {FilterProperties.NAME + "=example-sender-check", "service.ranking:Integer=100",
             FilterProperties.TIMEOUT_MILLIS + ":Long=500"})
-@Designate(ocd = ExampleFilterConfig.class)
 public class SenderBlocklistFilter implements MailFilter {
 
     private volatile Set<String> blocked = Set.of();
