@@ -103,6 +103,9 @@ public final class MtaStsFetcher {
         }
     }
 
+    /** The most response header bytes read. */
+    static final int MAX_HEADER_BYTES = 16 * 1024;
+
     /** Reads a status line, headers and a body (Content-Length, chunked, or until close), at most 64 KiB. */
     static String response(String host, InputStream raw) throws IOException {
         InputStream in = new java.io.BufferedInputStream(raw);
@@ -119,7 +122,13 @@ public final class MtaStsFetcher {
         long length = -1;
         boolean chunked = false;
         String type = null;
+        int headerBytes = 0;
         for (String h = line(in); !h.isEmpty(); h = line(in)) {
+            headerBytes += h.length() + 2;
+            if (headerBytes > MAX_HEADER_BYTES) { // a server trickling endless headers must not hold the fetch
+                throw new FetchException("sts-policy-fetch-error", "https://" + host
+                        + "/.well-known/mta-sts.txt: response headers longer than " + MAX_HEADER_BYTES + " bytes", null);
+            }
             int c = h.indexOf(':');
             if (c <= 0) {
                 continue;

@@ -132,6 +132,24 @@ public class MtaStsFetcherTest {
         assertEquals(List.of("*.a.test"), p.mx());
     }
 
+    @Test(timeout = 10_000)
+    public void endlessResponseHeadersAreCutOffAt16KiB() {
+        byte[] start = "HTTP/1.1 200 OK\r\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] pad = "X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".getBytes(StandardCharsets.US_ASCII);
+        java.io.InputStream endless = new java.io.InputStream() {
+            private long i;
+
+            @Override
+            public int read() {
+                long k = i++;
+                return k < start.length ? start[(int) k] : pad[(int) ((k - start.length) % pad.length)];
+            }
+        };
+        MtaStsFetcher.FetchException e = assertThrows(MtaStsFetcher.FetchException.class,
+                () -> MtaStsFetcher.response("mta-sts.a.test", endless));
+        assertTrue(e.getMessage(), e.getMessage().contains("response headers longer than 16384 bytes"));
+    }
+
     private static void reset(String text) {
         status = 200;
         type = "text/plain";
