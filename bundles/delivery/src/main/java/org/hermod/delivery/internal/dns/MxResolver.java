@@ -7,10 +7,13 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongSupplier;
 
 import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
@@ -33,7 +36,9 @@ import org.xbill.DNS.lookup.NoSuchRRSetException;
  * Finds the mail exchangers of a domain (RFC 5321 5.1) with dnsjava's asynchronous {@link LookupSession}: MX records in
  * preference order with equal preferences shuffled, the implicit MX (the domain's own A/AAAA) when there is no MX,
  * null MX (RFC 7505) as a permanent 5.1.10 failure, NXDOMAIN as permanent 5.1.2, SERVFAIL and timeouts as temporary
- * 4.4.3. Answers are kept in a size-bounded, TTL-respecting dnsjava {@link Cache} (negative answers at most 5 minutes).
+ * 4.4.3. Answers are kept in a size-bounded, TTL-respecting dnsjava {@link Cache} (at most an hour; negative answers
+ * for their SOA minimum, at most 5 minutes), failures for {@link #FAILURE_HOLD}, and concurrent lookups of the same
+ * name and type share one query.
  *
  * <p>Thread-safe; never blocks: the returned stages complete on dnsjava's threads.
  */
@@ -42,8 +47,25 @@ public final class MxResolver {
     /** At most this many exchangers are resolved and tried per domain. */
     static final int MAX_HOSTS = 10;
 
+    /** The longest a positive answer is kept, whatever its TTL. */
+    static final int MAX_TTL_SECONDS = 3600;
+
+    /** The longest a negative answer (NXDOMAIN, no records of the type) is kept; its SOA minimum applies below that. */
+    static final int MAX_NEGATIVE_TTL_SECONDS = 300;
+
+    /**
+     * How long a failed lookup (SERVFAIL, REFUSED, timeout) is answered from memory instead of asking again (RFC 2308
+     * section 7 allows up to five minutes): a domain whose name servers fail costs one query per name and type in this
+     * time rather than one per message.
+     */
+    static final Duration FAILURE_HOLD = Duration.ofSeconds(5);
+
     private final LookupSession session;
     private final boolean preferIPv6;
+    private final int maxHeld;
+    /** Lookups in flight (shared by everyone asking the same name and type) and recent failures. */
+    private final Map<Key, Held> held = new ConcurrentHashMap<>();
+    private volatile LongSupplier nanoClock = System::nanoTime;
 
     /** With callbacks run directly on dnsjava's I/O thread (tests). */
     public MxResolver(List<InetSocketAddress> servers, Duration timeout, int cacheSize, boolean preferIPv6) {
@@ -62,7 +84,9 @@ public final class MxResolver {
     MxResolver(Resolver resolver, int cacheSize, boolean preferIPv6, java.util.concurrent.Executor executor) {
         Cache cache = new Cache(DClass.IN);
         cache.setMaxEntries(cacheSize);
-        cache.setMaxNCache(300);
+        cache.setMaxCache(MAX_TTL_SECONDS);
+        cache.setMaxNCache(MAX_NEGATIVE_TTL_SECONDS);
+        this.maxHeld = Math.max(16, cacheSize);
         this.session = LookupSession.builder().resolver(resolver).cache(cache).clearSearchPath().executor(executor)
                 .build();
         this.preferIPv6 = preferIPv6;
@@ -241,7 +265,48 @@ public final class MxResolver {
         });
     }
 
+    /** Replaces the clock that times {@link #FAILURE_HOLD} (tests). */
+    void nanoClock(LongSupplier clock) {
+        this.nanoClock = clock;
+    }
+
+    /**
+     * One answer for a name and type: a lookup already in flight for them is shared, and a failure is remembered for
+     * {@link #FAILURE_HOLD}; everything else comes from dnsjava's TTL-bounded cache or the servers.
+     */
     private CompletableFuture<Answer> lookup(Name name, int type) {
+        Key k = new Key(name, type);
+        while (true) {
+            Held h = held.get(k);
+            if (h != null && (h.until == IN_FLIGHT || nanoClock.getAsLong() - h.until < 0)) {
+                return h.answer;
+            }
+            Held mine = new Held(new CompletableFuture<>(), IN_FLIGHT);
+            if (h == null ? held.putIfAbsent(k, mine) != null : !held.replace(k, h, mine)) {
+                continue; // someone else started one meanwhile: share theirs
+            }
+            query(name, type).whenComplete((a, t) -> {
+                Answer answer = a != null ? a : new Answer(Kind.FAILED, List.of(), String.valueOf(t));
+                if (answer.kind == Kind.FAILED && (held.size() <= maxHeld || sweep())) {
+                    long until = nanoClock.getAsLong() + FAILURE_HOLD.toNanos();
+                    held.replace(k, mine, new Held(mine.answer, until == IN_FLIGHT ? until + 1 : until));
+                } else {
+                    held.remove(k, mine);
+                }
+                mine.answer.complete(answer);
+            });
+            return mine.answer;
+        }
+    }
+
+    /** Forgets expired failures; true when there is room for another. */
+    private boolean sweep() {
+        long now = nanoClock.getAsLong();
+        held.values().removeIf(h -> h.until != IN_FLIGHT && now - h.until >= 0);
+        return held.size() <= maxHeld;
+    }
+
+    private CompletableFuture<Answer> query(Name name, int type) {
         return session.lookupAsync(name, type).handle((LookupResult r, Throwable t) -> {
             if (t == null) {
                 return new Answer(Kind.OK, r.getRecords(), null);
@@ -289,5 +354,14 @@ public final class MxResolver {
     }
 
     private record HostAnswer(MxHost host, String failure) {
+    }
+
+    private record Key(Name name, int type) {
+    }
+
+    private static final long IN_FLIGHT = Long.MIN_VALUE;
+
+    /** A shared answer: in flight ({@code until == IN_FLIGHT}) or a failure kept until {@code until} (nano time). */
+    private record Held(CompletableFuture<Answer> answer, long until) {
     }
 }

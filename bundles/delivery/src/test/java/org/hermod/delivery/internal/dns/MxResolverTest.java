@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.hermod.delivery.internal.testing.TestDnsServer;
 import org.junit.After;
@@ -130,11 +131,53 @@ public class MxResolverTest {
     }
 
     @Test
+    public void answersAreAskedAgainOnceTheirTtlIsOver() throws Exception {
+        assertEquals(1, mxQueriesForTwoDeliveries(1, "short.test"));
+        Thread.sleep(2100); // dnsjava's cache counts whole seconds: a 1 s TTL is over after at most 2 s
+        Route r = resolve("short.test");
+        assertNull(r.failure());
+        assertEquals(2, dns.queries("short.test", Type.MX));
+        assertEquals(2, dns.queries("mx.short.test", Type.A));
+    }
+
+    @Test
+    public void aFailureIsRememberedForTheHoldAndThenAskedAgain() throws Exception {
+        AtomicLong now = new AtomicLong(1_000_000_000L);
+        resolver.nanoClock(now::get);
+        dns.servfail("down.test");
+        assertEquals("4.4.3", resolve("down.test").failure().enhancedStatus());
+        now.addAndGet(MxResolver.FAILURE_HOLD.toNanos() - 1);
+        assertEquals("4.4.3", resolve("down.test").failure().enhancedStatus());
+        assertEquals(1, dns.queries("down.test", Type.MX));
+        now.addAndGet(1);
+        assertEquals("4.4.3", resolve("down.test").failure().enhancedStatus());
+        assertEquals(2, dns.queries("down.test", Type.MX));
+    }
+
+    @Test
+    public void concurrentLookupsOfOneDomainShareOneQuery() throws Exception {
+        dns.silent("busy.test");
+        List<java.util.concurrent.CompletableFuture<Route>> all = new java.util.ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            all.add(resolver.resolve("busy.test").toCompletableFuture());
+        }
+        for (java.util.concurrent.CompletableFuture<Route> f : all) {
+            assertEquals("4.4.3", f.get(10, TimeUnit.SECONDS).failure().enhancedStatus());
+        }
+        assertEquals(1, dns.queries("busy.test", Type.MX));
+    }
+
+    @Test
     public void zeroTtlIsNotCached() throws Exception {
-        dns.ttl(0).mx("fresh.test", 10, "mx.fresh.test").a("mx.fresh.test", "192.0.2.9");
-        resolve("fresh.test");
-        resolve("fresh.test");
-        assertEquals(2, dns.queries("fresh.test", Type.MX));
+        assertEquals(2, mxQueriesForTwoDeliveries(0, "fresh.test"));
+    }
+
+    /** Publishes an MX with the TTL, resolves the domain twice and tells how often its MX was asked for. */
+    private int mxQueriesForTwoDeliveries(long ttl, String domain) throws Exception {
+        dns.ttl(ttl).mx(domain, 10, "mx." + domain).a("mx." + domain, "192.0.2.9");
+        resolve(domain);
+        resolve(domain);
+        return dns.queries(domain, Type.MX);
     }
 
     @Test
