@@ -8,6 +8,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.slf4j.Logger;
@@ -39,7 +40,15 @@ public final class MtaStsCache {
         }
     }
 
+    /** At most this many domains are remembered as having no file (then the set starts over). */
+    static final int MAX_ABSENT = 10_000;
+
     private final Map<String, Entry> memory = new ConcurrentHashMap<>();
+    /**
+     * Domains whose file was looked for and not found: only this cache writes the directory, so a domain without a
+     * policy costs one file system lookup per start rather than one per message.
+     */
+    private final Set<String> absent = ConcurrentHashMap.newKeySet();
     private final Path dir;
 
     /** @param dir where the files go, or null for memory only */
@@ -51,10 +60,15 @@ public final class MtaStsCache {
     public Entry get(String domain) {
         String d = domain.toLowerCase(Locale.ROOT);
         Entry e = memory.get(d);
-        if (e == null && dir != null) {
+        if (e == null && dir != null && !absent.contains(d)) {
             e = load(d);
             if (e != null) {
                 memory.putIfAbsent(d, e);
+            } else {
+                if (absent.size() >= MAX_ABSENT) {
+                    absent.clear();
+                }
+                absent.add(d);
             }
         }
         return e;
@@ -63,6 +77,7 @@ public final class MtaStsCache {
     public void put(Entry e) {
         String d = e.domain().toLowerCase(Locale.ROOT);
         memory.put(d, e);
+        absent.remove(d);
         if (dir == null) {
             return;
         }

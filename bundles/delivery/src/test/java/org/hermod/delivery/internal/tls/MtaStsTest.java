@@ -130,6 +130,18 @@ public class MtaStsTest {
     }
 
     @Test
+    public void aDomainWithoutACacheFileIsLookedForOnDiskOncePerStart() throws Exception {
+        Path dir = Files.createTempDirectory("mta-sts-cache");
+        sts(new MtaStsCache(dir)).policy("a.test").join();
+        String file = Files.readString(dir.resolve("a.test.sts"));
+        MtaStsCache c = new MtaStsCache(dir);
+        assertNull(c.get("b.test"));
+        Files.writeString(dir.resolve("b.test.sts"), file); // not written by this cache: seen after a restart only
+        assertNull(c.get("b.test"));
+        assertEquals("20260101", new MtaStsCache(dir).get("b.test").id());
+    }
+
+    @Test
     public void theFileCacheSurvivesARestart() throws Exception {
         Path dir = Files.createTempDirectory("mta-sts-cache");
         sts(new MtaStsCache(dir)).policy("a.test").join();
