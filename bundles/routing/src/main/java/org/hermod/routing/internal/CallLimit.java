@@ -4,8 +4,8 @@ import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A limit of calls in flight whose waiters wait without holding a thread: {@link #acquire} runs its task at once when a
- * slot is free, else queues it and runs it on the thread of the {@link #release} that frees a slot; a waiter can be
+ * A limit of calls in flight whose waiters wait without holding a thread: {@link #acquireNow} takes a slot at once when
+ * one is free, else queues the waiter and runs its task on the thread of the {@link #release} that frees a slot; a waiter can be
  * {@linkplain Waiter#cancel() cancelled} (its time budget ran out). The limit can change while calls run (a
  * raised limit serves waiters as calls end).
  */
@@ -43,19 +43,25 @@ final class CallLimit {
         return false;
     }
 
-    /** Runs {@code granted} holding a slot: now, or when one is released; the caller must cancel to stop waiting. */
-    Waiter acquire(Runnable granted) {
-        Waiter w = new Waiter(granted);
+    /** A waiter that will run {@code granted} holding a slot, once passed to {@link #acquireNow}. */
+    Waiter waiter(Runnable granted) {
+        return new Waiter(granted);
+    }
+
+    /**
+     * A slot now (true; the waiter will not run), or the waiter queued (false): it runs on the thread of the
+     * {@link #release} that frees a slot for it, unless cancelled first.
+     */
+    boolean acquireNow(Waiter w) {
         synchronized (this) {
             if (inFlight >= limit || !waiters.isEmpty()) {
                 waiters.add(w);
-                return w;
+                return false;
             }
             inFlight++;
         }
         w.done.set(true);
-        granted.run();
-        return w;
+        return true;
     }
 
     /** Gives a slot back, or hands it to the first waiter still waiting. */

@@ -22,8 +22,8 @@ import org.hermod.api.routing.Route;
 
 /**
  * One immutable chain: the enabled filters of each stage in order (ranking, highest first, then service id). Each
- * stage starts on a merge thread and runs its filters one after the other on the filter threads, merging each decision
- * on the thread that produced it (a merge thread after a timeout): route changes accumulate, a
+ * stage is one task on a filter thread that calls its filters one after the other, merging each decision in place
+ * (see {@link FilterRunner}): route changes accumulate, a
  * rewritten recipient is what later RCPT filters see, at end of data header edits and recipient changes apply before
  * the next filter, and the first final action (accept, reject, defer, hold, discard, or a failure) ends the stage.
  */
@@ -85,15 +85,15 @@ final class ChainSnapshot implements FilterChain {
     @Override
     public CompletionStage<FilterDecision> rcpt(SessionInfo session, MailAddress sender, Recipient recipient) {
         FilterEntry[] fs = stages.get(Stage.RCPT);
-        return run(fs, new Merge(FilterDecision.proceed(), recipient), (e, m) -> runner.call(e,
-                () -> e.rcpt().onRcpt(session, sender, m.recipient)), (m, d) -> m.then(d, true),
+        return run(fs, new Merge(FilterDecision.proceed(), recipient), (e, m) ->
+                () -> e.rcpt().onRcpt(session, sender, m.recipient), (m, d) -> m.then(d, true),
                 m -> m.decision, FilterDecision.proceed());
     }
 
     private CompletionStage<FilterDecision> simple(Stage stage,
                                                    Function<FilterEntry, FilterRunner.Call> call) {
         return run(stages.get(stage), new Merge(FilterDecision.proceed(), null),
-                (e, m) -> runner.call(e, call.apply(e)), (m, d) -> m.then(d, false), m -> m.decision,
+                (e, m) -> call.apply(e), (m, d) -> m.then(d, false), m -> m.decision,
                 FilterDecision.proceed());
     }
 
@@ -102,7 +102,7 @@ final class ChainSnapshot implements FilterChain {
         DataState start = new DataState(FilterDecision.proceed(), envelope, route, new MessageContent(content),
                 RouteChange.NONE);
         return run(stages.get(Stage.DATA), start,
-                (e, s) -> runner.call(e, () -> e.data().onData(session, s.envelope, s.route, s.message)),
+                (e, s) -> () -> e.data().onData(session, s.envelope, s.route, s.message),
                 DataState::then,
                 s -> new DataOutcome(s.decision.withRoute(s.change), s.envelope, s.route, s.message.bytes()),
                 new DataOutcome(FilterDecision.proceed(), envelope, route, content));
@@ -113,8 +113,7 @@ final class ChainSnapshot implements FilterChain {
                                                           int attempts) {
         DataState start = new DataState(FilterDecision.proceed(), envelope, route, null, RouteChange.NONE);
         return run(stages.get(Stage.PRE_DELIVERY), start,
-                (e, s) -> runner.call(e, () -> e.preDelivery().beforeDelivery(queueId, s.envelope, s.route,
-                        attempts)),
+                (e, s) -> () -> e.preDelivery().beforeDelivery(queueId, s.envelope, s.route, attempts),
                 DataState::then, s -> {
                     FilterDecision d = s.decision.withRoute(s.change);
                     return s.envelope.recipients().equals(envelope.recipients()) ? d
@@ -123,49 +122,31 @@ final class ChainSnapshot implements FilterChain {
     }
 
     /**
-     * Runs a stage's filters in order from a filter thread: {@code call} the next filter with the state so far, merge
-     * its decision with {@code merge}, stop at a final action, and map the state to the result.
+     * Runs a stage's filters in order as one task on a filter thread: {@code call} the next filter with the state so
+     * far, merge its decision with {@code merge}, stop at a final action, and map the state to the result.
      */
     private <S extends StageState, R> CompletionStage<R> run(FilterEntry[] filters, S start,
-            BiFunction<FilterEntry, S, CompletableFuture<FilterDecision>> call, BiFunction<S, FilterDecision, S> merge,
+            BiFunction<FilterEntry, S, FilterRunner.Call> call, BiFunction<S, FilterDecision, S> merge,
             Function<S, R> result, R nothing) {
         if (filters.length == 0) {
             return CompletableFuture.completedFuture(nothing);
         }
-        CompletableFuture<R> out = new CompletableFuture<>();
-        runner.executor().execute(() -> step(filters, 0, start, call, merge, result, out));
-        return out;
-    }
-
-    private <S extends StageState, R> void step(FilterEntry[] filters, int i, S state,
-            BiFunction<FilterEntry, S, CompletableFuture<FilterDecision>> call, BiFunction<S, FilterDecision, S> merge,
-            Function<S, R> result, CompletableFuture<R> out) {
-        try {
-            if (i == filters.length || state.isFinal()) {
-                out.complete(result.apply(state));
-                return;
+        return runner.run(filters, start, new FilterRunner.Steps<S>() {
+            @Override
+            public FilterRunner.Call call(FilterEntry filter, S state) {
+                return call.apply(filter, state);
             }
-            FilterEntry e = filters[i];
-            call.apply(e, state).whenComplete((d, t) -> {
-                Runnable next = () -> {
-                    S merged;
-                    try {
-                        merged = merge.apply(state, d != null ? d : FilterRunner.failure(e));
-                    } catch (RuntimeException bad) { // a decision that cannot apply (e.g. a header edit of broken content)
-                        merged = merge.apply(state, FilterRunner.failure(e));
-                    }
-                    step(filters, i + 1, merged, call, merge, result, out);
-                };
-                if (runner.onTimerThread()) {
-                    runner.executor().execute(next);
-                } else {
-                    next.run();
-                }
-            });
-        } catch (RuntimeException unexpected) {
-            out.complete(result.apply(merge.apply(state, FilterRunner.failure(filters[Math.min(i,
-                    filters.length - 1)]))));
-        }
+
+            @Override
+            public S merge(S state, FilterDecision decision) {
+                return merge.apply(state, decision);
+            }
+
+            @Override
+            public boolean isFinal(S state) {
+                return state.isFinal();
+            }
+        }, result);
     }
 
     /** What a stage has decided so far. */
