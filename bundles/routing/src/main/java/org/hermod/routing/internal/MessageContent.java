@@ -1,7 +1,6 @@
 package org.hermod.routing.internal;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -109,26 +108,67 @@ final class MessageContent implements MessageData {
         return content;
     }
 
-    /** The content with every field named in {@code removed} taken out and {@code added} put at the top, in order. */
+    /**
+     * The content with every field named in {@code removed} taken out and {@code added} put at the top, in order. The
+     * new content's header section is derived from this one's (the lines it keeps, shifted), not parsed again.
+     */
     MessageContent edit(List<String> removed, List<HeaderField> added) {
         if (removed.isEmpty() && added.isEmpty()) {
             return this;
         }
         Set<String> gone = new HashSet<>();
         removed.forEach(n -> gone.add(n.toLowerCase(Locale.ROOT)));
-        ByteArrayOutputStream out = new ByteArrayOutputStream(content.length + 256);
-        for (HeaderField h : added) {
-            out.writeBytes((h.name() + ": " + h.value() + "\r\n").getBytes(StandardCharsets.UTF_8));
-        }
         Parsed p = parsed();
+        byte[] out = new byte[content.length + 64 * added.size()];
+        int at = 0;
+        List<int[]> sp = new ArrayList<>(p.spans.length + added.size());
+        List<HeaderField> fs = new ArrayList<>(p.spans.length + added.size());
+        List<HeaderField> hs = new ArrayList<>(p.headers.size() + added.size());
+        for (HeaderField h : added) {
+            String line = h.name() + ": " + h.value() + "\r\n";
+            byte[] b = line.getBytes(StandardCharsets.UTF_8);
+            out = room(out, at, b.length);
+            System.arraycopy(b, 0, out, at, b.length);
+            sp.add(new int[] {at, at + b.length});
+            at += b.length;
+            HeaderField f = field(new String(b, StandardCharsets.UTF_8)); // what parsing the new content finds
+            fs.add(f);
+            if (f != null) {
+                hs.add(f);
+            }
+        }
         for (int i = 0; i < p.spans.length; i++) {
             if (p.fields[i] == null || !gone.contains(p.fields[i].name().toLowerCase(Locale.ROOT))) {
-                out.write(content, p.spans[i][0], p.spans[i][1] - p.spans[i][0]);
+                int len = p.spans[i][1] - p.spans[i][0];
+                out = room(out, at, len);
+                System.arraycopy(content, p.spans[i][0], out, at, len);
+                sp.add(new int[] {at, at + len});
+                fs.add(p.fields[i]);
+                if (p.fields[i] != null) {
+                    hs.add(p.fields[i]);
+                }
+                at += len;
             }
         }
         int tail = p.spans.length == 0 ? 0 : p.spans[p.spans.length - 1][1];
-        out.write(content, tail, content.length - tail);
-        return new MessageContent(out.toByteArray());
+        int shift = at - tail;
+        out = room(out, at, content.length - tail);
+        System.arraycopy(content, tail, out, at, content.length - tail);
+        at += content.length - tail;
+        byte[] edited = at == out.length ? out : java.util.Arrays.copyOf(out, at);
+        MessageContent m = new MessageContent(edited);
+        // a kept first line that starts with white space would read as a continuation of an added field: parse again
+        boolean continuation = !added.isEmpty() && fs.size() > added.size()
+                && (edited[sp.get(added.size())[0]] == ' ' || edited[sp.get(added.size())[0]] == '\t');
+        if (!continuation) {
+            m.parsed = new Parsed(sp.toArray(new int[0][]), fs.toArray(new HeaderField[0]),
+                    Collections.unmodifiableList(hs), p.bodyStart + shift);
+        }
+        return m;
+    }
+
+    private static byte[] room(byte[] out, int at, int len) {
+        return at + len <= out.length ? out : java.util.Arrays.copyOf(out, Math.max(out.length * 2, at + len));
     }
 
     @Override

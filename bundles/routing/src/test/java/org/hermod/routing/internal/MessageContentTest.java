@@ -45,4 +45,42 @@ public class MessageContentTest {
         assertNull(m.header("X-Spam"));
         assertEquals("1", m.header("X-Routed"));
     }
+
+    private static void sameAsParsedAfresh(MessageContent m) throws Exception {
+        MessageContent fresh = new MessageContent(m.bytes().clone());
+        assertEquals(fresh.headers(), m.headers());
+        assertEquals(new String(fresh.body().readAllBytes(), StandardCharsets.UTF_8),
+                new String(m.body().readAllBytes(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    public void editsOneAfterAnotherSeeTheHeaderSectionAsTheContentNowIs() throws Exception {
+        MessageContent m = new MessageContent(MESSAGE.getBytes(StandardCharsets.UTF_8));
+        m.headers(); // parsed before the first edit, as when a filter read the headers
+        MessageContent routed = m.edit(List.of(), List.of(new HeaderField("X-Routed", "yes")));
+        sameAsParsedAfresh(routed);
+        MessageContent stamped = routed.edit(List.of("x-tenant", "subject"), List.of(new HeaderField("X-Tenant",
+                "bench")));
+        sameAsParsedAfresh(stamped);
+        assertEquals("X-Tenant: bench\r\nX-Routed: yes\r\n" + MESSAGE.replace("Subject: first\r\n", ""),
+                text(stamped));
+        assertEquals(List.of(new HeaderField("X-Tenant", "bench"), new HeaderField("X-Routed", "yes"),
+                new HeaderField("X-Spam", "yes  folded"), new HeaderField("From", "s@from.test")),
+                stamped.headers());
+        MessageContent again = stamped.edit(List.of("X-TENANT"), List.of(new HeaderField("X-Tenant", "other")));
+        assertEquals("other", again.header("x-tenant"));
+        assertEquals(1, again.headers().stream().filter(h -> h.name().equals("X-Tenant")).count());
+        sameAsParsedAfresh(again);
+    }
+
+    @Test
+    public void aHeaderSectionWithoutBodyOrStartingWithWhiteSpaceStaysConsistentAfterEdits() throws Exception {
+        for (String raw : new String[] {"Subject: no body\r\nFrom: a@b.test", "\r\nonly a body\r\n",
+                " leading: white space\r\nSubject: s\r\n\r\nbody\r\n", ""}) {
+            MessageContent m = new MessageContent(raw.getBytes(StandardCharsets.UTF_8))
+                    .edit(List.of("from"), List.of(new HeaderField("X-A", "1")));
+            sameAsParsedAfresh(m);
+            sameAsParsedAfresh(m.edit(List.of("x-a"), List.of(new HeaderField("X-B", "2"))));
+        }
+    }
 }
