@@ -10,6 +10,11 @@
 # measured is the chain itself, its thread hops per command and its header edits. Prints e2e msg/s per run and mode,
 # the medians and the ratio filters/none (the target: within 10%).
 #
+# Also prints the Hermod JVM's context switches per message (all its threads, voluntary + involuntary): thread
+# hand-offs are what a chain of cheap filters mostly costs. PERF=1 records each measured run with `perf record -g`
+# into $WORK/perf-<mode>-<run>.data (use KEEP=1 to keep them; add -XX:+UnlockDiagnosticVMOptions
+# -XX:+DumpPerfMapAtExit to EXTRA_JAVA_OPTS for Java symbols).
+#
 # Usage: sudo bench/filters.sh [--build]        e.g. MSGS=5000 RUNS=3 bench/filters.sh
 set -euo pipefail
 SCRIPT=filters.sh
@@ -63,6 +68,12 @@ blockedDomains = blocked-rcpt.invalid
 tenants = src.bench.invalid=bench
 EOF
 FILTERS="router example-sender-check example-blocklist example-tenant-stamp"
+PERF=${PERF:-0}
+
+# ctxsw: context switches so far of all live threads of the Hermod JVM
+ctxsw() {
+  cat /proc/"$(hermod_pid)"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/{n+=$2} END{print n+0}'
+}
 
 # mode filters|none: enable or disable the four filters, then wait until filter-list shows it
 mode() {
@@ -93,7 +104,7 @@ if [ "$WARMUP" -gt 0 ]; then
   done
 fi
 echo "# filters bench: sessions=$SESSIONS msgs=$MSGS size=$SIZE runs=$RUNS warmup=$WARMUP dest_conc=$DEST_CONC cpus=$(nproc)"
-printf "%-4s %-8s %8s %8s %9s %9s %10s  %s\n" run mode accept_s e2e_s acc_msg/s e2e_msg/s cpu_ms/msg check
+printf "%-4s %-8s %8s %8s %9s %9s %10s %10s  %s\n" run mode accept_s e2e_s acc_msg/s e2e_msg/s cpu_ms/msg ctxsw/msg check
 RES="$WORK/results.txt"
 : > "$RES"
 FAILED=0
@@ -102,17 +113,24 @@ for r in $(seq "$RUNS"); do
   if [ $(( r % 2 )) = 1 ]; then order="filters none"; else order="none filters"; fi
   for m in $order; do
     mode "$m"
-    c0=$(cg_ns "$CG_HM")
+    perf_pid=""
+    if [ "$PERF" = 1 ]; then
+      perf record -q -g -o "$WORK/perf-$m-$r.data" -p "$(hermod_pid)" >/dev/null 2>&1 &
+      perf_pid=$!
+      sleep 1
+    fi
+    c0=$(cg_ns "$CG_HM"); s0=$(ctxsw)
     if out=$(run_once "$MSGS"); then
-      c1=$(cg_ns "$CG_HM")
+      c1=$(cg_ns "$CG_HM"); s1=$(ctxsw)
       read -r a e <<<"$out"
-      awk -v r="$r" -v m="$m" -v n="$MSGS" -v a="$a" -v e="$e" -v c="$(( c1 - c0 ))" -v res="$RES" 'BEGIN{
-        printf "%-4s %-8s %8.2f %8.2f %9.0f %9.0f %10.3f  ok\n", r, m, a, e, n/a, n/e, c/1e6/n
-        printf "%s %.3f %.3f %.6f\n", m, n/a, n/e, c/1e6/n >> res }'
+      awk -v r="$r" -v m="$m" -v n="$MSGS" -v a="$a" -v e="$e" -v c="$(( c1 - c0 ))" -v x="$(( s1 - s0 ))" -v res="$RES" 'BEGIN{
+        printf "%-4s %-8s %8.2f %8.2f %9.0f %9.0f %10.3f %10.1f  ok\n", r, m, a, e, n/a, n/e, c/1e6/n, x/n
+        printf "%s %.3f %.3f %.6f %.3f\n", m, n/a, n/e, c/1e6/n, x/n >> res }'
     else
-      printf "%-4s %-8s %8s %8s %9s %9s %10s  %s\n" "$r" "$m" - - - - - "$out"
+      printf "%-4s %-8s %8s %8s %9s %9s %10s %10s  %s\n" "$r" "$m" - - - - - - "$out"
       FAILED=1
     fi
+    if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null || true; fi
   done
 done
 echo
@@ -121,6 +139,7 @@ se=$(median "$RES" filters 3); te=$(median "$RES" none 3)
 echo "SUMMARY sessions=$SESSIONS msgs=$MSGS size=$SIZE runs=$RUNS dest_conc=$DEST_CONC (median (min-max))"
 echo "relay e2e msg/s: filters $(stat3 "$RES" filters 3) | none $(stat3 "$RES" none 3) | ratio filters/none $(ratio "$se" "$te")"
 echo "cpu ms/msg: filters $(stat3 "$RES" filters 4) | none $(stat3 "$RES" none 4)"
+echo "context switches/msg: filters $(stat3 "$RES" filters 5) | none $(stat3 "$RES" none 5)"
 if [ -s "$HM_HOME/data/hermod/log/delivery.jsonl" ]; then
   echo "# tenants in the accounting log (the route travels with the mail): $(grep -o '"tenant":"[^"]*"' "$HM_HOME/data/hermod/log/delivery.jsonl" | sort | uniq -c | tr '\n' ' ')"
 fi
