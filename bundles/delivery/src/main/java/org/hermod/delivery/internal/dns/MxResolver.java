@@ -285,7 +285,13 @@ public final class MxResolver {
             if (h == null ? held.putIfAbsent(k, mine) != null : !held.replace(k, h, mine)) {
                 continue; // someone else started one meanwhile: share theirs
             }
-            query(name, type).whenComplete((a, t) -> {
+            CompletableFuture<Answer> q;
+            try {
+                q = query(name, type);
+            } catch (RuntimeException e) { // never leave the entry in flight for good
+                q = CompletableFuture.completedFuture(new Answer(Kind.FAILED, List.of(), e.toString()));
+            }
+            q.whenComplete((a, t) -> {
                 Answer answer = a != null ? a : new Answer(Kind.FAILED, List.of(), String.valueOf(t));
                 if (answer.kind == Kind.FAILED && (held.size() <= maxHeld || sweep())) {
                     long until = nanoClock.getAsLong() + FAILURE_HOLD.toNanos();
