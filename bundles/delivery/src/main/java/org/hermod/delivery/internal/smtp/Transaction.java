@@ -44,8 +44,9 @@ public final class Transaction {
          * duplicate of it. The caller must {@link #release()} it once the last transaction has ended.
          */
         public static Message stuffed(Envelope envelope, byte[] content) {
-            Message m = of(envelope, content);
-            return new Message(envelope, content, m.eightBit(), DotStuffer.stuff(content, ByteBufAllocator.DEFAULT));
+            DotStuffer.Stuffed s = DotStuffer.stuffScanning(content, ByteBufAllocator.DEFAULT);
+            return new Message(envelope, content, envelope.body() != Envelope.BodyType.SEVEN_BIT || s.eightBit(),
+                    s.data());
         }
 
         /** Releases the pre-stuffed data, if any. */

@@ -50,7 +50,9 @@ public class DotStufferTest {
 
     private static void same(byte[] in) {
         ByteBufAllocator a = UnpooledByteBufAllocator.DEFAULT;
-        assertArrayEquals(new String(in, StandardCharsets.ISO_8859_1), bytes(oracle(in, a)), bytes(DotStuffer.stuff(in, a)));
+        DotStuffer.Stuffed s = DotStuffer.stuffScanning(in, a);
+        assertArrayEquals(new String(in, StandardCharsets.ISO_8859_1), bytes(oracle(in, a)), bytes(s.data()));
+        assertEquals(DotStuffer.hasEightBit(in), s.eightBit());
     }
 
     @Test
@@ -92,11 +94,21 @@ public class DotStufferTest {
             byte[] in = new byte[len];
             java.util.Arrays.fill(in, (byte) 'a');
             assertFalse(DotStuffer.hasEightBit(in));
+            DotStuffer.Stuffed plain = DotStuffer.stuffScanning(in, UnpooledByteBufAllocator.DEFAULT);
+            plain.data().release();
+            assertFalse(plain.eightBit());
             for (int pos : new int[] {0, len / 2, len - 1}) {
                 if (len > 0) {
                     byte[] c = in.clone();
                     c[pos] = (byte) 0x80;
                     assertTrue(len + "@" + pos, DotStuffer.hasEightBit(c));
+                    c[pos] = (byte) (pos % 3 == 0 ? 0x80 : 0xff);
+                    if (pos > 0) {
+                        c[pos - 1] = '\n'; // an LF just before it: the stuffing scan resumes after each LF
+                    }
+                    DotStuffer.Stuffed s = DotStuffer.stuffScanning(c, UnpooledByteBufAllocator.DEFAULT);
+                    s.data().release();
+                    assertTrue(len + "@" + pos, s.eightBit());
                 }
             }
         }
