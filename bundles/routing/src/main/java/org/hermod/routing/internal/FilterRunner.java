@@ -269,9 +269,9 @@ final class FilterRunner implements AutoCloseable {
                         }
                         thread = null;
                     }
-                    if (gone) {
-                        Thread.interrupted(); // the watchdog's interrupt, delivered under the lock: not the next task's
-                    }
+                    // the watchdog's interrupt (delivered under the lock), or one the filter left set: the next
+                    // filter on this thread must not see it
+                    Thread.interrupted();
                 }
                 try {
                     if (gone) {

@@ -170,4 +170,23 @@ public class StageRunTest {
         assertEquals(0, counters("narrow").timeouts());
         assertNotEquals(0, firstThreads.size());
     }
+
+    @Test
+    public void aFilterLeavingItsThreadInterruptedDoesNotInterruptTheNextFilter() throws Exception {
+        chain(Map.of());
+        MailFilter rude = (s, f, p) -> {
+            Thread.currentThread().interrupt(); // e.g. restores the flag after catching an InterruptedException
+            return FilterDecision.proceed();
+        };
+        MailFilter next = (s, f, p) -> {
+            Thread.sleep(1); // throws at once on an interrupted thread: the stage would defer
+            return FilterDecision.reroute(RouteChange.pool("next"));
+        };
+        registry.bind(FilterChain.Stage.MAIL, props(1, "rude", 20), null, rude);
+        registry.bind(FilterChain.Stage.MAIL, props(2, "next", 10), null, next);
+        FilterDecision d = get(registry.current().mail(SessionInfo.local("s"), FROM, Map.of()));
+        assertEquals(FilterDecision.Action.CONTINUE, d.action());
+        assertEquals("next", d.route().pool());
+        assertEquals(0, counters("next").errors());
+    }
 }
