@@ -143,6 +143,32 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         paused = false;
     }
 
+    /**
+     * Input that arrives while paused is kept, and reading stops (autoRead off) until the session resumes: a client
+     * that floods while a step is slow is held back by TCP, at most one read's worth is buffered. Reading is not
+     * stopped when pausing, only when input actually arrives meanwhile, so a client that waits for its replies (or
+     * sent its whole pipelined group at once) costs no autoRead switching per step.
+     */
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (paused && msg instanceof ByteBuf b && b.isReadable() && ctx.channel().config().isAutoRead()) {
+            ctx.channel().config().setAutoRead(false);
+        }
+        super.channelRead(ctx, msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (paused) {
+            // ByteToMessageDecoder asks for another read when a read decoded nothing and autoRead is off: while paused
+            // that would keep reading (and buffering) whatever the client sends, without bound
+            discardSomeReadBytes();
+            ctx.fireChannelReadComplete();
+            return;
+        }
+        super.channelReadComplete(ctx);
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         if (paused) {

@@ -145,8 +145,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         scheduleTimeout(settings.commandTimeoutMillis());
         FilterChain chain = services.filters().get();
         if (chain != null && chain.has(FilterChain.Stage.CONNECT)) {
-            // no greeting until the filters decided; the client's early input waits (autoRead is off before the
-            // channel's first read)
+            // no greeting until the filters decided; the client's early input waits (the paused framer keeps it and
+            // stops reading)
             SessionInfo info = sessionInfo();
             await(filter(() -> chain.connect(info)), (d, err) -> connected(decision(d, err)));
         } else {
@@ -904,13 +904,15 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             result = policy.acceptBounce(env, content);
         } else if (chain != null && chain.has(FilterChain.Stage.DATA)) {
             SessionInfo info = sessionInfo();
+            // the decision comes back to the event loop before the message is stored: the spool write is started
+            // where it is without filters, and the filter thread is free for the next stage
             result = filter(() -> chain.data(info, env, decided, content))
-                    .handle((o, err) -> {
+                    .handleAsync((o, err) -> {
                         if (err != null) {
                             LOG.error("The end-of-data filter stage failed", err);
                         }
                         return err != null ? null : o;
-                    })
+                    }, ctx.executor())
                     .thenCompose(o -> {
                         if (msg.abandoned.get()) {
                             LOG.info("{}: not stored: the session closed while its end-of-data filters ran", id);
@@ -1007,13 +1009,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
      * Waits for an asynchronous step (spool write, filter stage, credential check, recipient lookup) without blocking
      * the event loop: input is paused meanwhile, so pipelined commands wait their turn, and the session's timeouts do
      * not run against the client (the step has its own time budget). {@code then} runs on the channel's executor;
-     * reading resumes after it unless it started another step.
+     * reading resumes after it unless it started another step. Reading from the socket stops only if input arrives
+     * meanwhile (the paused framer does that), not for every step.
      */
     private <T> void await(CompletionStage<T> step, BiConsumer<T, Throwable> then) {
         busy = true;
         busySince = now();
         decoder.pause();
-        ctx.channel().config().setAutoRead(false);
         step.whenComplete((v, err) -> ctx.executor().execute(() -> {
             busy = false;
             if (!ctx.channel().isActive()) {
@@ -1051,25 +1053,29 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
 
     /** Continues with input that waited for an asynchronous step (spool write, credential check). */
     private void resumeReading() {
-        ctx.flush();
         decoder.resume();
-        if (ctx.channel().isWritable()) {
-            ctx.channel().config().setAutoRead(true);
+        if (decoder.buffered() > 0) {
+            // decode whatever the client pipelined meanwhile: the framer holds it. The empty read must reach the
+            // framer itself: sent from the pipeline's head it would stop in the TLS handler, which passes nothing on
+            // for no bytes, and a pipelining client would wait for replies that never come.
+            io.netty.channel.ChannelPipeline p = ctx.channel().pipeline();
+            io.netty.channel.ChannelHandlerContext before = p.context(SmtpServer.TLS);
+            if (before == null) {
+                before = p.context(SmtpServer.LIMITER);
+            }
+            if (before != null) {
+                before.fireChannelRead(Unpooled.EMPTY_BUFFER);
+            } else {
+                p.fireChannelRead(Unpooled.EMPTY_BUFFER);
+            }
         }
-        // decode whatever the client pipelined meanwhile: the framer holds it. The empty read must reach the framer
-        // itself: sent from the pipeline's head it would stop in the TLS handler, which passes nothing on for no
-        // bytes, and a pipelining client would wait for replies that never come.
-        io.netty.channel.ChannelPipeline p = ctx.channel().pipeline();
-        io.netty.channel.ChannelHandlerContext before = p.context(SmtpServer.TLS);
-        if (before == null) {
-            before = p.context(SmtpServer.LIMITER);
+        // reading stopped if input arrived during the step; it goes on once no step is under way (a step the held
+        // input started keeps it stopped) and the client reads its replies
+        io.netty.channel.ChannelConfig config = ctx.channel().config();
+        if (!busy && !closing && !config.isAutoRead() && ctx.channel().isWritable()) {
+            config.setAutoRead(true);
         }
-        if (before != null) {
-            before.fireChannelRead(Unpooled.EMPTY_BUFFER);
-        } else {
-            p.fireChannelRead(Unpooled.EMPTY_BUFFER);
-        }
-        ctx.flush();
+        ctx.flush(); // the step's reply and those of the commands it held back: one write
     }
 
     private Envelope.Ret ret() {

@@ -354,6 +354,39 @@ public class FilterStagesTest {
     }
 
     @Test
+    public void aClientThatKeepsSendingWhileAFilterRunsIsNotReadFromUntilTheFilterDecided() {
+        CompletableFuture<FilterDecision> slow = new CompletableFuture<>();
+        Harness h = harness(new FakeFilterChain().on(Stage.RCPT, c -> slow));
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        h.ch.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            @Override
+            public void read(io.netty.channel.ChannelHandlerContext ctx) {
+                reads.incrementAndGet(); // what the socket would be asked to read
+                ctx.read();
+            }
+        });
+        h.send(TX);
+        assertTrue("a client that waits for its reply is not throttled", h.ch.config().isAutoRead());
+        reads.set(0); // counts from here: the channel asks for the next read after every read while autoRead is on
+        for (int i = 0; i < 3; i++) {
+            assertEquals("", h.send("NOOP\r\n"));
+        }
+        assertFalse("input during the stage stops reading from the socket", h.ch.config().isAutoRead());
+        assertEquals("and no read is asked for while the input waits", 0, reads.get());
+        Thread t = new Thread(() -> slow.complete(FilterDecision.proceed())); // as a filter thread would
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        h.ch.runPendingTasks();
+        assertEquals("250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n", h.replies());
+        assertTrue("reading goes on once the held input is answered", h.ch.config().isAutoRead());
+        assertEquals("250 2.0.0 Ok\r\n", h.send("NOOP\r\n"));
+    }
+
+    @Test
     public void aSlowFilterIsNotCutOffByTheSessionTimeoutsAndTheSessionGoesOnAfterwards() {
         CompletableFuture<FilterDecision> slow = new CompletableFuture<>();
         Harness h = harness(new FakeFilterChain().on(Stage.RCPT, c -> slow));
