@@ -64,7 +64,7 @@ FAILED=0
 for r in $(seq "$RUNS"); do
   for p in hermod postfix; do
     t_s=$(now)
-    if [ "$p" = hermod ]; then hermod_start; port=$HERMOD_PORT; sinkf="$WORK/hm.arrivals"
+    if [ "$p" = hermod ]; then rm -f "$HM_HOME/karaf.pid"; hermod_start; port=$HERMOD_PORT; sinkf="$WORK/hm.arrivals"
     else pf_start; port=$PF_PORT; sinkf="$WORK/pf.arrivals"; fi
     t_up=$(awk -v a="$t_s" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}')
     sendf="$WORK/send-$p-$r.txt"; : > "$sendf"
