@@ -13,6 +13,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.LongSupplier;
 
 import org.xbill.DNS.AAAARecord;
@@ -66,10 +68,17 @@ public final class MxResolver {
     /** Lookups in flight (shared by everyone asking the same name and type) and recent failures. */
     private final Map<Key, Held> held = new ConcurrentHashMap<>();
     private volatile LongSupplier nanoClock = System::nanoTime;
+    /**
+     * The longest one shared lookup may take before it counts as failed: dnsjava's answer should come within its own
+     * timeout, but should its future never complete, everyone asking the same name and type would otherwise wait for
+     * good (the delivery path sets no timeout of its own on a resolve).
+     */
+    private volatile Duration lookupBound;
 
     /** With callbacks run directly on dnsjava's I/O thread (tests). */
     public MxResolver(List<InetSocketAddress> servers, Duration timeout, int cacheSize, boolean preferIPv6) {
         this(resolver(servers, timeout), cacheSize, preferIPv6, Runnable::run);
+        this.lookupBound = bound(timeout, servers.size());
     }
 
     /**
@@ -79,6 +88,12 @@ public final class MxResolver {
     public MxResolver(List<InetSocketAddress> servers, Duration timeout, int cacheSize, boolean preferIPv6,
                       java.util.concurrent.Executor executor) {
         this(resolver(servers, timeout), cacheSize, preferIPv6, executor);
+        this.lookupBound = bound(timeout, servers.size());
+    }
+
+    /** Every server's timeout, twice (dnsjava may follow a CNAME), plus a margin. */
+    private static Duration bound(Duration timeout, int servers) {
+        return timeout.multipliedBy(2L * Math.max(1, servers)).plusSeconds(5);
     }
 
     MxResolver(Resolver resolver, int cacheSize, boolean preferIPv6, java.util.concurrent.Executor executor) {
@@ -90,6 +105,7 @@ public final class MxResolver {
         this.session = LookupSession.builder().resolver(resolver).cache(cache).clearSearchPath().executor(executor)
                 .build();
         this.preferIPv6 = preferIPv6;
+        this.lookupBound = bound(resolver.getTimeout(), 1);
     }
 
     /** A resolver asking {@code servers} (empty: the system's, from resolv.conf) with the timeout. */
@@ -265,6 +281,11 @@ public final class MxResolver {
         });
     }
 
+    /** Replaces the bound on one shared lookup (tests). */
+    void lookupBound(Duration bound) {
+        this.lookupBound = bound;
+    }
+
     /** Replaces the clock that times {@link #FAILURE_HOLD} (tests). */
     void nanoClock(LongSupplier clock) {
         this.nanoClock = clock;
@@ -287,12 +308,13 @@ public final class MxResolver {
             }
             CompletableFuture<Answer> q;
             try {
-                q = query(name, type);
-            } catch (RuntimeException e) { // never leave the entry in flight for good
+                q = query(name, type).orTimeout(lookupBound.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (Throwable e) { // an Error too (e.g. a class missing after a bundle update): never stay in flight
                 q = CompletableFuture.completedFuture(new Answer(Kind.FAILED, List.of(), e.toString()));
             }
             q.whenComplete((a, t) -> {
-                Answer answer = a != null ? a : new Answer(Kind.FAILED, List.of(), String.valueOf(t));
+                Answer answer = a != null ? a : new Answer(Kind.FAILED, List.of(), t instanceof TimeoutException
+                        ? "no answer within " + lookupBound.toMillis() + " ms" : String.valueOf(t));
                 if (answer.kind == Kind.FAILED && (held.size() <= maxHeld || sweep())) {
                     long until = nanoClock.getAsLong() + FAILURE_HOLD.toNanos();
                     held.replace(k, mine, new Held(mine.answer, until == IN_FLIGHT ? until + 1 : until));

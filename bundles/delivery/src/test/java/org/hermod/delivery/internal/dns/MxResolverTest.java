@@ -186,4 +186,65 @@ public class MxResolverTest {
         assertNull(r.failure());
         assertEquals("127.0.0.1", r.hosts().get(0).addresses().get(0).getHostAddress());
     }
+
+    /** Answers from the test server, except that the first {@code broken} queries go wrong as {@code failure} says. */
+    private final class BrokenResolver implements org.xbill.DNS.Resolver {
+        private final org.xbill.DNS.Resolver real = MxResolver.resolver(List.of(dns.address()), Duration.ofSeconds(2));
+        private final java.util.concurrent.atomic.AtomicInteger broken;
+        private final boolean throwError;
+
+        BrokenResolver(int broken, boolean throwError) {
+            this.broken = new java.util.concurrent.atomic.AtomicInteger(broken);
+            this.throwError = throwError;
+        }
+
+        @Override
+        public java.util.concurrent.CompletionStage<org.xbill.DNS.Message> sendAsync(org.xbill.DNS.Message query,
+                                                                                    java.util.concurrent.Executor e) {
+            if (broken.getAndDecrement() > 0) {
+                if (throwError) {
+                    throw new NoClassDefFoundError("org/xbill/DNS/Gone"); // e.g. after a bundle update
+                }
+                return new java.util.concurrent.CompletableFuture<>(); // never completes
+            }
+            return real.sendAsync(query, e);
+        }
+
+        @Override public void setPort(int port) { }
+        @Override public void setTCP(boolean flag) { }
+        @Override public void setIgnoreTruncation(boolean flag) { }
+        @Override public void setEDNS(int v, int p, int f, List<org.xbill.DNS.EDNSOption> o) { }
+        @Override public void setTSIGKey(org.xbill.DNS.TSIG key) { }
+        @Override public void setTimeout(Duration timeout) { }
+    }
+
+    @Test
+    public void anErrorInTheLookupFailsTemporarilyAndDoesNotBlockLaterLookups() throws Exception {
+        dns.mx("err.test", 10, "mx.err.test").a("mx.err.test", "192.0.2.7");
+        AtomicLong now = new AtomicLong();
+        MxResolver r = new MxResolver(new BrokenResolver(1, true), 100, false, Runnable::run);
+        r.nanoClock(now::get);
+        assertEquals("4.4.3", r.resolve("err.test").toCompletableFuture().get(10, TimeUnit.SECONDS).failure()
+                .enhancedStatus());
+        now.addAndGet(MxResolver.FAILURE_HOLD.toNanos() + 1);
+        Route again = r.resolve("err.test").toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertNull(again.failure());
+        assertEquals("mx.err.test", again.hosts().get(0).name());
+    }
+
+    @Test
+    public void aLookupThatNeverAnswersFailsTemporarilyAndDoesNotBlockLaterLookups() throws Exception {
+        dns.mx("stuck.test", 10, "mx.stuck.test").a("mx.stuck.test", "192.0.2.8");
+        AtomicLong now = new AtomicLong();
+        MxResolver r = new MxResolver(new BrokenResolver(1, false), 100, false, Runnable::run);
+        r.nanoClock(now::get);
+        r.lookupBound(Duration.ofMillis(200));
+        Route first = r.resolve("stuck.test").toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertEquals("4.4.3", first.failure().enhancedStatus());
+        assertTrue(first.failure().toString(), first.failure().toString().contains("no answer within 200 ms"));
+        now.addAndGet(MxResolver.FAILURE_HOLD.toNanos() + 1);
+        Route again = r.resolve("stuck.test").toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertNull(again.failure());
+        assertEquals("mx.stuck.test", again.hosts().get(0).name());
+    }
 }
