@@ -61,14 +61,16 @@ public final class MtaStsCache {
         String d = domain.toLowerCase(Locale.ROOT);
         Entry e = memory.get(d);
         if (e == null && dir != null && !absent.contains(d)) {
-            e = load(d);
-            if (e != null) {
-                memory.putIfAbsent(d, e);
-            } else {
+            if (!fileName(d) || !Files.isRegularFile(file(d))) {
                 if (absent.size() >= MAX_ABSENT) {
                     absent.clear();
                 }
-                absent.add(d);
+                absent.add(d); // really no file: an unreadable one is read again next time
+            } else {
+                e = load(d);
+                if (e != null) {
+                    memory.putIfAbsent(d, e);
+                }
             }
         }
         return e;
@@ -76,11 +78,19 @@ public final class MtaStsCache {
 
     public void put(Entry e) {
         String d = e.domain().toLowerCase(Locale.ROOT);
-        memory.put(d, e);
-        absent.remove(d);
         if (dir == null) {
+            memory.put(d, e);
             return;
         }
+        // the file is written inside compute so that a purge of the old entry cannot delete the new file
+        memory.compute(d, (k, old) -> {
+            write(d, e);
+            return e;
+        });
+        absent.remove(d);
+    }
+
+    private void write(String d, Entry e) {
         try {
             Files.createDirectories(dir);
             Path tmp = dir.resolve(d + ".sts.tmp");
@@ -92,21 +102,30 @@ public final class MtaStsCache {
         }
     }
 
-    /** Forgets expired entries (memory and files). */
+    /**
+     * Forgets expired entries (memory and files). An entry is removed, and its file deleted, only while it is still
+     * the one in memory, under the same per-domain lock as {@link #put}: a policy put meanwhile keeps its file.
+     */
     public void purge(Instant now) {
-        memory.values().removeIf(e -> {
-            if (e.validAt(now)) {
-                return false;
+        for (Map.Entry<String, Entry> me : memory.entrySet()) {
+            Entry expired = me.getValue();
+            if (expired.validAt(now)) {
+                continue;
             }
-            if (dir != null) {
-                try {
-                    Files.deleteIfExists(file(e.domain()));
-                } catch (IOException ex) {
-                    LOG.debug("cannot delete {}: {}", file(e.domain()), ex.toString());
+            memory.computeIfPresent(me.getKey(), (k, current) -> {
+                if (current != expired) {
+                    return current;
                 }
-            }
-            return true;
-        });
+                if (dir != null) {
+                    try {
+                        Files.deleteIfExists(file(k));
+                    } catch (IOException ex) {
+                        LOG.debug("cannot delete {}: {}", file(k), ex.toString());
+                    }
+                }
+                return null;
+            });
+        }
     }
 
     public int size() {
@@ -117,14 +136,12 @@ public final class MtaStsCache {
         return dir.resolve(domain + ".sts");
     }
 
+    private static boolean fileName(String d) {
+        return d.matches("[a-z0-9._-]+") && !d.startsWith(".");
+    }
+
     private Entry load(String d) {
-        if (!d.matches("[a-z0-9._-]+") || d.startsWith(".")) {
-            return null;
-        }
         Path f = file(d);
-        if (!Files.isRegularFile(f)) {
-            return null;
-        }
         try {
             String text = Files.readString(f, StandardCharsets.UTF_8);
             int blank = text.indexOf("\n\n");

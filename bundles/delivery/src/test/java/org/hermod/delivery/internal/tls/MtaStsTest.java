@@ -142,6 +142,18 @@ public class MtaStsTest {
     }
 
     @Test
+    public void anUnreadableCacheFileIsReadAgainOnceItIsValid() throws Exception {
+        Path dir = Files.createTempDirectory("mta-sts-cache");
+        sts(new MtaStsCache(dir)).policy("a.test").join();
+        String file = Files.readString(dir.resolve("a.test.sts"));
+        Files.writeString(dir.resolve("b.test.sts"), "id: 20260101\nfetched: not-a-time\n\n" + policy("enforce", 60));
+        MtaStsCache c = new MtaStsCache(dir);
+        assertNull(c.get("b.test")); // unreadable: no policy, but not taken for "no file"
+        Files.writeString(dir.resolve("b.test.sts"), file);
+        assertEquals("20260101", c.get("b.test").id());
+    }
+
+    @Test
     public void theFileCacheSurvivesARestart() throws Exception {
         Path dir = Files.createTempDirectory("mta-sts-cache");
         sts(new MtaStsCache(dir)).policy("a.test").join();
