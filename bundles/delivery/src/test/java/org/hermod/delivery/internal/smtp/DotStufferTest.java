@@ -90,27 +90,43 @@ public class DotStufferTest {
 
     @Test
     public void eightBitContentIsFoundAtAnyOffset() {
-        for (int len = 0; len < 3000; len += 37) {
+        for (int len = 0; len < 3000; len += len < 80 ? 1 : 37) {
             byte[] in = new byte[len];
             java.util.Arrays.fill(in, (byte) 'a');
             assertFalse(DotStuffer.hasEightBit(in));
             DotStuffer.Stuffed plain = DotStuffer.stuffScanning(in, UnpooledByteBufAllocator.DEFAULT);
             plain.data().release();
             assertFalse(plain.eightBit());
-            for (int pos : new int[] {0, len / 2, len - 1}) {
-                if (len > 0) {
-                    byte[] c = in.clone();
-                    c[pos] = (byte) 0x80;
-                    assertTrue(len + "@" + pos, DotStuffer.hasEightBit(c));
-                    c[pos] = (byte) (pos % 3 == 0 ? 0x80 : 0xff);
-                    if (pos > 0) {
-                        c[pos - 1] = '\n'; // an LF just before it: the stuffing scan resumes after each LF
-                    }
-                    DotStuffer.Stuffed s = DotStuffer.stuffScanning(c, UnpooledByteBufAllocator.DEFAULT);
-                    s.data().release();
-                    assertTrue(len + "@" + pos, s.eightBit());
+            for (int pos : len <= 80 ? java.util.stream.IntStream.range(0, len).toArray() // every offset
+                    : new int[] {0, 1, 7, 8, len / 2, len - 9, len - 8, len - 1}) {
+                byte[] c = in.clone();
+                c[pos] = (byte) 0x80;
+                assertTrue(len + "@" + pos, DotStuffer.hasEightBit(c));
+                DotStuffer.Stuffed alone = DotStuffer.stuffScanning(c, UnpooledByteBufAllocator.DEFAULT);
+                alone.data().release();
+                assertTrue(len + "@" + pos, alone.eightBit());
+                c[pos] = (byte) (pos % 3 == 0 ? 0x80 : 0xff);
+                if (pos > 0) {
+                    c[pos - 1] = '\n'; // an LF just before it: the stuffing scan resumes after each LF
                 }
+                DotStuffer.Stuffed s = DotStuffer.stuffScanning(c, UnpooledByteBufAllocator.DEFAULT);
+                s.data().release();
+                assertTrue(len + "@" + pos, s.eightBit());
             }
+        }
+    }
+
+    @Test
+    public void sevenBitInputsWithLinesAndDotsAreNeverTakenForEightBit() {
+        Random r = new Random(7);
+        byte[] alphabet = {'.', '\r', '\n', 'a', '.', '\n', 0x7f, ' '};
+        for (int round = 0; round < 10_000; round++) {
+            byte[] in = new byte[r.nextInt(round < 5_000 ? 40 : 300)];
+            for (int i = 0; i < in.length; i++) {
+                in[i] = r.nextInt(3) == 0 ? alphabet[r.nextInt(alphabet.length)] : (byte) r.nextInt(128);
+            }
+            same(in); // the oracle's bytes, and eightBit equal to hasEightBit
+            assertFalse(DotStuffer.hasEightBit(in));
         }
     }
 }
