@@ -1,13 +1,15 @@
 package org.hermod.routing.internal;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A limit of calls in flight whose waiters wait without holding a thread: {@link #acquireNow} takes a slot at once when
  * one is free, else queues the waiter and runs its task on the thread of the {@link #release} that frees a slot; a waiter can be
- * {@linkplain Waiter#cancel() cancelled} (its time budget ran out). The limit can change while calls run (a
- * raised limit serves waiters as calls end).
+ * {@linkplain Waiter#cancel() cancelled} (its time budget ran out), which takes it out of the queue. The limit can change
+ * while calls run (a raised limit grants waiters at once, a lowered one takes slots away as calls end).
  */
 final class CallLimit {
 
@@ -20,7 +22,7 @@ final class CallLimit {
     }
 
     /** A queued call; cancelling it after it was granted does nothing. */
-    static final class Waiter {
+    final class Waiter {
         private final Runnable granted;
         private final AtomicBoolean done = new AtomicBoolean();
 
@@ -28,15 +30,34 @@ final class CallLimit {
             this.granted = granted;
         }
 
-        /** True when the waiter was still waiting (it will not run now). */
+        /**
+         * True when the waiter was still waiting (it will not run now). It leaves the queue at once, so that what its
+         * task holds (a stage's state, a whole message at end of data) is not kept and later callers do not queue
+         * behind it.
+         */
         boolean cancel() {
-            return done.compareAndSet(false, true);
+            synchronized (CallLimit.this) {
+                if (!done.compareAndSet(false, true)) {
+                    return false;
+                }
+                waiters.remove(this);
+                return true;
+            }
         }
     }
 
     /** A slot now, without waiting. */
     synchronized boolean tryAcquire() {
         if (inFlight < limit) {
+            inFlight++;
+            return true;
+        }
+        return false;
+    }
+
+    /** A slot now when one is free and nobody waits for one (no barging past waiters); else nothing is queued. */
+    synchronized boolean acquireIfFree() {
+        if (inFlight < limit && waiters.isEmpty()) {
             inFlight++;
             return true;
         }
@@ -83,8 +104,30 @@ final class CallLimit {
         next.granted.run();
     }
 
-    synchronized void setLimit(int newLimit) {
-        limit = Math.max(1, newLimit);
+    /** A new limit; a raised one grants waiting calls at once, up to the new limit. */
+    void setLimit(int newLimit) {
+        List<Waiter> grant = new ArrayList<>();
+        synchronized (this) {
+            limit = Math.max(1, newLimit);
+            while (inFlight < limit) {
+                Waiter next = waiters.poll();
+                if (next == null) {
+                    break;
+                }
+                if (next.done.compareAndSet(false, true)) {
+                    inFlight++;
+                    grant.add(next);
+                }
+            }
+        }
+        for (Waiter w : grant) {
+            w.granted.run();
+        }
+    }
+
+    /** Calls queued for a slot (for tests). */
+    synchronized int waiting() {
+        return waiters.size();
     }
 
     synchronized int inFlight() {
