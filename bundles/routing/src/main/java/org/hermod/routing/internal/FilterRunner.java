@@ -31,10 +31,14 @@ import org.slf4j.LoggerFactory;
  * <p>Bulkheads, so that stuck filters cannot stall other sessions: the pool grows on demand (no queue) up to
  * {@code maxThreads}; each filter name may have at most its {@link FilterEntry#limit} calls in flight (shared by all
  * versions of the name; at most half the pool unless it is the built-in router), and a call finding that limit full
- * gives its thread back and waits for a slot within its time budget, the stage going on on a filter thread when one
- * comes free. While a filter other than the router runs it holds one of {@link #othersLimit(int)} slots, so the router
- * always finds a thread; a call beyond that fails at once. A slot is given back only when the call really ends, so a
- * filter that ignores interruption uses up its own slots.
+ * waits for a slot without a thread (giving its thread back if it had one) within its time budget, the stage going on
+ * on a filter thread when one comes free. A stage holds one of {@link #othersLimit(int)} slots whenever it has a
+ * thread for a filter other than the router, taken before it is handed to a thread, so the router always finds a
+ * thread; a stage beyond that fails at once. A slot is given back only when the call really ends, so a filter that
+ * ignores interruption uses up its own slots.
+ *
+ * <p>{@link #close()} ends the stages in a call (interrupted) or waiting for a slot with their failure; a stage
+ * between two calls ends so before its next call. No filter is called after close.
  */
 final class FilterRunner implements AutoCloseable {
 
@@ -164,7 +168,7 @@ final class FilterRunner implements AutoCloseable {
     /**
      * One stage in progress. Its state and position change only on the thread running it; the phase, the deadline,
      * that thread and the slot waiter change under the run's lock, which the watchdog takes to end a call past its
-     * budget, so that its interrupt reaches that call and no other.
+     * budget (and {@link #close()} to end a call or a wait), so that its interrupt reaches that call and no other.
      */
     private final class StageRun<S, R> implements Runnable {
         final FilterEntry[] filters;
@@ -173,7 +177,8 @@ final class FilterRunner implements AutoCloseable {
         final CompletableFuture<R> out = new CompletableFuture<>();
         private S state;
         private int index;
-        private boolean holdsSlot; // granted a slot of filters[index]'s limit while waiting
+        private boolean holdsSlot; // holds a slot of filters[index]'s limit, taken before the hand-off to a thread
+        private boolean holdsOthers; // one of the others slots, held while the stage has a thread for a non-router filter
         private volatile int phase = QUEUED;
         private volatile long deadline = Long.MAX_VALUE;
         private long callStart;
@@ -187,20 +192,53 @@ final class FilterRunner implements AutoCloseable {
             this.result = result;
         }
 
-        /** Hands the stage to a filter thread; with none free it fails with the current filter's failure. */
+        /**
+         * Hands the stage to a filter thread. The current filter's budget starts here and its slot is taken first: a
+         * stage finding its limit full waits without a thread and comes back here when granted ({@code slotHeld}).
+         * A stage whose filter is not the router then takes one of the others slots, so that it never takes a
+         * thread of the router's reserve; with no such slot or no thread free it fails with the filter's failure.
+         */
         void submit(boolean slotHeld) {
+            if (index >= filters.length) { // nothing to call
+                if (end()) {
+                    finishElsewhere(result.apply(state));
+                }
+                return;
+            }
+            FilterEntry f = filters[index];
+            if (!slotHeld && !acquire(f)) {
+                return; // waiting for a slot without a thread (granted() comes back here), or ended
+            }
+            if (!f.reserved && !others.tryAcquire()) {
+                refuse(f, true);
+                return;
+            }
+            holdsOthers = !f.reserved;
+            holdsSlot = true;
             try {
                 pool.execute(this);
             } catch (RejectedExecutionException e) {
-                FilterEntry f = filters[index];
-                if (slotHeld) {
-                    f.limit.release();
-                }
-                if (!end()) {
-                    return;
-                }
-                noThread(f);
-                finishElsewhere(fail(f));
+                dropOthers();
+                holdsSlot = false;
+                refuse(f, true);
+            }
+        }
+
+        private void refuse(FilterEntry f, boolean slotHeld) {
+            if (slotHeld) {
+                f.limit.release();
+            }
+            if (!end()) {
+                return;
+            }
+            noThread(f);
+            finishElsewhere(fail(f));
+        }
+
+        private void dropOthers() {
+            if (holdsOthers) {
+                holdsOthers = false;
+                others.release();
             }
         }
 
@@ -208,74 +246,94 @@ final class FilterRunner implements AutoCloseable {
         public void run() {
             try {
                 loop();
-            } catch (RuntimeException unexpected) { // a bug, not a filter's: still never an accept
-                LOG.error("filter stage failed", unexpected);
-                if (!end()) {
-                    return;
+            } catch (Throwable unexpected) { // a bug, not a filter's, or an Error: still never an accept, never hung
+                if (!(unexpected instanceof VirtualMachineError) || !out.isDone()) {
+                    LOG.error("filter stage failed", unexpected);
                 }
-                finish(fail(filters[Math.min(index, filters.length - 1)]));
+                dropOthers();
+                end();
+                running.remove(this);
+                completeFailed(state, filters[Math.min(index, filters.length - 1)], unexpected, false);
+                if (unexpected instanceof VirtualMachineError e) {
+                    throw e;
+                }
             }
         }
 
         private void loop() {
             while (true) {
                 if (index == filters.length || steps.isFinal(state)) {
-                    if (!end()) {
-                        return;
+                    dropOthers();
+                    if (end()) {
+                        finish(result.apply(state));
                     }
-                    finish(result.apply(state));
                     return;
                 }
                 FilterEntry f = filters[index];
+                boolean other = !f.reserved;
+                if (!other) {
+                    dropOthers(); // from a filter to the router on this thread: the router needs no others slot
+                }
                 if (holdsSlot) {
                     holdsSlot = false;
                 } else if (!acquire(f)) {
-                    return; // waiting for a slot without a thread; granted() goes on
+                    return; // waiting for a slot without a thread (granted() goes on), or ended
                 }
-                boolean other = !f.reserved;
-                if (other && !others.tryAcquire()) {
-                    f.limit.release();
-                    if (!end()) {
+                if (other && !holdsOthers) { // from the router to another filter on this thread
+                    if (!others.tryAcquire()) {
+                        f.limit.release();
+                        if (end()) {
+                            noThread(f);
+                            finish(fail(f));
+                        }
                         return;
                     }
-                    noThread(f);
-                    finish(fail(f));
-                    return;
+                    holdsOthers = true;
                 }
-                FilterDecision d = null;
-                Throwable error = null;
                 boolean gone;
+                boolean closing = false;
                 synchronized (this) {
                     gone = phase == DONE;
-                    if (!gone) {
+                    if (!gone && closed) { // the runner closed: no filter is called any more
+                        phase = DONE;
+                        closing = true;
+                    } else if (!gone) {
                         phase = CALLING;
                         thread = Thread.currentThread();
                     }
                 }
-                if (!gone) {
-                    try {
-                        d = steps.call(f, state).run();
-                        if (d == null) {
-                            throw new IllegalStateException("filter returned no decision");
-                        }
-                    } catch (Throwable t) { // a filter must never take a thread or a transaction down
-                        error = t;
+                if (gone || closing) {
+                    f.limit.release();
+                    dropOthers();
+                    if (closing) {
+                        finish(fail(f));
                     }
-                    synchronized (this) {
-                        gone = phase == DONE;
-                        if (!gone) {
-                            phase = QUEUED;
-                            deadline = Long.MAX_VALUE;
-                        }
-                        thread = null;
-                    }
-                    // the watchdog's interrupt (delivered under the lock), or one the filter left set: the next
-                    // filter on this thread must not see it
-                    Thread.interrupted();
+                    return;
                 }
+                FilterDecision d = null;
+                Throwable error = null;
+                try {
+                    d = steps.call(f, state).run();
+                    if (d == null) {
+                        throw new IllegalStateException("filter returned no decision");
+                    }
+                } catch (Throwable t) { // a filter must never take a thread or a transaction down
+                    error = t;
+                }
+                synchronized (this) {
+                    gone = phase == DONE; // past its budget, or the runner closed
+                    if (!gone) {
+                        phase = QUEUED;
+                        deadline = Long.MAX_VALUE;
+                    }
+                    thread = null;
+                }
+                // the watchdog's interrupt (delivered under the lock), or one the filter left set: the next
+                // filter on this thread must not see it
+                Thread.interrupted();
                 try {
                     if (gone) {
-                        return; // past its budget: the watchdog counted it and ended the stage
+                        return; // the watchdog or close() counted it and ended the stage
                     }
                     long took = System.nanoTime() - callStart;
                     if (error == null) {
@@ -288,12 +346,13 @@ final class FilterRunner implements AutoCloseable {
                     state = merged(state, f, d);
                     index++;
                 } finally {
-                    if (other) {
-                        others.release();
+                    if (gone) {
+                        dropOthers();
                     }
                     f.limit.release();
                 }
                 if (error instanceof VirtualMachineError e && !(error instanceof StackOverflowError)) {
+                    dropOthers();
                     if (end()) {
                         finish(fail(f));
                     }
@@ -311,22 +370,41 @@ final class FilterRunner implements AutoCloseable {
             return true;
         }
 
-        /** Starts the budget of the current filter and takes a slot of its limit: now (true), or queued (false). */
+        /**
+         * Starts the budget of the current filter and takes a slot of its limit: now (true), or queued without a
+         * thread and without an others slot (false; also when the stage ended).
+         */
         private boolean acquire(FilterEntry f) {
+            synchronized (this) {
+                callStart = System.nanoTime();
+                deadline = callStart + TimeUnit.MILLISECONDS.toNanos(f.timeoutMillis);
+            }
+            if (f.limit.acquireIfFree()) {
+                return true;
+            }
+            dropOthers(); // the thread is given back while the stage waits, and so is its others slot
             CallLimit.Waiter w = f.limit.waiter(this::granted);
+            boolean closing = false;
             synchronized (this) {
                 if (phase == DONE) {
                     return false;
                 }
-                callStart = System.nanoTime();
-                deadline = callStart + TimeUnit.MILLISECONDS.toNanos(f.timeoutMillis);
-                waiter = w;
-                phase = WAITING;
+                if (closed) {
+                    phase = DONE;
+                    closing = true;
+                } else {
+                    waiter = w;
+                    phase = WAITING;
+                }
+            }
+            if (closing) {
+                finishElsewhere(fail(f)); // maybe on the caller's thread
+                return false;
             }
             if (f.limit.acquireNow(w)) {
                 synchronized (this) {
                     waiter = null;
-                    if (phase == DONE) { // ran past its budget in that instant
+                    if (phase == DONE) { // ran past its budget, or the runner closed, in that instant
                         f.limit.release();
                         return false;
                     }
@@ -346,26 +424,35 @@ final class FilterRunner implements AutoCloseable {
                     return;
                 }
                 phase = QUEUED;
-                holdsSlot = true;
             }
             submit(true);
         }
 
         /** On the watchdog: ends the stage when the current call (or its wait for a slot) is past its budget. */
         void check(long now) {
-            if (now - deadline < 0) {
-                return;
+            if (now - deadline >= 0) {
+                stop(now, false);
             }
+        }
+
+        /**
+         * Ends the stage with its current filter's failure when it is calling that filter or waiting for a slot of its
+         * limit: past its budget, or (closing) because the runner closed. The call is interrupted, the wait cancelled.
+         */
+        void stop(long now, boolean closing) {
             FilterEntry f;
             boolean waited;
             S s;
             long started;
             synchronized (this) {
-                if (now - deadline < 0 || (phase != WAITING && phase != CALLING)) {
+                if ((!closing && now - deadline < 0) || (phase != WAITING && phase != CALLING)) {
                     return;
                 }
                 f = filters[index];
-                waited = phase == WAITING && waiter != null && waiter.cancel();
+                waited = phase == WAITING;
+                if (waited && waiter != null) {
+                    waiter.cancel(); // a slot granted in this instant is given back by granted()
+                }
                 phase = DONE;
                 if (thread != null) {
                     thread.interrupt();
@@ -373,15 +460,39 @@ final class FilterRunner implements AutoCloseable {
                 s = state;
                 started = callStart;
             }
-            FilterDecision fail = failure(f);
-            f.stats.failed(now - started, fail, true);
-            if (waited) {
-                LOG.warn("filter {}: its limit of calls in flight stayed full for its budget of {} ms", f.name,
-                        f.timeoutMillis);
+            if (closing) {
+                LOG.debug("filter {}: stage ended, the filter runner closed", f.name);
             } else {
-                LOG.warn("filter {} ran past its budget of {} ms; interrupted", f.name, f.timeoutMillis);
+                f.stats.failed(now - started, failure(f), true);
+                if (waited) {
+                    LOG.warn("filter {}: its limit of calls in flight stayed full for its budget of {} ms", f.name,
+                            f.timeoutMillis);
+                } else {
+                    LOG.warn("filter {} ran past its budget of {} ms; interrupted", f.name, f.timeoutMillis);
+                }
             }
-            finishElsewhere(result.apply(merged(s, f, fail)));
+            running.remove(this);
+            completeFailed(s, f, null, true);
+        }
+
+        /** Completes with {@code f}'s failure merged into {@code s}; exceptionally only if even that cannot be made. */
+        private void completeFailed(S s, FilterEntry f, Throwable cause, boolean elsewhere) {
+            R r;
+            try {
+                r = result.apply(merged(s, f, failure(f)));
+            } catch (Throwable t) {
+                if (cause != null) {
+                    t.addSuppressed(cause);
+                }
+                LOG.error("filter stage: no failure decision could be made", t);
+                out.completeExceptionally(t);
+                return;
+            }
+            if (elsewhere) {
+                finishElsewhere(r);
+            } else {
+                out.complete(r);
+            }
         }
 
         private R fail(FilterEntry f) {
@@ -436,7 +547,7 @@ final class FilterRunner implements AutoCloseable {
             for (StageRun<?, ?> r : running) {
                 try {
                     r.check(now);
-                } catch (RuntimeException e) {
+                } catch (Throwable e) { // one stage's bug (or an Error) must not end the only watchdog
                     LOG.error("filter watchdog", e);
                 }
             }
@@ -467,6 +578,16 @@ final class FilterRunner implements AutoCloseable {
         closed = true;
         LockSupport.unpark(watchdog);
         pool.shutdownNow();
+        // the watchdog stops: a stage in a call or waiting for a slot ends now with its failure (its call
+        // interrupted); one between two calls sees `closed` before its next call
+        long now = System.nanoTime();
+        for (StageRun<?, ?> r : running) {
+            try {
+                r.stop(now, true);
+            } catch (Throwable e) {
+                LOG.error("filter runner close", e);
+            }
+        }
         completions.shutdown();
     }
 }
