@@ -65,6 +65,7 @@ public final class DeliveryComponent implements EgressView {
     private DestinationLimits limits;
     private volatile Dispatcher dispatcher;
     private AccountingLog accounting;
+    private volatile Warmup warmup;
 
     /** VERP return paths (bounce bundle); used when present, its bounce domain is set and {@code verp} is on. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -130,6 +131,14 @@ public final class DeliveryComponent implements EgressView {
         this.settings = DeliverySettings.from(config, localHostName());
         TlsSetup.Settings tlsSettings = tlsSettings(config, settings);
         start(tlsSettings);
+        if (config.warmup()) {
+            Warmup w = new Warmup(client);
+            warmup = w;
+            Thread t = new Thread(() -> w.run().thenAccept(n -> LOG.debug("delivery warm-up: {} messages", n)),
+                    "hermod-delivery-warmup-start");
+            t.setDaemon(true);
+            t.start();
+        }
     }
 
     private TlsSetup.Settings tlsSettings(DeliveryConfig config, DeliverySettings s) {
@@ -223,6 +232,10 @@ public final class DeliveryComponent implements EgressView {
 
     @Deactivate
     void deactivate() {
+        Warmup w = warmup;
+        if (w != null) {
+            w.stop();
+        }
         dispatcher.stop(5000);
         pool.closeAll();
         scheduler.shutdownNow();

@@ -151,4 +151,10 @@ public @interface DeliveryConfig {
 
     @AttributeDefinition(description = "Accounting log file (JSON lines). Empty: ${karaf.data}/hermod/log/delivery.jsonl")
     String accountingLog() default "";
+
+    @AttributeDefinition(description = "At activation, send a few hundred small synthetic messages in the background "
+            + "through the outbound SMTP code to a loopback sink of its own, so that the first real deliveries after a "
+            + "start do not pay for class loading and interpretation (no events, accounting or shaping; applies at "
+            + "activation)")
+    boolean warmup() default true;
 }
