@@ -387,6 +387,25 @@ public class FilterStagesTest {
     }
 
     @Test
+    public void aPipelinedGroupWithInputBehindAStageStopsReadingSoAFinAfterItIsNotReadBeforeTheReplies() {
+        CompletableFuture<FilterDecision> slow = new CompletableFuture<>();
+        Harness h = harness(new FakeFilterChain().on(Stage.RCPT, c -> slow));
+        h.send(TX + "QUIT\r\n"); // one read: the RCPT stage starts, QUIT waits behind it
+        assertFalse("input held behind the stage stops reading (a FIN after it stays in the kernel)",
+                h.ch.config().isAutoRead());
+        Thread t = new Thread(() -> slow.complete(FilterDecision.proceed())); // as a filter thread would
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        h.ch.runPendingTasks();
+        String replies = h.replies();
+        assertTrue(replies, replies.startsWith("250 2.1.5 Ok\r\n221 "));
+    }
+
+    @Test
     public void aSlowFilterIsNotCutOffByTheSessionTimeoutsAndTheSessionGoesOnAfterwards() {
         CompletableFuture<FilterDecision> slow = new CompletableFuture<>();
         Harness h = harness(new FakeFilterChain().on(Stage.RCPT, c -> slow));
