@@ -25,6 +25,7 @@ import org.hermod.api.Envelope;
 import org.hermod.api.MailAddress;
 import org.hermod.api.Recipient;
 import org.hermod.delivery.internal.dns.MxHost;
+import org.hermod.delivery.internal.dns.MxResolver;
 import org.hermod.delivery.internal.dns.Route;
 import org.hermod.delivery.internal.smtp.ConnectSettings;
 import org.hermod.delivery.internal.smtp.ConnectionPool;
@@ -86,7 +87,9 @@ final class Warmup {
             ConnectSettings cs = new ConnectSettings(port, "warmup.invalid", "", Timeouts.uniform(Duration.ofSeconds(5)),
                     false, false);
             DnsResponder dns = new DnsResponder();
-            dns(dns, 0, group.next()).thenCompose(v -> send(pool, route, cs, 0, 0, group.next())).whenComplete((n, t) -> {
+            java.util.concurrent.Executor own = group.next();
+            MxResolver resolver = new MxResolver(List.of(dns.address()), Duration.ofSeconds(2), 16, false, own);
+            dns(resolver, 0, own).thenCompose(v -> send(pool, route, cs, 0, 0, own)).whenComplete((n, t) -> {
                 dns.close();
                 pool.closeAll();
                 server.close();
@@ -109,17 +112,15 @@ final class Warmup {
      * (dnsjava's lookup session and UDP client) asking the warm-up's own responder; the shared answer cache of the
      * real resolver is not touched.
      */
-    private CompletableFuture<Void> dns(DnsResponder dns, int i, java.util.concurrent.Executor own) {
+    private CompletableFuture<Void> dns(MxResolver r, int i, java.util.concurrent.Executor own) {
         if (i >= DNS_NAMES || stopped) {
             return CompletableFuture.completedFuture(null);
         }
-        org.hermod.delivery.internal.dns.MxResolver r = new org.hermod.delivery.internal.dns.MxResolver(
-                List.of(dns.address()), Duration.ofSeconds(2), 16, false, own);
         return r.resolve("d" + i + ".warmup.invalid").toCompletableFuture().thenComposeAsync(route -> {
             if (route.failure() == null && !route.hosts().isEmpty() && !route.hosts().get(0).addresses().isEmpty()) {
                 resolved++;
             }
-            return dns(dns, i + 1, own);
+            return dns(r, i + 1, own);
         }, own);
     }
 
