@@ -131,13 +131,7 @@ public abstract class DeliveryQueueContract {
 
     /** Polls until the condition holds or the deadline passes; fails with the message then. */
     protected static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + PATIENCE.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                fail("not within " + PATIENCE + ": " + what);
-            }
-            TimeUnit.MILLISECONDS.sleep(5); // polling interval, not a wait for an outcome
-        }
+        org.hermod.api.testing.Poll.until(what, PATIENCE, condition);
     }
 
     /** Leases from the domain until something comes, or fails at the deadline. */

@@ -37,7 +37,7 @@ import org.hermod.delivery.internal.smtp.ConnectionPool;
 import org.hermod.delivery.internal.smtp.SmtpClient;
 import org.hermod.delivery.internal.smtp.Timeouts;
 import org.hermod.delivery.internal.testing.FakeQueue;
-import org.hermod.delivery.internal.testing.Poll;
+import org.hermod.api.testing.Poll;
 import org.hermod.delivery.internal.testing.PreDeliveryChain;
 import org.hermod.delivery.internal.testing.TestDnsServer;
 import org.hermod.delivery.internal.testing.TestSmtpServer;

@@ -4,6 +4,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -14,11 +15,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.hermod.api.filter.FilterDecision;
 import org.hermod.api.filter.FilterProperties;
+import org.hermod.api.testing.Poll;
 import org.junit.After;
 import org.junit.Test;
 
 /** The bulkheads: per filter name across versions, a reserve for the router, waiting for a slot within the budget. */
 public class FilterRunnerTest {
+
+    private static final Duration FIVE_S = Duration.ofSeconds(5);
 
     private final FilterRunner runner = new FilterRunner(1, 8); // others may hold 6 threads, one filter 4
     private final CountDownLatch release = new CountDownLatch(1);
@@ -136,10 +140,7 @@ public class FilterRunnerTest {
             small.call(entry(1, "slow", slow, false, 60_000), stuck());
             small.call(entry(1, "slow", slow, false, 60_000), stuck());
             small.call(entry(2, "slow2", slow2, false, 60_000), stuck());
-            long until = System.nanoTime() + 5_000_000_000L;
-            while (small.activeThreads() < 3 && System.nanoTime() < until) {
-                Thread.sleep(5);
-            }
+            Poll.until("three stuck filters on their threads", FIVE_S, () -> small.activeThreads() >= 3);
             assertEquals("three stuck filters hold what other filters may have", 3, small.activeThreads());
             FilterEntry cheap = entry(3, "cheap", new CallLimit(64), false, 5000);
             for (int i = 0; i < 2; i++) { // sessions whose stages call another filter, as fast as they can
@@ -198,10 +199,7 @@ public class FilterRunnerTest {
         runner.close(); // the bundle is deactivated
         assertEquals("the stage ends with the first filter's failure", FilterDecision.Action.DEFER, get(stage).action());
         assertTrue("the call was interrupted", callEnded.await(5, TimeUnit.SECONDS));
-        long until = System.nanoTime() + 5_000_000_000L;
-        while (runner.activeThreads() > 0 && System.nanoTime() < until) {
-            Thread.sleep(5);
-        }
+        Poll.until("the filter threads are idle", FIVE_S, () -> runner.activeThreads() == 0);
         assertFalse("no filter is called after close", secondCalled.get());
     }
 
@@ -209,16 +207,10 @@ public class FilterRunnerTest {
     public void closingEndsAStageWaitingForASlot() throws Exception {
         CallLimit one = new CallLimit(1);
         runner.call(entry(1, "slow", one, false, 60_000), stuck());
-        long until = System.nanoTime() + 5_000_000_000L;
-        while (one.inFlight() == 0 && System.nanoTime() < until) {
-            Thread.sleep(5);
-        }
+        Poll.until("the stuck call holds the slot", FIVE_S, () -> one.inFlight() > 0);
         CompletableFuture<FilterDecision> waiting = runner.call(entry(1, "slow", one, false, 60_000),
                 () -> FilterDecision.accept());
-        until = System.nanoTime() + 5_000_000_000L;
-        while (one.waiting() == 0 && System.nanoTime() < until) {
-            Thread.sleep(5);
-        }
+        Poll.until("the second call waits for the slot", FIVE_S, () -> one.waiting() > 0);
         assertEquals(1, one.waiting());
         runner.close();
         assertEquals("a stage waiting within a long budget ends on close", FilterDecision.Action.DEFER,

@@ -353,6 +353,17 @@ public class FilterStagesTest {
         assertTrue(h.content(0).contains("Subject: pipelined"));
     }
 
+    /** Completes a stage's future the way a filter thread does: off the session's event loop. */
+    private static void completeOnAnotherThread(CompletableFuture<FilterDecision> stage, FilterDecision d) {
+        Thread t = new Thread(() -> stage.complete(d));
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     @Test
     public void aClientThatKeepsSendingWhileAFilterRunsIsNotReadFromUntilTheFilterDecided() {
         CompletableFuture<FilterDecision> slow = new CompletableFuture<>();
@@ -373,13 +384,7 @@ public class FilterStagesTest {
         }
         assertFalse("input during the stage stops reading from the socket", h.ch.config().isAutoRead());
         assertEquals("and no read is asked for while the input waits", 0, reads.get());
-        Thread t = new Thread(() -> slow.complete(FilterDecision.proceed())); // as a filter thread would
-        t.start();
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
+        completeOnAnotherThread(slow, FilterDecision.proceed());
         h.ch.runPendingTasks();
         assertEquals("250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n", h.replies());
         assertTrue("reading goes on once the held input is answered", h.ch.config().isAutoRead());
@@ -393,13 +398,7 @@ public class FilterStagesTest {
         h.send(TX + "QUIT\r\n"); // one read: the RCPT stage starts, QUIT waits behind it
         assertFalse("input held behind the stage stops reading (a FIN after it stays in the kernel)",
                 h.ch.config().isAutoRead());
-        Thread t = new Thread(() -> slow.complete(FilterDecision.proceed())); // as a filter thread would
-        t.start();
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
+        completeOnAnotherThread(slow, FilterDecision.proceed());
         h.ch.runPendingTasks();
         String replies = h.replies();
         assertTrue(replies, replies.startsWith("250 2.1.5 Ok\r\n221 "));

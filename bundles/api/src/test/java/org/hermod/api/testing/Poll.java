@@ -1,4 +1,4 @@
-package org.hermod.delivery.internal.testing;
+package org.hermod.api.testing;
 
 import static org.junit.Assert.fail;
 
