@@ -151,13 +151,11 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
      */
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-        if (paused && msg instanceof ByteBuf b && b.isReadable() && ctx.channel().config().isAutoRead()) {
-            ctx.channel().config().setAutoRead(false);
-        }
         super.channelRead(ctx, msg);
-        // a step started by this read, with input held behind it (pipelined commands, QUIT): stop reading now, so
-        // that a FIN the client sends after its pipelined group is not read (the channel would close, and the step's
-        // reply, a 250 for a stored message among them, would never reach the client) before the replies are out
+        // input kept while paused, whether it arrived during a step or behind the command that started the step in this
+        // read (pipelined commands, QUIT): stop reading now, so that a FIN the client sends after it is not read (the
+        // channel would close, and the step's reply, a 250 for a stored message among them, would never reach the
+        // client) before the replies are out
         if (paused && internalBuffer().isReadable() && ctx.channel().config().isAutoRead()) {
             ctx.channel().config().setAutoRead(false);
         }
