@@ -9,12 +9,32 @@ package org.hermod.api.filter;
 public record HeaderField(String name, String value) {
 
     public HeaderField {
-        if (name == null || name.isEmpty() || name.chars().anyMatch(c -> c <= ' ' || c == ':' || c > '~')) {
+        if (name == null || name.isEmpty() || !isFieldName(name)) {
             throw new IllegalArgumentException("not a header field name: " + name);
         }
         value = value == null ? "" : value;
-        if (value.chars().anyMatch(c -> c == '\r' || c == '\n' || c == 0)) {
+        if (hasLineBreakOrNul(value)) {
             throw new IllegalArgumentException("header field value must not contain line breaks or NUL: " + name);
         }
+    }
+
+    private static boolean isFieldName(String name) {
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c <= ' ' || c == ':' || c > '~') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean hasLineBreakOrNul(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\r' || c == '\n' || c == 0) {
+                return true;
+            }
+        }
+        return false;
     }
 }

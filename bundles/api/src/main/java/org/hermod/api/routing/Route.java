@@ -127,8 +127,14 @@ public record Route(String pool, String smarthost, String tenant, String campaig
     }
 
     private static void checkText(String s) {
-        if (s != null && s.chars().anyMatch(c -> c == '\r' || c == '\n' || c == 0)) {
-            throw new IllegalArgumentException("route values must not contain line breaks or NUL");
+        if (s == null) {
+            return;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\r' || c == '\n' || c == 0) {
+                throw new IllegalArgumentException("route values must not contain line breaks or NUL");
+            }
         }
     }
 }

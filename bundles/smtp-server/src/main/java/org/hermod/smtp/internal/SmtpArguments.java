@@ -9,6 +9,8 @@ import org.hermod.api.MailAddress;
 /** Parses the path and ESMTP parameters of MAIL FROM and RCPT TO (RFC 5321 4.1.2, RFC 3461, RFC 6531). */
 final class SmtpArguments {
 
+    private static final java.util.regex.Pattern SPACES = java.util.regex.Pattern.compile(" +");
+
     /** A parsed "FROM:&lt;path&gt; params" or "TO:&lt;path&gt; params". */
     record PathAndParams(MailAddress address, Map<String, String> params) {
     }
@@ -60,7 +62,7 @@ final class SmtpArguments {
             address = parseMailbox(stripSourceRoute(path), badAddressStatus);
         }
         Map<String, String> params = new LinkedHashMap<>();
-        for (String p : rest.trim().split(" +")) {
+        for (String p : SPACES.split(rest.trim())) {
             if (p.isEmpty()) {
                 continue;
             }

@@ -172,10 +172,31 @@ final class ReplyHandler extends ChannelInboundHandlerAdapter {
     private static String enhanced(String text, int code) {
         int sp = text.indexOf(' ');
         String first = sp < 0 ? text : text.substring(0, sp);
-        if (first.length() >= 5 && first.charAt(0) == (char) ('0' + code / 100) && first.matches("[245]\\.\\d{1,3}\\.\\d{1,3}")) {
+        if (first.length() >= 5 && first.charAt(0) == (char) ('0' + code / 100) && isStatus(first)) {
             return first;
         }
         return null;
+    }
+
+    /** {@code [245].d{1,3}.d{1,3}} (RFC 3463), without a regex compiled per reply. */
+    static boolean isStatus(String s) {
+        if (s.isEmpty() || (s.charAt(0) != '2' && s.charAt(0) != '4' && s.charAt(0) != '5')) {
+            return false;
+        }
+        int i = 1;
+        for (int part = 0; part < 2; part++) {
+            if (i >= s.length() || s.charAt(i) != '.') {
+                return false;
+            }
+            int start = ++i;
+            while (i < s.length() && i - start < 3 && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+                i++;
+            }
+            if (i == start) {
+                return false;
+            }
+        }
+        return i == s.length();
     }
 
     private void startTimer() {

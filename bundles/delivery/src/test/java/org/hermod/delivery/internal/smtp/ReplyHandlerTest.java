@@ -46,6 +46,14 @@ public class ReplyHandlerTest {
         assertNull(r.enhancedStatus());
         assertEquals("mx closing", r.text());
         assertNull("class must match", ReplyHandler.parse(List.of("250 5.1.1 odd")).enhancedStatus());
+        // RFC 3463: class.subject.detail, one to three digits each; anything else is text
+        assertEquals("5.7.133", ReplyHandler.parse(List.of("550 5.7.133 blocked")).enhancedStatus());
+        assertEquals("4.7.0", ReplyHandler.parse(List.of("421 4.7.0")).enhancedStatus());
+        for (String text : new String[] {"5.7.1334 x", "5.7 x", "5..1 x", "5.1.1a x", "5.1. x", "5.a.1 x", "5.1.1.1 x"}) {
+            SmtpReply odd = ReplyHandler.parse(List.of("550 " + text));
+            assertNull(text, odd.enhancedStatus());
+            assertEquals(text, odd.text());
+        }
     }
 
     @Test
