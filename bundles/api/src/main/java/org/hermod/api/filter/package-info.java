@@ -10,7 +10,7 @@
  * never accepted unfiltered. See {@link org.hermod.api.filter.FilterProperties}.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.hermod.api.filter;
 
 import org.osgi.annotation.bundle.Export;

@@ -204,6 +204,78 @@ public abstract class FilterChainContract {
     }
 
     @Test
+    public void mailAndRcptRunsTheMailStageThenTheRcptStageOffTheCallersThread() throws Exception {
+        List<String> calls = Collections.synchronizedList(new ArrayList<>());
+        Thread caller = Thread.currentThread();
+        class Both implements MailFilter, RcptFilter {
+            @Override
+            public FilterDecision onMail(SessionInfo s, MailAddress f, Map<String, String> p) {
+                calls.add("both-mail " + p + (Thread.currentThread() == caller ? " on the caller" : ""));
+                return FilterDecision.reroute(RouteChange.pool("bulk"));
+            }
+
+            @Override
+            public FilterDecision onRcpt(SessionInfo s, MailAddress f, Recipient r) {
+                calls.add("both-rcpt " + r.address() + (Thread.currentThread() == caller ? " on the caller" : ""));
+                return FilterDecision.proceed().withRecipientRewritten(MailAddress.parse("new@to.test"));
+            }
+        }
+        FilterChain c = chain(List.of(
+                filter(new Both(), "both", 30),
+                filter((MailFilter) (s, f, p) -> {
+                    calls.add("accepting-mail");
+                    return FilterDecision.accept(); // ends the MAIL stage, not the RCPT stage
+                }, "accepting", 20),
+                filter((MailFilter) (s, f, p) -> {
+                    calls.add("skipped-mail");
+                    return FilterDecision.reject(554, "5.7.1", "never asked");
+                }, "after-accept", 10),
+                filter((RcptFilter) (s, f, r) -> {
+                    calls.add("last-rcpt " + r.address());
+                    return FilterDecision.reroute(RouteChange.pool("rcpt-pool"));
+                }, "last", 5)));
+        FilterChain.MailAndRcpt d = get(c.mailAndRcpt(SESSION, FROM, Map.of("SIZE", "10"), TO));
+        assertEquals(List.of("both-mail {SIZE=10}", "accepting-mail", "both-rcpt rcpt@to.test", "last-rcpt new@to.test"),
+                calls);
+        assertEquals(FilterDecision.Action.ACCEPT, d.mail().action());
+        assertEquals("bulk", d.mail().route().applyTo(Route.DEFAULT).pool());
+        assertEquals(FilterDecision.Action.CONTINUE, d.rcpt().action());
+        assertEquals(MailAddress.parse("new@to.test"), d.rcpt().rewrittenRecipient());
+        assertEquals("the RCPT part's route is its own filters' changes", "rcpt-pool",
+                d.rcpt().route().applyTo(Route.DEFAULT).pool());
+    }
+
+    @Test
+    public void mailAndRcptCallsNoRcptFilterWhenTheMailStageRefuses() throws Exception {
+        AtomicInteger rcptCalls = new AtomicInteger();
+        FilterChain c = chain(List.of(
+                filter((MailFilter) (s, f, p) -> FilterDecision.defer(451, "4.7.1", "greylisted"), "grey", 2),
+                filter((RcptFilter) (s, f, r) -> {
+                    rcptCalls.incrementAndGet();
+                    return FilterDecision.proceed();
+                }, "rcpt", 1)));
+        FilterChain.MailAndRcpt d = get(c.mailAndRcpt(SESSION, FROM, Map.of(), TO));
+        assertEquals(FilterDecision.Action.DEFER, d.mail().action());
+        assertEquals(SmtpReply.of(451, "4.7.1", "greylisted"), d.mail().reply());
+        assertNull(d.rcpt());
+        assertEquals(0, rcptCalls.get());
+
+        FilterChain throwing = chain(List.of(
+                filter((MailFilter) (s, f, p) -> {
+                    throw new IllegalStateException("broken");
+                }, "broken", 2),
+                filter((RcptFilter) (s, f, r) -> {
+                    rcptCalls.incrementAndGet();
+                    return FilterDecision.proceed();
+                }, "rcpt2", 1)));
+        d = get(throwing.mailAndRcpt(SESSION, FROM, Map.of(), TO));
+        assertEquals("a MAIL filter that throws defers the transaction", FilterDecision.Action.DEFER, d.mail().action());
+        assertEquals(451, d.mail().reply().code());
+        assertNull(d.rcpt());
+        assertEquals(0, rcptCalls.get());
+    }
+
+    @Test
     public void routeChangesAccumulateAndALaterFilterWins() throws Exception {
         FilterChain c = chain(List.of(
                 filter((MailFilter) (s, f, p) -> FilterDecision.reroute(RouteChange.pool("first").withTenant("acme")

@@ -1,6 +1,7 @@
 package org.hermod.routing.internal;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -90,6 +91,25 @@ final class ChainSnapshot implements FilterChain {
                 m -> m.decision, FilterDecision.proceed());
     }
 
+    @Override
+    public CompletionStage<MailAndRcpt> mailAndRcpt(SessionInfo session, MailAddress sender,
+                                                    Map<String, String> parameters, Recipient recipient) {
+        FilterEntry[] mail = stages.get(Stage.MAIL);
+        FilterEntry[] rcpt = stages.get(Stage.RCPT);
+        FilterEntry[] both = Arrays.copyOf(mail, mail.length + rcpt.length);
+        System.arraycopy(rcpt, 0, both, mail.length, rcpt.length);
+        Map<String, String> params = parameters == null ? Map.of()
+                : Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+        int n = mail.length;
+        return run(both, new MailThenRcpt(new Merge(FilterDecision.proceed(), null),
+                        new Merge(FilterDecision.proceed(), recipient), 0, n),
+                (e, m) -> m.done < n ? () -> e.mail().onMail(session, sender, params)
+                        : () -> e.rcpt().onRcpt(session, sender, m.rcpt.recipient),
+                MailThenRcpt::then,
+                m -> new MailAndRcpt(m.mail.decision, m.refused() ? null : m.rcpt.decision),
+                new MailAndRcpt(FilterDecision.proceed(), FilterDecision.proceed()));
+    }
+
     private CompletionStage<FilterDecision> simple(Stage stage,
                                                    Function<FilterEntry, FilterRunner.Call> call) {
         return run(stages.get(stage), new Merge(FilterDecision.proceed(), null),
@@ -146,12 +166,51 @@ final class ChainSnapshot implements FilterChain {
             public boolean isFinal(S state) {
                 return state.isFinal();
             }
+
+            @Override
+            public int next(S state, int next) {
+                return state.next(next);
+            }
         }, result);
     }
 
     /** What a stage has decided so far. */
     interface StageState {
         boolean isFinal();
+
+        /** The next filter's index after a merge (see {@link FilterRunner.Steps#next}). */
+        default int next(int next) {
+            return next;
+        }
+    }
+
+    /**
+     * The MAIL stage, then the RCPT stage, in one run: {@code done} decisions merged so far, the first {@code mailCount}
+     * of them MAIL filters'. A final action of a MAIL filter ends the MAIL part (the rest of its filters are skipped);
+     * a reject or defer there ends the run, as does a final action of a RCPT filter.
+     */
+    private record MailThenRcpt(Merge mail, Merge rcpt, int done, int mailCount) implements StageState {
+
+        boolean refused() {
+            FilterDecision.Action a = mail.decision.action();
+            return a == FilterDecision.Action.REJECT || a == FilterDecision.Action.DEFER;
+        }
+
+        public boolean isFinal() {
+            return refused() || rcpt.isFinal();
+        }
+
+        public int next(int next) {
+            return done;
+        }
+
+        MailThenRcpt then(FilterDecision d) {
+            if (done < mailCount) {
+                Merge m = mail.then(d, false);
+                return new MailThenRcpt(m, rcpt, m.isFinal() ? mailCount : done + 1, mailCount);
+            }
+            return new MailThenRcpt(mail, rcpt.then(d, true), done + 1, mailCount);
+        }
     }
 
     /** Connect, MAIL, RCPT: the action, the accumulated route change and (RCPT) the recipient as rewritten. */

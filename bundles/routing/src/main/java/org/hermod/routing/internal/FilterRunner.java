@@ -62,6 +62,14 @@ final class FilterRunner implements AutoCloseable {
 
         /** True when the state ends the stage (a final action). */
         boolean isFinal(S state);
+
+        /**
+         * The index of the next filter to call after a decision was merged into {@code state}; {@code next} (the one
+         * after the last called) unless the state skips some (the rest of the MAIL part of a MAIL-and-RCPT run).
+         */
+        default int next(S state, int next) {
+            return next;
+        }
     }
 
     private final ThreadPoolExecutor pool;
@@ -344,7 +352,7 @@ final class FilterRunner implements AutoCloseable {
                         LOG.warn("filter {} failed: {}", f.name, error.toString());
                     }
                     state = merged(state, f, d);
-                    index++;
+                    index = Math.max(index + 1, steps.next(state, index + 1));
                 } finally {
                     if (gone) {
                         dropOthers();

@@ -58,6 +58,12 @@ public @interface SmtpServerConfig {
             + " input, still passes); false = accept mail unfiltered")
     boolean filtersRequired() default true;
 
+    @AttributeDefinition(description = "Run the MAIL filters when the first recipient comes, in one filter-thread hand-off"
+            + " with that recipient's RCPT filters, as Postfix's smtpd_delay_reject=yes does: a MAIL filter's reject"
+            + " or defer then answers each RCPT of the transaction instead of MAIL itself. false = MAIL filters answer"
+            + " MAIL (one more hand-off per message)")
+    boolean delayMailFilters() default true;
+
     @AttributeDefinition(description = "Where RCPT TO:<postmaster> (no domain, RFC 5321 4.5.1) goes; empty = postmaster@<hostname>")
     String postmaster() default "";
 

@@ -100,6 +100,10 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     private Route mailRoute = Route.DEFAULT;
     /** A MAIL or RCPT filter's hold reason (null: none): the message is stored on hold unless end of data decides otherwise. */
     private String transactionHold;
+    /** The MAIL filters are to run with the first recipient that passes Hermod's own checks (delayMailFilters). */
+    private boolean mailFiltersPending;
+    /** What the delayed MAIL filters answered when they refused the transaction: every RCPT gets it (null: none). */
+    private FilterDecision mailRefusal;
     /** A MAIL filter discarded the transaction, or RCPT filters discarded every recipient: accept and drop. */
     private boolean discardMessage;
     /** Recipients a RCPT filter discarded (answered 250, not added). */
@@ -490,6 +494,12 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             filtersMissing = true;
             return;
         }
+        if (chain != null && chain.has(FilterChain.Stage.MAIL) && settings.delayMailFilters()) {
+            // the MAIL filters run with the first recipient's RCPT filters (see acceptRecipient)
+            beginTransaction(chain, from, params, declared, FilterDecision.proceed());
+            mailFiltersPending = true;
+            return;
+        }
         if (chain != null && chain.has(FilterChain.Stage.MAIL)) {
             SessionInfo info = sessionInfo();
             await(filter(() -> chain.mail(info, from, params)),
@@ -505,6 +515,15 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             return;
         }
         transactionChain = chain;
+        mailFiltered(d);
+        sender = from;
+        mailParams = params;
+        declaredSize = size;
+        reply("250 2.1.0 Ok");
+    }
+
+    /** A MAIL stage's decision that let the transaction begin: its hold, discard and route. */
+    private void mailFiltered(FilterDecision d) {
         if (d.action() == FilterDecision.Action.HOLD) {
             transactionHold = d.holdReason();
         } else if (d.action() == FilterDecision.Action.DISCARD) {
@@ -512,10 +531,6 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         }
         route = d.route().applyTo(connectionRoute);
         mailRoute = route;
-        sender = from;
-        mailParams = params;
-        declaredSize = size;
-        reply("250 2.1.0 Ok");
     }
 
     /** Answers a filter's reject (an error reply) or defer; false when the decision lets the command pass. */
@@ -690,6 +705,27 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** A recipient that passed Hermod's own checks: the transaction's RCPT filters have the last word. */
     private void acceptRecipient(Recipient r) {
         FilterChain chain = transactionChain;
+        if (mailRefusal != null) { // the delayed MAIL filters refused the transaction: every recipient hears it
+            refusedByFilter(mailRefusal);
+            return;
+        }
+        if (chain != null && mailFiltersPending) {
+            SessionInfo info = sessionInfo();
+            MailAddress from = sender;
+            Map<String, String> params = mailParams;
+            await(filter(() -> chain.mailAndRcpt(info, from, params, r)), (d, err) -> {
+                mailFiltersPending = false;
+                FilterDecision m = err != null || d == null ? decision(null, err) : decision(d.mail(), null);
+                if (m.action() == FilterDecision.Action.REJECT || m.action() == FilterDecision.Action.DEFER) {
+                    mailRefusal = m;
+                    refusedByFilter(m);
+                    return;
+                }
+                mailFiltered(m);
+                rcptFiltered(r, decision(d.rcpt(), null));
+            });
+            return;
+        }
         if (chain != null && chain.has(FilterChain.Stage.RCPT)) {
             SessionInfo info = sessionInfo();
             MailAddress from = sender;
@@ -904,15 +940,16 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             result = policy.acceptBounce(env, content);
         } else if (chain != null && chain.has(FilterChain.Stage.DATA)) {
             SessionInfo info = sessionInfo();
-            // the decision comes back to the event loop before the message is stored: the spool write is started
-            // where it is without filters, and the filter thread is free for the next stage
+            // the decision is acted on where the stage completes (a filter thread): the spool write starts from
+            // there, and the event loop is woken once, for the reply, not also in between. What runs there reads
+            // only what this transaction fixed above, the settings and thread-safe services
             result = filter(() -> chain.data(info, env, decided, content))
-                    .handleAsync((o, err) -> {
+                    .handle((o, err) -> {
                         if (err != null) {
                             LOG.error("The end-of-data filter stage failed", err);
                         }
                         return err != null ? null : o;
-                    }, ctx.executor())
+                    })
                     .thenCompose(o -> {
                         if (msg.abandoned.get()) {
                             LOG.info("{}: not stored: the session closed while its end-of-data filters ran", id);
@@ -1113,6 +1150,8 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
         transactionHold = null;
         discardMessage = false;
         discardedRecipients = 0;
+        mailFiltersPending = false;
+        mailRefusal = null;
     }
 
     // ------------------------------------------------------------------ STARTTLS (RFC 3207)

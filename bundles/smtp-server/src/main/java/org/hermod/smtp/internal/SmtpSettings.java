@@ -16,7 +16,8 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
                     boolean starttls, String authRealm, String authRole, boolean authUserInReceived,
                     int maxAuthFailuresPerIp, long authFailureWindowMillis, int maxMessagesPerIpPerMinute,
                     int maxRecipientsPerIpPerMinute, int maxErrorsPerIpPerMinute, String recipientDelimiter,
-                    int maxConnectionsPerIpPerMinute, long maxSessionMillis, boolean filtersRequired) {
+                    int maxConnectionsPerIpPerMinute, long maxSessionMillis, boolean filtersRequired,
+                    boolean delayMailFilters) {
 
     static SmtpSettings from(SmtpServerConfig c) {
         String host = c.hostname();
@@ -49,7 +50,7 @@ record SmtpSettings(String hostname, long maxMessageSize, int maxRecipients, int
                 c.authFailureWindowSeconds() * 1000L, c.maxMessagesPerIpPerMinute(), c.maxRecipientsPerIpPerMinute(),
                 c.maxErrorsPerIpPerMinute(), c.recipientDelimiter() == null ? "" : c.recipientDelimiter().trim(),
                 c.maxConnectionsPerIpPerMinute(), Math.max(0, c.maxSessionSeconds()) * 1000L,
-                c.filtersRequired());
+                c.filtersRequired(), c.delayMailFilters());
     }
 
     /** Config values may be arrays or comma/space separated strings (as written in etc/*.cfg). */

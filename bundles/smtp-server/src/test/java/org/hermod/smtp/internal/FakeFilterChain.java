@@ -93,6 +93,22 @@ final class FakeFilterChain implements FilterChain {
         return call(new Call(Stage.RCPT, session, recipient.address().toString(), null, null));
     }
 
+    /** As the real chain: the MAIL stage, then (unless it refused) the RCPT stage, each recorded as its own call. */
+    @Override
+    public CompletionStage<MailAndRcpt> mailAndRcpt(SessionInfo session, MailAddress sender, Map<String, String> params,
+                                                    Recipient recipient) {
+        CompletionStage<FilterDecision> mail = has(Stage.MAIL) ? mail(session, sender, params)
+                : CompletableFuture.completedFuture(FilterDecision.proceed());
+        return mail.thenCompose(m -> {
+            if (m.action() == FilterDecision.Action.REJECT || m.action() == FilterDecision.Action.DEFER) {
+                return CompletableFuture.completedFuture(new MailAndRcpt(m, null));
+            }
+            CompletionStage<FilterDecision> rcpt = has(Stage.RCPT) ? rcpt(session, sender, recipient)
+                    : CompletableFuture.completedFuture(FilterDecision.proceed());
+            return rcpt.thenApply(r -> new MailAndRcpt(m, r));
+        });
+    }
+
     @Override
     public CompletionStage<DataOutcome> data(SessionInfo session, Envelope envelope, Route route, byte[] content) {
         Call c = new Call(Stage.DATA, session, envelope.recipients().toString(), route, content);

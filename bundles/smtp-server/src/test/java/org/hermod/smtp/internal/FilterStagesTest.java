@@ -29,7 +29,14 @@ public class FilterStagesTest {
 
     private final AtomicReference<FilterChain> installed = new AtomicReference<>();
 
+    /** MAIL filters answer MAIL itself (delayMailFilters = false), as most tests here expect. */
     private Harness harness(FilterChain chain) {
+        installed.set(chain);
+        return new Harness(s -> s.withFilters(installed::get), null, null, "delayMailFilters", false);
+    }
+
+    /** The default: MAIL filters run with the first recipient that passes Hermod's own checks. */
+    private Harness delayed(FilterChain chain) {
         installed.set(chain);
         return new Harness(s -> s.withFilters(installed::get), null, null);
     }
@@ -83,6 +90,46 @@ public class FilterStagesTest {
         assertTrue(r, r.contains("550 5.7.1 sender blocked\r\n503 5.5.1 Error: need MAIL command\r\n"));
         r = h.send("MAIL FROM:<ok@x.test>\r\nRCPT TO:<b@y.test>\r\n");
         assertEquals("451 4.7.1 greylisted\r\n503 5.5.1 Error: need MAIL command\r\n", r);
+    }
+
+    @Test
+    public void delayedMailRejectAnswersEveryRecipientOfTheTransactionAndItsFiltersRunOnce() {
+        FakeFilterChain chain = new FakeFilterChain().on(Stage.MAIL, c -> CompletableFuture.completedFuture(
+                c.detail().startsWith("spam@") ? FilterDecision.reject(550, "5.7.1", "sender blocked")
+                        : FilterDecision.defer(451, "4.7.1", "greylisted")))
+                .on(Stage.RCPT, FilterDecision.proceed());
+        Harness h = delayed(chain);
+        String r = h.send("EHLO c.test\r\nMAIL FROM:<spam@x.test>\r\n");
+        assertTrue(r, r.endsWith("250 2.1.0 Ok\r\n"));
+        assertEquals("no MAIL filter before a recipient", 0, chain.calls.size());
+        r = h.send("RCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\n" + MESSAGE);
+        assertTrue(r, r.startsWith("550 5.7.1 sender blocked\r\n550 5.7.1 sender blocked\r\n"
+                + "554 5.5.1 Error: no valid recipients\r\n"));
+        assertEquals("the MAIL filters ran once, the RCPT filters never", 1, chain.count(Stage.MAIL));
+        assertEquals(0, chain.count(Stage.RCPT));
+        assertTrue(h.spool.envelopes.isEmpty());
+        // a new transaction runs the MAIL filters again: a defer answers its recipients with the 4xx
+        r = h.send("RSET\r\nMAIL FROM:<ok@x.test>\r\nRCPT TO:<b@y.test>\r\n");
+        assertEquals("250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n451 4.7.1 greylisted\r\n", r);
+        assertEquals(2, chain.count(Stage.MAIL));
+    }
+
+    @Test
+    public void delayedMailFiltersRunWithTheFirstAcceptedRecipientAndTheirRouteAndHoldApply() {
+        FakeFilterChain chain = new FakeFilterChain()
+                .on(Stage.MAIL, FilterDecision.hold("review").withRoute(RouteChange.pool("bulk")))
+                .on(Stage.RCPT, FilterDecision.proceed());
+        Harness h = delayed(chain);
+        String r = h.send("EHLO c.test\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\n"
+                + MESSAGE);
+        assertTrue(r, r.endsWith("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+                + "250 2.0.0 Ok: queued as Q1\r\n"));
+        assertEquals(1, chain.count(Stage.MAIL));
+        assertEquals(2, chain.count(Stage.RCPT));
+        assertEquals("MAIL, then the first RCPT, then the second", java.util.List.of(Stage.MAIL, Stage.RCPT, Stage.RCPT),
+                chain.calls.stream().map(FakeFilterChain.Call::stage).toList());
+        assertEquals("bulk", h.spool.routes.get(0).pool());
+        assertEquals("review", h.spool.holds.get(0));
     }
 
     @Test
@@ -203,9 +250,10 @@ public class FilterStagesTest {
         assertTrue(r, r.startsWith("250 2.1.0 Ok\r\n" + unavailable + "250 2.1.5 Ok\r\n354"));
         assertTrue(r, r.endsWith("250 2.0.0 Ok: bounce processed\r\n"));
         assertTrue(h.spool.envelopes.isEmpty());
-        // the routing bundle is back: the next transaction is filtered
+        // the routing bundle is back: the next transaction is filtered (its MAIL filters answer the first RCPT)
         installed.set(new FakeFilterChain().on(Stage.MAIL, FilterDecision.reject(550, "5.7.1", "filtered")));
-        assertTrue(h.send("MAIL FROM:<a@x.test>\r\n").endsWith("550 5.7.1 filtered\r\n"));
+        assertEquals("250 2.1.0 Ok\r\n550 5.7.1 filtered\r\n",
+                h.send("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@relay.test>\r\n"));
         // false: today's pass-through
         installed.set(null);
         Harness open = new Harness(s -> s.withFilters(installed::get), null, null, "filtersRequired", false);

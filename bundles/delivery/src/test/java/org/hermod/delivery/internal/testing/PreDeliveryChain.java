@@ -70,6 +70,12 @@ public final class PreDeliveryChain implements FilterChain, FilterChainProvider 
     }
 
     @Override
+    public CompletionStage<MailAndRcpt> mailAndRcpt(SessionInfo session, MailAddress sender,
+                                                    Map<String, String> parameters, Recipient recipient) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
     public CompletionStage<DataOutcome> data(SessionInfo session, Envelope envelope, Route route, byte[] content) {
         throw new UnsupportedOperationException();
     }
