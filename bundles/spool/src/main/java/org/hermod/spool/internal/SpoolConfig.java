@@ -23,4 +23,8 @@ public @interface SpoolConfig {
     @AttributeDefinition(description = "Hours a held message may stay queued before it is returned to its sender without"
             + " delivery (a held message still expires by age; match the delivery maxAge). 0: held for ever")
     int heldMaxAgeHours() default 120;
+
+    @AttributeDefinition(description = "MiB of just-stored message content kept in memory for its first delivery (read"
+            + " from the journal otherwise, and always after a restart); 0 = always read the journal")
+    int recentContentMb() default 64;
 }

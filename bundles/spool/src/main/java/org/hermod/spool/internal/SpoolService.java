@@ -67,6 +67,9 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         return t;
     });
     private volatile Journal journal;
+    /** Content just stored, for its first delivery (see RecentContent); the configured budget once activated. */
+    private volatile RecentContent recent = new RecentContent(DEFAULT_RECENT_CONTENT);
+    static final long DEFAULT_RECENT_CONTENT = 64L * 1024 * 1024;
     private volatile RetryTimer timer;
     private ScheduledExecutorService housekeeping;
     private Compactor compactor;
@@ -100,6 +103,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
             d = Paths.get(data == null ? "data" : data, "hermod", "spool");
         }
         index.heldMaxAge(TimeUnit.HOURS.toMillis(Math.max(0, config.heldMaxAgeHours())));
+        recent = new RecentContent(Math.max(0, config.recentContentMb()) * 1024L * 1024L);
         Files.createDirectories(d);
         start(d, config.segmentSizeMb() * 1024L * 1024L, config.compactIntervalSeconds(),
                 SpaceGuard.forDirectory(d, Math.max(0, config.minFreeSpaceMb()) * 1024L * 1024L));
@@ -202,6 +206,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         return journal.append(type, head, content).thenApply(loc -> {
             health.succeeded();
             index.stored(m, loc, head.length, content.length);
+            recent.put(m, content);
             fireReady();
             return id;
         });
@@ -311,6 +316,10 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
     }
 
     byte[] content(MessageEntry m) throws IOException {
+        byte[] kept = recent.take(m);
+        if (kept != null) {
+            return kept;
+        }
         QueueIndex.ContentLocation at = index.contentLocation(m);
         return journal.read(at.segment(), at.offset(), at.length());
     }

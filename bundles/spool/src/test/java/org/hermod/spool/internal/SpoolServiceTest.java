@@ -84,6 +84,19 @@ public class SpoolServiceTest {
     }
 
     @Test
+    public void contentReadsTheSameFromMemoryRightAfterStoreAndFromTheJournalAfterwards() throws Exception {
+        String body = "Subject: big\r\n\r\n" + "0123456789abcdef".repeat(8 * 1024) + "\r\n";
+        String a = store(env("x@a.test"), body);
+        String b = store(env("z@a.test"), "Subject: 2\r\n\r\nbye\r\n");
+        List<DeliveryItem> items = spool.lease("a.test", 10);
+        assertEquals(List.of(a, b), items.stream().map(DeliveryItem::queueId).toList());
+        byte[] expected = body.getBytes(StandardCharsets.UTF_8);
+        assertArrayEquals("first read: the content kept since the store", expected, items.get(0).content());
+        assertArrayEquals("second read: the journal", expected, items.get(0).content());
+        assertArrayEquals("Subject: 2\r\n\r\nbye\r\n".getBytes(StandardCharsets.UTF_8), items.get(1).content());
+    }
+
+    @Test
     public void deliveredRecipientsAreNeverLeasedAgainAfterRestart() throws Exception {
         String id = store(env("x@a.test", "y@a.test"), "m\r\n");
         DeliveryItem it = spool.lease("a.test", 1).get(0);
