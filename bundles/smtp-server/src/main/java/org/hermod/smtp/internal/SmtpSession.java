@@ -645,6 +645,12 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
+        if (mailRefusal != null) {
+            // the delayed MAIL filters refused this transaction: no recipient table, directory or callout is asked
+            // for it (a refused sender learns nothing about who exists), and the refusal counted as one error
+            reply(line(mailRefusal.reply()));
+            return;
+        }
         // a relay domain's recipients come from the LDAP directory when it serves the domain, else from the map
         boolean inDirectory = relayDomain && services.directory() != null && services.directory().serves(to.domain());
         if (relayDomain && !inDirectory && services.recipients() != null
@@ -705,10 +711,6 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
     /** A recipient that passed Hermod's own checks: the transaction's RCPT filters have the last word. */
     private void acceptRecipient(Recipient r) {
         FilterChain chain = transactionChain;
-        if (mailRefusal != null) { // the delayed MAIL filters refused the transaction: every recipient hears it
-            refusedByFilter(mailRefusal);
-            return;
-        }
         if (chain != null && mailFiltersPending) {
             SessionInfo info = sessionInfo();
             MailAddress from = sender;

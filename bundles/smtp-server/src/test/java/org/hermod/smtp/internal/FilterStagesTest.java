@@ -115,6 +115,25 @@ public class FilterStagesTest {
     }
 
     @Test
+    public void aSenderRefusedByDelayedMailFiltersCannotProbeRecipientsNorRunUpTheErrorLimit() {
+        FakeFilterChain chain = new FakeFilterChain().on(Stage.MAIL, FilterDecision.reject(550, "5.7.1", "sender blocked"));
+        installed.set(chain);
+        // a stranger (not in mynetworks) sending to a relay domain whose recipients are listed; 3 errors end a session
+        Harness h = new Harness(s -> s.withFilters(installed::get), RecipientMap.of("alice@relay.test"), null,
+                "mynetworks", new String[] {"10.99.0.0/16"}, "maxErrors", 3);
+        h.send("EHLO c.test\r\nMAIL FROM:<spam@x.test>\r\n");
+        StringBuilder rcpts = new StringBuilder("RCPT TO:<alice@relay.test>\r\n");
+        for (int i = 0; i < 5; i++) {
+            rcpts.append("RCPT TO:<guess").append(i).append("@relay.test>\r\n");
+        }
+        String r = h.send(rcpts.toString());
+        assertEquals("every recipient, listed or not, hears the sender's refusal, which counts as one error",
+                "550 5.7.1 sender blocked\r\n".repeat(6), r);
+        assertTrue(h.ch.isActive());
+        assertEquals(1, chain.count(Stage.MAIL));
+    }
+
+    @Test
     public void delayedMailFiltersRunWithTheFirstAcceptedRecipientAndTheirRouteAndHoldApply() {
         FakeFilterChain chain = new FakeFilterChain()
                 .on(Stage.MAIL, FilterDecision.hold("review").withRoute(RouteChange.pool("bulk")))

@@ -22,9 +22,9 @@ final class RecentContent {
         this.budget = Math.max(0, budget);
     }
 
-    /** Keeps a stored message's content (unless larger than the whole budget), dropping the oldest to fit. */
+    /** Keeps a stored message's content (unless empty or larger than the whole budget), dropping the oldest to fit. */
     synchronized void put(MessageEntry m, byte[] content) {
-        if (content.length > budget) {
+        if (content.length == 0 || content.length > budget) {
             return;
         }
         byte[] old = kept.put(m, content);

@@ -129,7 +129,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         RetryTimer t = new RetryTimer(index, this::fireReady);
         timer = t;
         t.start();
-        compactor = new Compactor(j, index, space, this::content, segSize);
+        compactor = new Compactor(j, index, space, this::journalContent, segSize);
         housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread th = new Thread(r, "hermod-spool-compactor");
             th.setDaemon(true);
@@ -205,8 +205,10 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         }
         return journal.append(type, head, content).thenApply(loc -> {
             health.succeeded();
+            if (holdReason == null) { // a held message waits for an operator: its first delivery reads the journal
+                recent.put(m, content); // before the index makes it ready, so its first lease finds it
+            }
             index.stored(m, loc, head.length, content.length);
-            recent.put(m, content);
             fireReady();
             return id;
         });
@@ -315,11 +317,14 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         return done;
     }
 
+    /** A leased message's content for its delivery: the copy kept since it was stored, once, else the journal's. */
     byte[] content(MessageEntry m) throws IOException {
         byte[] kept = recent.take(m);
-        if (kept != null) {
-            return kept;
-        }
+        return kept != null ? kept : journalContent(m);
+    }
+
+    /** A message's content as the journal has it (the console, compaction: they leave the kept copy to delivery). */
+    byte[] journalContent(MessageEntry m) throws IOException {
         QueueIndex.ContentLocation at = index.contentLocation(m);
         return journal.read(at.segment(), at.offset(), at.length());
     }
@@ -339,7 +344,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         }
         String headers;
         try {
-            headers = headerSection(content(d.entry()));
+            headers = headerSection(journalContent(d.entry()));
         } catch (IOException | RuntimeException e) {
             headers = "";
         }
