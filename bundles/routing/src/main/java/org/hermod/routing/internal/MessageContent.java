@@ -23,24 +23,39 @@ import org.hermod.api.filter.MessageData;
  */
 final class MessageContent implements MessageData {
 
-    private final byte[] content;
+    /**
+     * The content is {@code head} followed by {@code base} from {@code tailFrom}: after header edits, {@code head} holds
+     * the edited header lines (and nothing else) and the rest (the empty line and the body) stays where it was in the
+     * original array, so an edit copies the header section, not the message; {@link #bytes()} puts the two together
+     * once. Unedited content has no head: it is {@code base} itself.
+     */
+    private final byte[] head;
+    private final byte[] base;
+    private final int tailFrom;
+    private volatile byte[] joined;
     private volatile Parsed parsed;
 
     /**
-     * The parsed header section: each line's [start, end) in content (end after its last CRLF, folded lines
+     * The parsed header section: each line's [start, end) in the content (end after its last CRLF, folded lines
      * included) with its field, or null for an opaque line.
      */
     private record Parsed(int[][] spans, HeaderField[] fields, List<HeaderField> headers, int bodyStart) {
     }
 
     MessageContent(byte[] content) {
-        this.content = content;
+        this(null, content, 0);
+    }
+
+    private MessageContent(byte[] head, byte[] base, int tailFrom) {
+        this.head = head;
+        this.base = base;
+        this.tailFrom = tailFrom;
     }
 
     private Parsed parsed() {
         Parsed p = parsed;
         if (p == null) {
-            p = parse(content);
+            p = parse(bytes());
             parsed = p;
         }
         return p;
@@ -104,8 +119,18 @@ final class MessageContent implements MessageData {
         return eol < c.length && c[eol] == '\n' ? eol + 1 : eol;
     }
 
+    /** The whole content: the original array when nothing was edited, else head and tail put together once. */
     byte[] bytes() {
-        return content;
+        if (head == null) {
+            return base;
+        }
+        byte[] j = joined;
+        if (j == null) {
+            j = java.util.Arrays.copyOf(head, head.length + base.length - tailFrom);
+            System.arraycopy(base, tailFrom, j, head.length, base.length - tailFrom);
+            joined = j;
+        }
+        return j;
     }
 
     /**
@@ -119,15 +144,28 @@ final class MessageContent implements MessageData {
         Set<String> gone = new HashSet<>();
         removed.forEach(n -> gone.add(n.toLowerCase(Locale.ROOT)));
         Parsed p = parsed();
-        byte[] out = new byte[content.length + 64 * added.size()];
+        // the header lines are at the start of the content: in head when edited before, else in base
+        byte[] lines = head != null ? head : base;
+        List<byte[]> addedLines = new ArrayList<>(added.size());
+        int size = 0;
+        for (HeaderField h : added) {
+            byte[] b = (h.name() + ": " + h.value() + "\r\n").getBytes(StandardCharsets.UTF_8);
+            addedLines.add(b);
+            size += b.length;
+        }
+        boolean[] keep = new boolean[p.spans.length];
+        for (int i = 0; i < p.spans.length; i++) {
+            keep[i] = p.fields[i] == null || !gone.contains(p.fields[i].name().toLowerCase(Locale.ROOT));
+            if (keep[i]) {
+                size += p.spans[i][1] - p.spans[i][0];
+            }
+        }
+        byte[] out = new byte[size];
         int at = 0;
         List<int[]> sp = new ArrayList<>(p.spans.length + added.size());
         List<HeaderField> fs = new ArrayList<>(p.spans.length + added.size());
         List<HeaderField> hs = new ArrayList<>(p.headers.size() + added.size());
-        for (HeaderField h : added) {
-            String line = h.name() + ": " + h.value() + "\r\n";
-            byte[] b = line.getBytes(StandardCharsets.UTF_8);
-            out = room(out, at, b.length);
+        for (byte[] b : addedLines) {
             System.arraycopy(b, 0, out, at, b.length);
             sp.add(new int[] {at, at + b.length});
             at += b.length;
@@ -138,10 +176,9 @@ final class MessageContent implements MessageData {
             }
         }
         for (int i = 0; i < p.spans.length; i++) {
-            if (p.fields[i] == null || !gone.contains(p.fields[i].name().toLowerCase(Locale.ROOT))) {
+            if (keep[i]) {
                 int len = p.spans[i][1] - p.spans[i][0];
-                out = room(out, at, len);
-                System.arraycopy(content, p.spans[i][0], out, at, len);
+                System.arraycopy(lines, p.spans[i][0], out, at, len);
                 sp.add(new int[] {at, at + len});
                 fs.add(p.fields[i]);
                 if (p.fields[i] != null) {
@@ -150,25 +187,18 @@ final class MessageContent implements MessageData {
                 at += len;
             }
         }
-        int tail = p.spans.length == 0 ? 0 : p.spans[p.spans.length - 1][1];
-        int shift = at - tail;
-        out = room(out, at, content.length - tail);
-        System.arraycopy(content, tail, out, at, content.length - tail);
-        at += content.length - tail;
-        byte[] edited = at == out.length ? out : java.util.Arrays.copyOf(out, at);
-        MessageContent m = new MessageContent(edited);
+        // what follows the header lines (the empty line and the body) stays where it is
+        int end = p.spans.length == 0 ? 0 : p.spans[p.spans.length - 1][1];
+        int rest = head == null ? end : tailFrom + (end - head.length);
+        MessageContent m = new MessageContent(out, base, rest);
         // a kept first line that starts with white space would read as a continuation of an added field: parse again
         boolean continuation = !added.isEmpty() && fs.size() > added.size()
-                && (edited[sp.get(added.size())[0]] == ' ' || edited[sp.get(added.size())[0]] == '\t');
+                && (out[sp.get(added.size())[0]] == ' ' || out[sp.get(added.size())[0]] == '\t');
         if (!continuation) {
             m.parsed = new Parsed(sp.toArray(new int[0][]), fs.toArray(new HeaderField[0]),
-                    Collections.unmodifiableList(hs), p.bodyStart + shift);
+                    Collections.unmodifiableList(hs), p.bodyStart + (at - end));
         }
         return m;
-    }
-
-    private static byte[] room(byte[] out, int at, int len) {
-        return at + len <= out.length ? out : java.util.Arrays.copyOf(out, Math.max(out.length * 2, at + len));
     }
 
     @Override
@@ -188,16 +218,22 @@ final class MessageContent implements MessageData {
 
     @Override
     public InputStream body() {
-        return new ByteArrayInputStream(content, parsed().bodyStart, content.length - parsed().bodyStart);
+        int start = parsed().bodyStart;
+        if (head == null || start < head.length) {
+            byte[] c = bytes();
+            return new ByteArrayInputStream(c, start, c.length - start);
+        }
+        int from = tailFrom + (start - head.length); // the body lies in the tail, still in the original array
+        return new ByteArrayInputStream(base, from, base.length - from);
     }
 
     @Override
     public InputStream content() {
-        return new ByteArrayInputStream(content);
+        return new ByteArrayInputStream(bytes());
     }
 
     @Override
     public long size() {
-        return content.length;
+        return head == null ? base.length : head.length + (long) base.length - tailFrom;
     }
 }

@@ -83,4 +83,45 @@ public class MessageContentTest {
             sameAsParsedAfresh(m.edit(List.of("x-a"), List.of(new HeaderField("X-B", "2"))));
         }
     }
+
+    @Test
+    public void randomEditChainsKeepTheBodyAndReadAsTheirBytesParsedAfresh() throws Exception {
+        java.util.Random rnd = new java.util.Random(12);
+        String[] names = {"Subject", "From", "X-A", "x-a", "Received", "X-Tenant"};
+        String[] lines = {"Subject: s\r\n", "From: f@x.test\r\n", "X-A: 1\r\n", "  folded more\r\n",
+                "\tfolded tab\r\n", "no colon\r\n", "Bad Name: v\r\n", "x-a: lower\r\n", "Received: by x\r\n"};
+        for (int n = 0; n < 3000; n++) {
+            StringBuilder raw = new StringBuilder();
+            for (int i = rnd.nextInt(6); i > 0; i--) {
+                raw.append(lines[rnd.nextInt(lines.length)]);
+            }
+            String body = rnd.nextInt(5) == 0 ? "" : "\r\nbody " + n + "\r\n.. line\r\n";
+            raw.append(body);
+            if (rnd.nextInt(8) == 0 && raw.length() > 2) {
+                raw.setLength(raw.length() - 2); // no final CRLF
+            }
+            MessageContent m = new MessageContent(raw.toString().getBytes(StandardCharsets.UTF_8));
+            String originalBody = new String(m.body().readAllBytes(), StandardCharsets.UTF_8);
+            for (int e = 1 + rnd.nextInt(3); e > 0; e--) {
+                List<String> removed = rnd.nextBoolean() ? List.of(names[rnd.nextInt(names.length)]) : List.of();
+                List<HeaderField> added = rnd.nextBoolean() ? List.of(new HeaderField(names[rnd.nextInt(3) + 3], "v" + e))
+                        : List.of(new HeaderField("X-B", "b" + e), new HeaderField("X-C", "c"));
+                MessageContent edited = m.edit(removed, added);
+                String what = n + "/" + e + " " + raw;
+                sameAsParsedAfresh(edited);
+                assertEquals(what, edited.bytes().length, edited.size());
+                assertEquals(what, new String(edited.bytes(), StandardCharsets.UTF_8),
+                        new String(edited.content().readAllBytes(), StandardCharsets.UTF_8));
+                assertEquals(what, originalBody, new String(edited.body().readAllBytes(), StandardCharsets.UTF_8));
+                for (String r : removed) {
+                    if (added.stream().noneMatch(h -> h.name().equalsIgnoreCase(r))) {
+                        assertNull(what, edited.header(r));
+                    }
+                }
+                // the first added field comes first (its value may take in a malformed leading white-space line)
+                assertEquals(what, added.get(0).name(), edited.headers().get(0).name());
+                m = edited;
+            }
+        }
+    }
 }
