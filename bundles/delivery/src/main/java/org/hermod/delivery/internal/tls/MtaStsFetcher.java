@@ -22,7 +22,8 @@ import javax.net.ssl.SSLSocket;
  * Fetches an MTA-STS policy (RFC 8461 section 3.3): {@code GET https://mta-sts.<domain>/.well-known/mta-sts.txt} over
  * HTTP/1.1 to the addresses found with Hermod's own resolver, with SNI and the web server's certificate checked against
  * the trust store and the name {@code mta-sts.<domain>}; only a {@code 200} with {@code text/plain} counts (redirects are
- * not followed); the body is at most 64 KiB; connect and read each time out. Blocking: call it off event loops.
+ * not followed); the body is at most 64 KiB; connect and read each time out, and an attempt at one address ends after twice
+ * the timeout however slowly the server answers. Blocking: call it off event loops.
  */
 public final class MtaStsFetcher {
 
@@ -36,7 +37,7 @@ public final class MtaStsFetcher {
     /**
      * @param ssl the context whose trust managers check the web server (the JDK's trust store or {@code tls.trustStore})
      * @param port the HTTPS port (443; tests use another)
-     * @param timeout for connecting and for each read; the whole fetch takes at most about twice this per address
+     * @param timeout for connecting and for each read; an attempt at one address is cut off at twice this
      */
     public MtaStsFetcher(SSLContext ssl, int port, Duration timeout) {
         this.ssl = ssl;
@@ -83,23 +84,51 @@ public final class MtaStsFetcher {
 
     private String fetch(String host, InetAddress address) throws IOException {
         int ms = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
-        try (Socket plain = new Socket()) {
-            plain.connect(new InetSocketAddress(address, port), ms);
-            plain.setSoTimeout(ms);
-            try (SSLSocket s = (SSLSocket) ssl.getSocketFactory().createSocket(plain, host, port, true)) {
-                SSLParameters p = s.getSSLParameters();
-                p.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name mta-sts.<domain>
-                p.setServerNames(List.of(new SNIHostName(host)));
-                p.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
-                s.setSSLParameters(p);
-                s.startHandshake();
-                OutputStream out = s.getOutputStream();
-                out.write(("GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + host
-                        + "\r\nUser-Agent: hermod\r\nAccept: text/plain\r\nConnection: close\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-                return response(host, s.getInputStream());
+        long limit = 2L * ms;
+        Socket plain = new Socket();
+        java.util.concurrent.atomic.AtomicBoolean over = new java.util.concurrent.atomic.AtomicBoolean();
+        // each read has its own timeout, but a server that answers a byte at a time could stretch the attempt without
+        // end (and hold a fetch thread): at twice the timeout the socket is closed, which ends a blocked read
+        java.util.concurrent.CompletableFuture.delayedExecutor(limit, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .execute(() -> {
+                    if (!plain.isClosed() && over.compareAndSet(false, true)) {
+                        try {
+                            plain.close();
+                        } catch (IOException e) {
+                            // closing is all we wanted
+                        }
+                    }
+                });
+        try {
+            return fetch(host, address, plain, ms);
+        } catch (IOException e) {
+            if (over.get()) {
+                throw new FetchException("sts-policy-fetch-error", "https://" + host + ":" + port + " ("
+                        + address.getHostAddress() + "): no complete answer within " + limit + " ms", e);
             }
+            throw e;
+        } finally {
+            over.set(true); // the attempt is over: the delayed close has nothing left to do
+            plain.close();
+        }
+    }
+
+    private String fetch(String host, InetAddress address, Socket plain, int ms) throws IOException {
+        plain.connect(new InetSocketAddress(address, port), ms);
+        plain.setSoTimeout(ms);
+        try (SSLSocket s = (SSLSocket) ssl.getSocketFactory().createSocket(plain, host, port, true)) {
+            SSLParameters p = s.getSSLParameters();
+            p.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name mta-sts.<domain>
+            p.setServerNames(List.of(new SNIHostName(host)));
+            p.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+            s.setSSLParameters(p);
+            s.startHandshake();
+            OutputStream out = s.getOutputStream();
+            out.write(("GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + host
+                    + "\r\nUser-Agent: hermod\r\nAccept: text/plain\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            return response(host, s.getInputStream());
         }
     }
 

@@ -150,6 +150,40 @@ public class MtaStsFetcherTest {
         assertTrue(e.getMessage(), e.getMessage().contains("response headers longer than 16384 bytes"));
     }
 
+    @Test(timeout = 10_000)
+    public void aServerAnsweringAByteAtATimeIsCutOffAtTwiceTheTimeout() throws Exception {
+        // each byte comes well within the read timeout (1 s), the whole answer would take about 30 s
+        byte[] answer = ("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 60\r\n\r\n"
+                + "version: STSv1\nmode: enforce\nmx: mx.a.test\nmax_age: 86400\n").getBytes(StandardCharsets.US_ASCII);
+        javax.net.ssl.SSLServerSocket server = (javax.net.ssl.SSLServerSocket) ca.issue("mta-sts.a.test").context()
+                .getServerSocketFactory().createServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        Thread drip = new Thread(() -> {
+            try (java.net.Socket c = server.accept()) {
+                c.getInputStream().read(new byte[4096]); // the handshake, then the request
+                OutputStream out = c.getOutputStream();
+                for (byte b : answer) {
+                    out.write(b);
+                    out.flush();
+                    Thread.sleep(250);
+                }
+            } catch (Exception e) {
+                // the fetcher hung up: what this test expects
+            }
+        }, "drip");
+        drip.setDaemon(true);
+        drip.start();
+        try {
+            MtaStsFetcher f = new MtaStsFetcher(CertChecks.of(List.of(ca.cert())).clientContext(),
+                    server.getLocalPort(), Duration.ofSeconds(1));
+            MtaStsFetcher.FetchException e = assertThrows(MtaStsFetcher.FetchException.class,
+                    () -> f.fetch("a.test", LOOPBACK));
+            assertEquals("sts-policy-fetch-error", e.type());
+            assertTrue(e.getMessage(), e.getMessage().contains("no complete answer within 2000 ms"));
+        } finally {
+            server.close();
+        }
+    }
+
     private static void reset(String text) {
         status = 200;
         type = "text/plain";
