@@ -106,19 +106,29 @@ final class Journal implements Closeable {
      * <ul>
      * <li>nothing valid: a <em>torn tail</em>, the end of a write that was never acknowledged (a crash or a failed
      *     write): the segment is cut there, a copy of it kept as {@code .corrupt-<millis>}, and the spool opens;</li>
-     * <li>a valid record further on: <em>damage in the middle</em> (a bad disk block, a stray write): records after it
-     *     were acknowledged, so cutting would lose mail silently. The spool refuses to open, with an error naming the
-     *     file, the offsets and what to do; nothing on disk is changed.</li>
+     * <li>the damaged record lies inside the extent of the last batch of the newest segment (as its {@link
+     *     RecordCodec#BATCH} record states it) and no valid record starts at or after that extent's end: the
+     *     <em>unacknowledged last batch</em>, which a power cut can leave with pages missing in its middle. Batches
+     *     are written and fsynced one after another and acknowledged only after their fsync, and a later segment is
+     *     opened only after the previous one is fsynced, so nothing from that batch on was acknowledged: cut as a torn
+     *     tail;</li>
+     * <li>otherwise a valid record further on: <em>damage in the middle</em> (a bad disk block, a stray write):
+     *     records after it were acknowledged, so cutting would lose mail silently. The spool refuses to open, with an
+     *     error naming the file, the offsets and what to do; nothing on disk is changed.</li>
      * </ul>
      * A record the visitor cannot decode, or of a type it does not know, also refuses the spool, naming the file and
-     * offset.
+     * offset. {@link RecordCodec#BATCH} records are consumed here, not passed to the visitor.
      */
     void replay(Visitor visitor) throws IOException {
-        for (int seg : segments()) {
+        List<Integer> segs = segments();
+        for (int seg : segs) {
+            boolean newest = seg == segs.get(segs.size() - 1);
             Path f = file(seg);
             long offset = 0;
             long size = Files.size(f);
             boolean corrupt = false;
+            long batchStart = -1; // the extent of the last valid batch record's records in this segment, if any
+            long batchEnd = -1;
             try (InputStream raw = Files.newInputStream(f);
                  DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16))) {
                 while (offset < size) {
@@ -141,44 +151,70 @@ final class Journal implements Closeable {
                         corrupt = true;
                         break;
                     }
-                    try {
-                        visitor.record(seg, offset, type, payload);
-                    } catch (IOException | RuntimeException e) {
-                        throw refuse(f, offset, e.getMessage() == null ? e.toString() : e.getMessage(), e);
+                    long end = offset + RecordCodec.HEADER + len + RecordCodec.TRAILER;
+                    if (type == RecordCodec.BATCH) {
+                        // trusted only where it was written (a segment edited by hand falls back to the strict rules)
+                        ByteBuffer b = ByteBuffer.wrap(payload);
+                        boolean own = len == RecordCodec.BATCH_PAYLOAD && b.getInt(0) == seg && b.getLong(4) == offset
+                                && b.getLong(12) >= 0;
+                        batchStart = own ? end : -1;
+                        batchEnd = own ? end + b.getLong(12) : -1;
+                    } else {
+                        try {
+                            visitor.record(seg, offset, type, payload);
+                        } catch (IOException | RuntimeException e) {
+                            throw refuse(f, offset, e.getMessage() == null ? e.toString() : e.getMessage(), e);
+                        }
                     }
-                    offset += RecordCodec.HEADER + len + RecordCodec.TRAILER;
+                    offset = end;
                 }
             } catch (EOFException e) {
                 corrupt = true;
             }
-            if (corrupt) {
-                long next = nextValidRecord(f, offset);
-                if (next >= 0) {
-                    throw refuse(f, offset, "the record there is damaged (bytes " + offset + " to " + next
-                            + " of " + size + " are unreadable) but valid records follow it, so this is not the torn end"
-                            + " of an unacknowledged write: the messages recorded in and after the damaged bytes were"
-                            + " accepted; to keep every readable record and lose only the damaged bytes, cut them out"
-                            + " with: { head -c " + offset + " " + f + "; tail -c +" + (next + 1) + " " + f + "; } > "
-                            + f + ".new && mv " + f + ".new " + f, null);
-                }
-                LOG.warn("Spool segment {} ends in an incomplete or corrupt record at offset {} of {}: the torn end of"
-                        + " a write that was never acknowledged; cutting it off (a copy of the segment is kept as"
-                        + " .corrupt-*)", f, offset, size);
-                if (size - offset > RecordCodec.HEADER + RecordCodec.TRAILER) {
-                    Path copy = f.resolveSibling(f.getFileName() + ".corrupt-" + System.currentTimeMillis());
-                    try {
-                        Files.copy(f, copy);
-                    } catch (IOException e) { // a full disk must not keep the spool shut: the tail was never acknowledged
-                        Files.deleteIfExists(copy);
-                        LOG.warn("Could not keep a copy of {} before cutting its torn tail ({}); cutting anyway", f,
-                                e.toString());
-                    }
-                }
-                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
-                    ch.truncate(offset);
-                    ch.force(true);
-                }
+            if (!corrupt) {
+                continue;
             }
+            if (newest && batchStart >= 0 && offset >= batchStart && offset < batchEnd
+                    && (batchEnd >= size || nextValidRecord(f, batchEnd - 1) < 0)) {
+                LOG.warn("Spool segment {} is damaged at offset {} of {}, inside the last batch written before the"
+                        + " process or machine stopped (its records span offsets {} to {}), and nothing was written"
+                        + " after that batch: it is the unacknowledged last batch, torn by a power cut (no client got"
+                        + " a 250 for it); cutting the segment at offset {} (a copy of the segment is kept as"
+                        + " .corrupt-*)", f, offset, size, batchStart, batchEnd, offset);
+                cut(f, offset, size);
+                continue;
+            }
+            long next = nextValidRecord(f, offset);
+            if (next >= 0) {
+                throw refuse(f, offset, "the record there is damaged (bytes " + offset + " to " + next
+                        + " of " + size + " are unreadable) but valid records follow it, so this is not the torn end"
+                        + " of an unacknowledged write: the messages recorded in and after the damaged bytes were"
+                        + " accepted; to keep every readable record and lose only the damaged bytes, cut them out"
+                        + " with: { head -c " + offset + " " + f + "; tail -c +" + (next + 1) + " " + f + "; } > "
+                        + f + ".new && mv " + f + ".new " + f, null);
+            }
+            LOG.warn("Spool segment {} ends in an incomplete or corrupt record at offset {} of {}: the torn end of"
+                    + " a write that was never acknowledged; cutting it off (a copy of the segment is kept as"
+                    + " .corrupt-*)", f, offset, size);
+            cut(f, offset, size);
+        }
+    }
+
+    /** Cuts a segment at {@code offset}, keeping a copy of the whole segment first when more than a few bytes go. */
+    private static void cut(Path f, long offset, long size) throws IOException {
+        if (size - offset > RecordCodec.HEADER + RecordCodec.TRAILER) {
+            Path copy = f.resolveSibling(f.getFileName() + ".corrupt-" + System.currentTimeMillis());
+            try {
+                Files.copy(f, copy);
+            } catch (IOException e) { // a full disk must not keep the spool shut: the tail was never acknowledged
+                Files.deleteIfExists(copy);
+                LOG.warn("Could not keep a copy of {} before cutting its torn tail ({}); cutting anyway", f,
+                        e.toString());
+            }
+        }
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+            ch.truncate(offset);
+            ch.force(true);
         }
     }
 
@@ -434,18 +470,34 @@ final class Journal implements Closeable {
         }
     }
 
+    /**
+     * Writes a batch with one gathering write per segment and fsyncs it. The records of the batch in each segment are
+     * preceded by a {@link RecordCodec#BATCH} record giving their extent; a batch that does not fit rolls over to a new
+     * segment only after the old one is fsynced (so only the newest segment can hold an unacknowledged batch).
+     */
     private void writeBatch(List<Pending> batch, List<Location> locations) throws IOException {
         if (active == null) {
             openSegment(activeSegment + 1);
         }
-        List<ByteBuffer> buffers = new ArrayList<>(batch.size() * 3);
+        List<ByteBuffer> buffers = new ArrayList<>(batch.size() * 3 + 1);
+        int part = -1; // index in buffers of this segment's batch record, filled in when the part is complete
+        long partAt = 0;
         for (Pending p : batch) {
             int contentLen = p.content == null ? 0 : p.content.length;
             int len = p.head.length + contentLen;
             long recordSize = RecordCodec.HEADER + (long) len + RecordCodec.TRAILER;
-            if (position > 0 && position + recordSize > segmentSize) {
+            if (position > 0 && position + (part < 0 ? RecordCodec.BATCH_RECORD : 0) + recordSize > segmentSize) {
+                endPart(buffers, part, partAt);
+                part = -1;
                 flush(buffers);
                 openSegment(activeSegment + 1);
+            }
+            if (part < 0) {
+                part = buffers.size();
+                partAt = position;
+                buffers.add(null);
+                position += RecordCodec.BATCH_RECORD;
+                space.appended(RecordCodec.BATCH_RECORD);
             }
             ByteBuffer header = ByteBuffer.allocate(RecordCodec.HEADER + p.head.length);
             header.putInt(RecordCodec.MAGIC).put(p.type).putInt(len).put(p.head).flip();
@@ -461,8 +513,17 @@ final class Journal implements Closeable {
             position += recordSize;
             space.appended(recordSize);
         }
+        endPart(buffers, part, partAt);
         flush(buffers);
         active.force(false);
+    }
+
+    /** Fills in the batch record of the part of a batch written since {@code partAt} in the active segment. */
+    private void endPart(List<ByteBuffer> buffers, int part, long partAt) {
+        if (part >= 0) {
+            buffers.set(part, RecordCodec.batchRecord(activeSegment, partAt,
+                    position - partAt - RecordCodec.BATCH_RECORD));
+        }
     }
 
     private void flush(List<ByteBuffer> buffers) throws IOException {
@@ -525,6 +586,19 @@ final class Journal implements Closeable {
             Thread.currentThread().interrupt();
         }
         if (active != null) {
+            if (!writer.isAlive() && position > 0) {
+                // a clean close: an empty batch record after the last batch says that batch was acknowledged, so
+                // damage to it found at the next start is not taken for a torn unacknowledged batch
+                try {
+                    ByteBuffer end = RecordCodec.batchRecord(activeSegment, position, 0);
+                    while (end.hasRemaining()) {
+                        active.write(end);
+                    }
+                    position += RecordCodec.BATCH_RECORD;
+                } catch (IOException e) {
+                    LOG.warn("Could not mark the clean close of spool segment {}", file(activeSegment), e);
+                }
+            }
             active.force(false);
             active.close();
         }

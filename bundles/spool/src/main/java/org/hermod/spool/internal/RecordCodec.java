@@ -44,6 +44,17 @@ final class RecordCodec {
     static final byte MSG_ROUTED = 6;
     /** A message held (with its reason) or released (no reason) by an operator. */
     static final byte HOLD = 7;
+    /**
+     * Written by the journal before the records of each batch (per segment, when a batch rolls over): the segment and
+     * offset it was written at, and the byte length of the batch's records that follow it in that segment. Replay uses
+     * it to tell the unacknowledged last batch, torn by a power cut, from damage to acknowledged records; it is not
+     * passed to replay's visitor. A length of 0 at the end of a segment marks a clean close.
+     */
+    static final byte BATCH = 8;
+    /** The payload length of a {@link #BATCH} record: segment (int), offset (long), length (long). */
+    static final int BATCH_PAYLOAD = 4 + 8 + 8;
+    /** The size of a whole {@link #BATCH} record. */
+    static final int BATCH_RECORD = HEADER + BATCH_PAYLOAD + TRAILER;
 
     private RecordCodec() {
     }
@@ -57,6 +68,12 @@ final class RecordCodec {
         buf.putInt((int) crc.getValue());
         buf.flip();
         return buf;
+    }
+
+    /** A {@link #BATCH} record written at {@code offset} of {@code segment}, followed by {@code length} bytes of records. */
+    static ByteBuffer batchRecord(int segment, long offset, long length) {
+        byte[] p = ByteBuffer.allocate(BATCH_PAYLOAD).putInt(segment).putLong(offset).putLong(length).array();
+        return frame(BATCH, p, BATCH_PAYLOAD);
     }
 
     static int crc(byte[] record, int offset, int length) {

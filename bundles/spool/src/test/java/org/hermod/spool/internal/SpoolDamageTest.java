@@ -89,7 +89,8 @@ public class SpoolDamageTest {
         } catch (IOException e) {
             String m = e.getMessage();
             assertTrue(m, m.contains(seg.toString()));
-            assertTrue(m, m.contains("offset " + starts[1]));
+            // the message record, after the batch record its batch begins with
+            assertTrue(m, m.contains("offset " + (starts[1] + RecordCodec.BATCH_RECORD)));
             assertTrue(m, m.contains("NOT opened"));
             assertTrue(m, m.contains("recovery.md"));
         }
@@ -99,10 +100,11 @@ public class SpoolDamageTest {
         }
 
         // the documented cut: keep the bytes before the damaged record and from the next valid one
-        long next = Journal.nextValidRecord(seg, starts[1]);
-        assertEquals("the next valid record is the third message", starts[2], next);
+        long damaged = starts[1] + RecordCodec.BATCH_RECORD;
+        long next = Journal.nextValidRecord(seg, damaged);
+        assertEquals("the next valid record is the third message's batch", starts[2], next);
         try (OutputStream out = Files.newOutputStream(seg)) {
-            out.write(bytes, 0, (int) starts[1]);
+            out.write(bytes, 0, (int) damaged);
             out.write(bytes, (int) next, bytes.length - (int) next);
         }
         SpoolService spool = SpoolService.open(dir, 1 << 20);
