@@ -107,7 +107,8 @@ final class Journal implements Closeable {
      * <li>nothing valid: a <em>torn tail</em>, the end of a write that was never acknowledged (a crash or a failed
      *     write): the segment is cut there, a copy of it kept as {@code .corrupt-<millis>}, and the spool opens;</li>
      * <li>the damaged record lies inside the extent of the last batch of the newest segment (as its {@link
-     *     RecordCodec#BATCH} record states it) and no valid record starts at or after that extent's end: the
+     *     RecordCodec#BATCH} record states it) and the segment ends within that extent (nothing, not even a torn
+     *     byte, was written after that batch: no later batch, no clean-close mark): the
      *     <em>unacknowledged last batch</em>, which a power cut can leave with pages missing in its middle. Batches
      *     are written and fsynced one after another and acknowledged only after their fsync, and a later segment is
      *     opened only after the previous one is fsynced, so nothing from that batch on was acknowledged: cut as a torn
@@ -175,7 +176,7 @@ final class Journal implements Closeable {
                 continue;
             }
             if (newest && batchStart >= 0 && offset >= batchStart && offset < batchEnd
-                    && (batchEnd >= size || nextValidRecord(f, batchEnd - 1) < 0)) {
+                    && size <= batchEnd) {
                 LOG.warn("Spool segment {} is damaged at offset {} of {}, inside the last batch written before the"
                         + " process or machine stopped (its records span offsets {} to {}), and nothing was written"
                         + " after that batch: it is the unacknowledged last batch, torn by a power cut (no client got"

@@ -266,6 +266,10 @@ public class SpoolPowerCutTest {
         Files.write(w.seg(), bytes);
         assertRefused(w, 1 << 20, batch.get(2).offset(),
                 "the spool opened over damage to a batch acknowledged before a clean close");
+        // a clean-close mark cut short (the power failed during the close) still says the batch was acknowledged
+        Files.write(w.seg(), Arrays.copyOf(bytes, batch.get(3).end() + 5));
+        assertRefused(w, 1 << 20, batch.get(2).offset(),
+                "the spool opened over damage to a batch followed by part of a clean-close mark");
     }
 
     @Test
