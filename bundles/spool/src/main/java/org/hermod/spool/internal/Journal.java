@@ -176,12 +176,13 @@ final class Journal implements Closeable {
                 continue;
             }
             if (newest && batchStart >= 0 && offset >= batchStart && offset < batchEnd
-                    && size <= batchEnd) {
+                    && size <= batchEnd && lostWrite(f, offset, size)) {
                 LOG.warn("Spool segment {} is damaged at offset {} of {}, inside the last batch written before the"
-                        + " process or machine stopped (its records span offsets {} to {}), and nothing was written"
-                        + " after that batch: it is the unacknowledged last batch, torn by a power cut (no client got"
-                        + " a 250 for it); cutting the segment at offset {} (a copy of the segment is kept as"
-                        + " .corrupt-*)", f, offset, size, batchStart, batchEnd, offset);
+                        + " process or machine stopped (its records span offsets {} to {}), the damage holds sectors"
+                        + " that were never written, and nothing was written after that batch: it is the"
+                        + " unacknowledged last batch, torn by a power cut (no client got a 250 for it); cutting the"
+                        + " segment at offset {} (a copy of the segment is kept as .corrupt-*)", f, offset, size,
+                        batchStart, batchEnd, offset);
                 cut(f, offset, size);
                 continue;
             }
@@ -239,6 +240,31 @@ final class Journal implements Closeable {
     }
 
     /** The offset of the first valid record after {@code from} in a segment, or -1 when there is none. */
+    /** Disk sectors: a power cut loses whole ones. */
+    static final int SECTOR = 512;
+
+    /**
+     * True when the damaged bytes from {@code from} (up to the next valid record, or {@code size}) hold a whole sector,
+     * aligned in the file, of zeros: the mark of a write that never reached the disk (unwritten parts of a file read as
+     * zeros, and a disk loses whole sectors), not of a bad block, a stray write or a flash page garbled while being
+     * rewritten, which leave other bytes. SMTP content never holds 512 zero bytes, nor do the records' own fields.
+     */
+    static boolean lostWrite(Path f, long from, long size) throws IOException {
+        long next = nextValidRecord(f, from);
+        long to = next >= 0 ? next : size;
+        byte[] b = Files.readAllBytes(f);
+        for (long s = (from + SECTOR - 1) / SECTOR * SECTOR; s + SECTOR <= to && s + SECTOR <= b.length; s += SECTOR) {
+            boolean zeros = true;
+            for (int i = (int) s; i < s + SECTOR && zeros; i++) {
+                zeros = b[i] == 0;
+            }
+            if (zeros) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static long nextValidRecord(Path f, long from) throws IOException {
         byte[] b = Files.readAllBytes(f);
         ByteBuffer buf = ByteBuffer.wrap(b);

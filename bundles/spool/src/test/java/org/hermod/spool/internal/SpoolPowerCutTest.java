@@ -49,6 +49,18 @@ public class SpoolPowerCutTest {
         return ("Subject: " + subject + "\r\n\r\n" + "body".repeat(50) + "\r\n").getBytes(StandardCharsets.US_ASCII);
     }
 
+    /** A message of about 10 KB: its record holds whole disk pages, which a power cut loses whole. */
+    private static byte[] big(String subject) {
+        return ("Subject: " + subject + "\r\n\r\n" + "long body line\r\n".repeat(640)).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** The first 4 KiB page, aligned in the file, that lies wholly inside the record. */
+    private static int[] pageInside(Rec r) {
+        int from = (r.offset() + 4095) / 4096 * 4096;
+        assertTrue("the record holds a whole page", from + 4096 <= r.end());
+        return new int[] {from, from + 4096};
+    }
+
     /** A record as found in a segment. */
     private record Rec(int offset, byte type, int length) {
         int end() {
@@ -102,11 +114,15 @@ public class SpoolPowerCutTest {
 
     /** Stores messages in one batch (one write, one fsync) and waits until it is acknowledged. */
     private static List<String> storeInOneBatch(SpoolService spool, String... rcpts) throws Exception {
+        return storeInOneBatch(spool, false, rcpts);
+    }
+
+    private static List<String> storeInOneBatch(SpoolService spool, boolean big, String... rcpts) throws Exception {
         CountDownLatch hold = new CountDownLatch(1);
         spool.journal().holdBatch = hold;
         List<CompletableFuture<String>> futures = new ArrayList<>();
         for (String r : rcpts) {
-            futures.add(spool.store(env(r), body(r)));
+            futures.add(spool.store(env(r), big ? big(r) : body(r)));
         }
         spool.journal().holdBatch = null;
         hold.countDown();
@@ -155,16 +171,18 @@ public class SpoolPowerCutTest {
             seg = newestWithRecords(dir);
             lastBatch = (int) Files.size(seg);
             // the last batch: its futures complete (they would not at a real power cut: the fsync never returns)
-            storeInOneBatch(spool, "e@d.test", "f@d.test", "g@d.test");
+            storeInOneBatch(spool, true, "e@d.test", "f@d.test", "g@d.test");
             atPowerCut = Files.readAllBytes(seg);
         } finally {
             spool.close();
         }
         List<Rec> batch = batchAt(atPowerCut, lastBatch, 3);
         batchAt(atPowerCut, records(atPowerCut).get(0).offset(), 1); // earlier batches have their batch records too
-        // pages of the batch persisted out of order: the second message's bytes never reached the disk, the third's did
+        // pages of the batch persisted out of order: a page of the second message never reached the disk (it reads
+        // as zeros), the third message's pages did
         byte[] damaged = atPowerCut.clone();
-        zero(damaged, batch.get(2).offset() + 20, batch.get(2).end() - 10);
+        int[] page = pageInside(batch.get(2));
+        zero(damaged, page[0], page[1]);
         Files.write(seg, damaged);
         assertTrue("a valid record of the same batch follows the damage (the old rule refused this)",
                 Journal.nextValidRecord(seg, batch.get(2).offset()) == batch.get(3).offset());
@@ -198,6 +216,36 @@ public class SpoolPowerCutTest {
         } finally {
             spool.close();
         }
+    }
+
+    @Test
+    public void garbledBytesInTheLastBatchAreNotTakenForAPowerCutAndRefuseToOpen() throws Exception {
+        // a bad block or a flash page garbled while being rewritten leaves other bytes than a write that never reached
+        // the disk: the batch may have been acknowledged, so nothing is cut
+        Path dir = tmp.newFolder().toPath();
+        SpoolService spool = SpoolService.open(dir, 1 << 20);
+        byte[] written;
+        int lastBatch;
+        Path seg;
+        try {
+            storeEach(spool, "a@d.test");
+            seg = newestWithRecords(dir);
+            lastBatch = (int) Files.size(seg);
+            storeInOneBatch(spool, true, "e@d.test", "f@d.test", "g@d.test");
+            written = Files.readAllBytes(seg);
+        } finally {
+            spool.close();
+        }
+        List<Rec> batch = batchAt(written, lastBatch, 3);
+        byte[] damaged = written.clone();
+        int[] page = pageInside(batch.get(2));
+        java.util.Random rnd = new java.util.Random(7);
+        for (int i = page[0]; i < page[1]; i++) {
+            damaged[i] = (byte) (1 + rnd.nextInt(255)); // never a zero sector
+        }
+        Files.write(seg, damaged);
+        assertRefused(new Written(dir, seg, lastBatch, damaged), 1 << 20, batch.get(2).offset(),
+                "garbled bytes inside the last batch were cut as if a power cut had lost them");
     }
 
     private interface Then {
