@@ -389,12 +389,10 @@ final class Journal implements Closeable {
     private void writeOrRollBack(List<Pending> batch, List<Location> locations) {
         int startSegment = activeSegment;
         long startPosition = active == null ? -1 : position;
+        boolean written = false;
         try {
             writeBatch(batch, locations);
-            for (int i = 0; i < batch.size(); i++) {
-                batch.get(i).done.complete(locations.get(i));
-            }
-            return;
+            written = true;
         } catch (Throwable t) {
             locations.clear();
             boolean noSpace = space.isOutOfSpace(t);
@@ -417,16 +415,33 @@ final class Journal implements Closeable {
             }
             startSegment = activeSegment;
             startPosition = active == null ? -1 : position;
+            boolean again = false;
             try {
                 writeBatch(small, locations);
-                for (int i = 0; i < small.size(); i++) {
-                    small.get(i).done.complete(locations.get(i));
-                }
-            } catch (Throwable again) {
+                again = true;
+            } catch (Throwable second) {
                 LOG.error("Spool write of {} outcome records failed too; their deliveries will be attempted again",
-                        small.size(), again);
+                        small.size(), second);
                 rollBack(startSegment, startPosition);
-                failAll(small, again);
+                failAll(small, second);
+            }
+            if (again) {
+                acknowledge(small, locations);
+            }
+        }
+        if (written) {
+            // outside the try: whatever a caller's callback does, a written and fsynced batch is never rolled back
+            acknowledge(batch, locations);
+        }
+    }
+
+    /** Completes a written batch's futures; one whose callback fails (an Error) neither stops the others nor the writer. */
+    private static void acknowledge(List<Pending> batch, List<Location> locations) {
+        for (int i = 0; i < batch.size(); i++) {
+            try {
+                batch.get(i).done.complete(locations.get(i));
+            } catch (Throwable t) {
+                LOG.error("A spool write's caller failed on its acknowledgement (the record is on disk)", t);
             }
         }
     }
