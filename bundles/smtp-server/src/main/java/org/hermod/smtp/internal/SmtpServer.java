@@ -120,6 +120,12 @@ public final class SmtpServer {
         });
         files.scheduleWithFixedDelay(this::checkFiles, FILE_CHECK_SECONDS, FILE_CHECK_SECONDS, TimeUnit.SECONDS);
         try {
+            if (config.warmup()) {
+                long t0 = System.nanoTime();
+                int n = ServerWarmup.run(config, boss, workers, serverChannelType()).accepted();
+                LOG.info("SMTP warm-up: {} synthetic messages through the session code in {} ms (nothing stored)", n,
+                        (System.nanoTime() - t0) / 1_000_000);
+            }
             server = bind(config.bindAddress(), config.port(), ListenerMode.MTA, "default");
         } catch (RuntimeException | InterruptedException e) {
             stop();
@@ -218,8 +224,12 @@ public final class SmtpServer {
     }
 
     /** Binds a listener of this server; its sessions use the server's current settings and services. */
+    private Class<? extends ServerChannel> serverChannelType() {
+        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
     Channel bind(String address, int port, ListenerMode mode, String name) throws InterruptedException {
-        Class<? extends ServerChannel> type = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        Class<? extends ServerChannel> type = serverChannelType();
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(type)

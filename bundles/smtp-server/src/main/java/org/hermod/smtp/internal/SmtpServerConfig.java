@@ -64,6 +64,10 @@ public @interface SmtpServerConfig {
             + " MAIL (one more hand-off per message)")
     boolean delayMailFilters() default true;
 
+    @AttributeDefinition(description = "Before the listeners open, run synthetic messages through the session code on a"
+            + " private loopback port (nothing is stored), so that the first clients after a start do not meet cold code")
+    boolean warmup() default true;
+
     @AttributeDefinition(description = "Where RCPT TO:<postmaster> (no domain, RFC 5321 4.5.1) goes; empty = postmaster@<hostname>")
     String postmaster() default "";
 
