@@ -215,8 +215,12 @@ public final class Deliverer {
                         return CompletableFuture.completedFuture(all(to, statusOf(route.failure()),
                                 route.failure(), FailureInput.Kind.DNS_FAILURE, null, null));
                     }
-                    // dot-stuffed once per delivery, on the I/O executor (not on an event loop per transaction)
-                    return content.thenApplyAsync(bytes -> Transaction.Message.stuffed(item.envelope(), bytes), io)
+                    // dot-stuffed once per delivery, on the I/O executor (not on an event loop per transaction):
+                    // right after the read, on its thread, when the read is still running (the usual case, the
+                    // destination coming from the cache); a read already done is stuffed in a task of its own
+                    java.util.function.Function<byte[], Transaction.Message> stuff =
+                            bytes -> Transaction.Message.stuffed(item.envelope(), bytes);
+                    return (content.isDone() ? content.thenApplyAsync(stuff, io) : content.thenApply(stuff))
                             .thenCompose(msg -> {
                                 try {
                                     return send(item, path, to, route, smarthost, msg, s, policy)
