@@ -53,6 +53,16 @@ public interface DeliveryItem {
     byte[] content() throws IOException;
 
     /**
+     * The content when the spool has it at hand without I/O (a message's first delivery moments after it was stored),
+     * handed out once; null otherwise: then read {@link #content()} where blocking is allowed. Never blocks.
+     *
+     * @since 2.1
+     */
+    default byte[] contentInMemory() {
+        return null;
+    }
+
+    /**
      * Ends the lease with the outcome of each recipient. Delivered and failed recipients are final and never tried again;
      * deferred ones become due again at {@code retryAt} (the caller's retry schedule decides it; the spool only keeps
      * it). The spool records the attempt's time ({@link #lastAttempt()} of the next lease) and counts it.

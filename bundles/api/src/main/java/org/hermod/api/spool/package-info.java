@@ -3,7 +3,7 @@
  * with transactional completion, and the operator's view and controls over the queues.
  */
 @Export
-@Version("2.0.0")
+@Version("2.1.0")
 package org.hermod.api.spool;
 
 import org.osgi.annotation.bundle.Export;

@@ -71,6 +71,9 @@ public final class Deliverer {
 
     private static final Logger LOG = LoggerFactory.getLogger(Deliverer.class);
 
+    /** Content at hand up to this size is dot-stuffed on the thread that starts the attempt (the dispatcher's). */
+    static final long STUFF_IN_PLACE = 256 * 1024;
+
     private final Supplier<DeliverySettings> settings;
     private final Supplier<MxResolver> resolver;
     private final SmtpClient client;
@@ -141,13 +144,16 @@ public final class Deliverer {
     CompletableFuture<Void> deliver(DeliveryItem item, Egress egress) {
         DeliverySettings s = settings.get();
         DomainPolicy policy = s.policy(item.domain());
-        CompletableFuture<byte[]> content = CompletableFuture.supplyAsync(() -> {
-            try {
-                return item.content();
-            } catch (java.io.IOException e) {
-                throw new CompletionException(e);
-            }
-        }, io);
+        // just stored: at hand without a hand-off to the I/O threads; else read there (it may block on the disk)
+        byte[] inMemory = item.contentInMemory();
+        CompletableFuture<byte[]> content = inMemory != null ? CompletableFuture.completedFuture(inMemory)
+                : CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return item.content();
+                    } catch (java.io.IOException e) {
+                        throw new CompletionException(e);
+                    }
+                }, io);
         CompletableFuture<List<RecipientOutcome>> outcomes;
         if (item.bounceRequested() || egress.bounceReason() != null) {
             SmtpReply why = item.bounceRequested() ? SmtpReply.of(550, "5.0.0", "message bounced by administrator")
@@ -215,12 +221,13 @@ public final class Deliverer {
                         return CompletableFuture.completedFuture(all(to, statusOf(route.failure()),
                                 route.failure(), FailureInput.Kind.DNS_FAILURE, null, null));
                     }
-                    // dot-stuffed once per delivery, on the I/O executor (not on an event loop per transaction):
-                    // right after the read, on its thread, when the read is still running (the usual case, the
-                    // destination coming from the cache); a read already done is stuffed in a task of its own
+                    // dot-stuffed once per delivery, never on an event loop: right after the read, on its I/O
+                    // thread, when the read is still running; content already at hand is stuffed here when it is
+                    // small (a scan of a few microseconds), else in an I/O task of its own
                     java.util.function.Function<byte[], Transaction.Message> stuff =
                             bytes -> Transaction.Message.stuffed(item.envelope(), bytes);
-                    return (content.isDone() ? content.thenApplyAsync(stuff, io) : content.thenApply(stuff))
+                    boolean here = content.isDone() && item.size() <= STUFF_IN_PLACE;
+                    return (!content.isDone() || here ? content.thenApply(stuff) : content.thenApplyAsync(stuff, io))
                             .thenCompose(msg -> {
                                 try {
                                     return send(item, path, to, route, smarthost, msg, s, policy)

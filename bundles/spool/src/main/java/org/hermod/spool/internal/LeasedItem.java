@@ -92,6 +92,11 @@ final class LeasedItem implements DeliveryItem {
     }
 
     @Override
+    public byte[] contentInMemory() {
+        return spool.contentInMemory(slot.msg);
+    }
+
+    @Override
     public synchronized CompletionStage<Void> complete(List<RecipientResult> results, Instant retryAt) {
         if (done) {
             return CompletableFuture.failedFuture(new IllegalStateException("lease of " + queueId() + " already ended"));

@@ -317,6 +317,11 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
         return done;
     }
 
+    /** The copy kept since the message was stored, once; null when there is none (read the journal). */
+    byte[] contentInMemory(MessageEntry m) {
+        return recent.take(m);
+    }
+
     /** A leased message's content for its delivery: the copy kept since it was stored, once, else the journal's. */
     byte[] content(MessageEntry m) throws IOException {
         byte[] kept = recent.take(m);

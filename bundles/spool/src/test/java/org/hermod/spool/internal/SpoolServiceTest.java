@@ -2,6 +2,7 @@ package org.hermod.spool.internal;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
@@ -93,7 +94,12 @@ public class SpoolServiceTest {
         byte[] expected = body.getBytes(StandardCharsets.UTF_8);
         assertArrayEquals("first read: the content kept since the store", expected, items.get(0).content());
         assertArrayEquals("second read: the journal", expected, items.get(0).content());
-        assertArrayEquals("Subject: 2\r\n\r\nbye\r\n".getBytes(StandardCharsets.UTF_8), items.get(1).content());
+        assertNull("taken: no longer at hand without I/O", items.get(0).contentInMemory());
+        assertArrayEquals("at hand without I/O, once", "Subject: 2\r\n\r\nbye\r\n".getBytes(StandardCharsets.UTF_8),
+                items.get(1).contentInMemory());
+        assertNull(items.get(1).contentInMemory());
+        assertArrayEquals("then from the journal", "Subject: 2\r\n\r\nbye\r\n".getBytes(StandardCharsets.UTF_8),
+                items.get(1).content());
     }
 
     @Test
