@@ -226,8 +226,8 @@ public final class Deliverer {
                     // small (a scan of a few microseconds), else in an I/O task of its own
                     java.util.function.Function<byte[], Transaction.Message> stuff =
                             bytes -> Transaction.Message.stuffed(item.envelope(), bytes);
-                    boolean here = content.isDone() && item.size() <= STUFF_IN_PLACE;
-                    return (!content.isDone() || here ? content.thenApply(stuff) : content.thenApplyAsync(stuff, io))
+                    boolean async = content.isDone() && item.size() > STUFF_IN_PLACE;
+                    return (async ? content.thenApplyAsync(stuff, io) : content.thenApply(stuff))
                             .thenCompose(msg -> {
                                 try {
                                     return send(item, path, to, route, smarthost, msg, s, policy)

@@ -77,9 +77,7 @@ final class ChainSnapshot implements FilterChain {
 
     @Override
     public CompletionStage<FilterDecision> mail(SessionInfo session, MailAddress sender, Map<String, String> parameters) {
-        // not Map.copyOf: value-less parameters (SMTPUTF8) carry a null value
-        Map<String, String> params = parameters == null ? Map.of()
-                : Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+        Map<String, String> params = frozen(parameters);
         return simple(Stage.MAIL, e -> () -> e.mail().onMail(session, sender, params));
     }
 
@@ -98,8 +96,7 @@ final class ChainSnapshot implements FilterChain {
         FilterEntry[] rcpt = stages.get(Stage.RCPT);
         FilterEntry[] both = Arrays.copyOf(mail, mail.length + rcpt.length);
         System.arraycopy(rcpt, 0, both, mail.length, rcpt.length);
-        Map<String, String> params = parameters == null ? Map.of()
-                : Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+        Map<String, String> params = frozen(parameters);
         int n = mail.length;
         return run(both, new MailThenRcpt(new Merge(FilterDecision.proceed(), null),
                         new Merge(FilterDecision.proceed(), recipient), 0, n),
@@ -108,6 +105,11 @@ final class ChainSnapshot implements FilterChain {
                 MailThenRcpt::then,
                 m -> new MailAndRcpt(m.mail.decision, m.refused() ? null : m.rcpt.decision),
                 new MailAndRcpt(FilterDecision.proceed(), FilterDecision.proceed()));
+    }
+
+    /** MAIL parameters as filters see them; not Map.copyOf: value-less ones (SMTPUTF8) carry a null value. */
+    private static Map<String, String> frozen(Map<String, String> parameters) {
+        return parameters == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
     }
 
     private CompletionStage<FilterDecision> simple(Stage stage,

@@ -15,11 +15,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.hermod.api.Envelope;
-import org.hermod.api.MailAddress;
-import org.hermod.api.Recipient;
-import org.hermod.api.filter.FilterChain;
-import org.hermod.api.filter.FilterDecision;
-import org.hermod.api.filter.SessionInfo;
 import org.hermod.api.routing.Route;
 import org.hermod.api.spool.Spool;
 import org.slf4j.Logger;
@@ -35,7 +30,7 @@ import io.netty.channel.socket.SocketChannel;
 
 /**
  * Runs synthetic SMTP transactions through the real session code (framing, command parsing, DATA unstuffing, trace
- * headers, the filter-chain checks, replies) on a private loopback listener before the public listeners open, so that
+ * headers, replies) on a private loopback listener before the public listeners open, so that
  * the first real clients after a start do not meet code that is still being loaded and interpreted (issue 12; the
  * outbound side has its own warm-up in delivery). The messages go to a spool that keeps nothing; no routing filter,
  * event log, rate counter, connection limit or data budget of the real listeners sees them. Bounded by a message count
@@ -62,7 +57,7 @@ final class ServerWarmup {
      * Runs the warm-up on the server's event loops.
      *
      * @param config the server's configuration (host name, size limits, framing); the warm-up trusts loopback whatever
-     *        {@code mynetworks} says and needs no routing filters
+     *        {@code mynetworks} says and runs without routing filters (as if {@code filtersRequired} were false)
      */
     static Result run(SmtpServerConfig config, EventLoopGroup boss, EventLoopGroup workers,
                    Class<? extends ServerChannel> type) {
@@ -72,7 +67,7 @@ final class ServerWarmup {
                 "refuseSuppressed", Boolean.FALSE)));
         DataBudget budget = new DataBudget(64L * 1024 * 1024);
         SessionServices services = new SessionServices(new DiscardingSpool(), RecipientPolicy.NONE, ListenerMode.MTA,
-                null, null, new ClientRates(), null, SmtpEvents.NONE, null, null, () -> NO_STAGES, "warmup",
+                null, null, new ClientRates(), null, SmtpEvents.NONE, null, null, SessionServices.NO_FILTERS, "warmup",
                 new SpoolHealth(System::nanoTime));
         Channel listener;
         try {
@@ -221,46 +216,6 @@ final class ServerWarmup {
                     }
                 });
     }
-
-    /** A chain with no filter at any stage: the session's chain checks run, no filter is called. */
-    private static final FilterChain NO_STAGES = new FilterChain() {
-        @Override
-        public boolean has(Stage stage) {
-            return false;
-        }
-
-        @Override
-        public CompletableFuture<FilterDecision> connect(SessionInfo session) {
-            return CompletableFuture.completedFuture(FilterDecision.proceed());
-        }
-
-        @Override
-        public CompletableFuture<FilterDecision> mail(SessionInfo s, MailAddress sender, Map<String, String> p) {
-            return CompletableFuture.completedFuture(FilterDecision.proceed());
-        }
-
-        @Override
-        public CompletableFuture<FilterDecision> rcpt(SessionInfo s, MailAddress sender, Recipient recipient) {
-            return CompletableFuture.completedFuture(FilterDecision.proceed());
-        }
-
-        @Override
-        public CompletableFuture<MailAndRcpt> mailAndRcpt(SessionInfo s, MailAddress sender, Map<String, String> p,
-                                                          Recipient recipient) {
-            return CompletableFuture.completedFuture(new MailAndRcpt(FilterDecision.proceed(), FilterDecision.proceed()));
-        }
-
-        @Override
-        public CompletableFuture<DataOutcome> data(SessionInfo s, Envelope envelope, Route route, byte[] content) {
-            return CompletableFuture.completedFuture(new DataOutcome(FilterDecision.proceed(), envelope, route, content));
-        }
-
-        @Override
-        public CompletableFuture<FilterDecision> beforeDelivery(String queueId, Envelope envelope, Route route,
-                                                                int attempts) {
-            return CompletableFuture.completedFuture(FilterDecision.proceed());
-        }
-    };
 
     /** Accepts everything at once and keeps nothing. */
     private static final class DiscardingSpool implements Spool {

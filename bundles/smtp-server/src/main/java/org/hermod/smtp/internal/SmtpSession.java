@@ -494,13 +494,13 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             filtersMissing = true;
             return;
         }
-        if (chain != null && chain.has(FilterChain.Stage.MAIL) && settings.delayMailFilters()) {
-            // the MAIL filters run with the first recipient's RCPT filters (see acceptRecipient)
-            beginTransaction(chain, from, params, declared, FilterDecision.proceed());
-            mailFiltersPending = true;
-            return;
-        }
         if (chain != null && chain.has(FilterChain.Stage.MAIL)) {
+            if (settings.delayMailFilters()) {
+                // the MAIL filters run with the first recipient's RCPT filters (see acceptRecipient)
+                beginTransaction(chain, from, params, declared, FilterDecision.proceed());
+                mailFiltersPending = true;
+                return;
+            }
             SessionInfo info = sessionInfo();
             await(filter(() -> chain.mail(info, from, params)),
                     (d, err) -> beginTransaction(chain, from, params, declared, decision(d, err)));
@@ -717,7 +717,7 @@ final class SmtpSession extends ChannelInboundHandlerAdapter {
             Map<String, String> params = mailParams;
             await(filter(() -> chain.mailAndRcpt(info, from, params, r)), (d, err) -> {
                 mailFiltersPending = false;
-                FilterDecision m = err != null || d == null ? decision(null, err) : decision(d.mail(), null);
+                FilterDecision m = decision(d == null ? null : d.mail(), err);
                 if (m.action() == FilterDecision.Action.REJECT || m.action() == FilterDecision.Action.DEFER) {
                     mailRefusal = m;
                     refusedByFilter(m);

@@ -175,8 +175,10 @@ final class Journal implements Closeable {
             if (!corrupt) {
                 continue;
             }
+            byte[] bytes = Files.readAllBytes(f);
+            long next = nextValidRecord(bytes, offset);
             if (newest && batchStart >= 0 && offset >= batchStart && offset < batchEnd
-                    && size <= batchEnd && lostWrite(f, offset, size)) {
+                    && size <= batchEnd && lostWrite(bytes, offset, next >= 0 ? next : size)) {
                 LOG.warn("Spool segment {} is damaged at offset {} of {}, inside the last batch written before the"
                         + " process or machine stopped (its records span offsets {} to {}), the damage holds sectors"
                         + " that were never written, and nothing was written after that batch: it is the"
@@ -186,7 +188,6 @@ final class Journal implements Closeable {
                 cut(f, offset, size);
                 continue;
             }
-            long next = nextValidRecord(f, offset);
             if (next >= 0) {
                 throw refuse(f, offset, "the record there is damaged (bytes " + offset + " to " + next
                         + " of " + size + " are unreadable) but valid records follow it, so this is not the torn end"
@@ -239,20 +240,16 @@ final class Journal implements Closeable {
         return (int) c.getValue();
     }
 
-    /** The offset of the first valid record after {@code from} in a segment, or -1 when there is none. */
     /** Disk sectors: a power cut loses whole ones. */
     static final int SECTOR = 512;
 
     /**
-     * True when the damaged bytes from {@code from} (up to the next valid record, or {@code size}) hold a whole sector,
-     * aligned in the file, of zeros: the mark of a write that never reached the disk (unwritten parts of a file read as
-     * zeros, and a disk loses whole sectors), not of a bad block, a stray write or a flash page garbled while being
-     * rewritten, which leave other bytes. SMTP content never holds 512 zero bytes, nor do the records' own fields.
+     * True when the damaged bytes {@code [from, to)} of a segment hold a whole sector, aligned in the file, of zeros:
+     * the mark of a write that never reached the disk (unwritten parts of a file read as zeros, and a disk loses whole
+     * sectors), not of a bad block, a stray write or a flash page garbled while being rewritten, which leave other
+     * bytes. SMTP content never holds 512 zero bytes, nor do the records' own fields.
      */
-    static boolean lostWrite(Path f, long from, long size) throws IOException {
-        long next = nextValidRecord(f, from);
-        long to = next >= 0 ? next : size;
-        byte[] b = Files.readAllBytes(f);
+    static boolean lostWrite(byte[] b, long from, long to) {
         for (long s = (from + SECTOR - 1) / SECTOR * SECTOR; s + SECTOR <= to && s + SECTOR <= b.length; s += SECTOR) {
             boolean zeros = true;
             for (int i = (int) s; i < s + SECTOR && zeros; i++) {
@@ -265,8 +262,13 @@ final class Journal implements Closeable {
         return false;
     }
 
+    /** The offset of the first valid record after {@code from} in a segment, or -1 when there is none. */
     static long nextValidRecord(Path f, long from) throws IOException {
-        byte[] b = Files.readAllBytes(f);
+        return nextValidRecord(Files.readAllBytes(f), from);
+    }
+
+    /** The same, in a segment's bytes already read. */
+    static long nextValidRecord(byte[] b, long from) {
         ByteBuffer buf = ByteBuffer.wrap(b);
         for (int i = (int) from + 1; i + RecordCodec.HEADER + RecordCodec.TRAILER <= b.length; i++) {
             if (buf.getInt(i) != RecordCodec.MAGIC) {

@@ -324,7 +324,7 @@ public final class SpoolService implements Spool, DeliveryQueue, QueueManager {
 
     /** A leased message's content for its delivery: the copy kept since it was stored, once, else the journal's. */
     byte[] content(MessageEntry m) throws IOException {
-        byte[] kept = recent.take(m);
+        byte[] kept = contentInMemory(m);
         return kept != null ? kept : journalContent(m);
     }
 

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -172,32 +173,14 @@ final class ReplyHandler extends ChannelInboundHandlerAdapter {
     private static String enhanced(String text, int code) {
         int sp = text.indexOf(' ');
         String first = sp < 0 ? text : text.substring(0, sp);
-        if (first.length() >= 5 && first.charAt(0) == (char) ('0' + code / 100) && isStatus(first)) {
+        if (first.length() >= 5 && first.charAt(0) == (char) ('0' + code / 100) && STATUS.matcher(first).matches()) {
             return first;
         }
         return null;
     }
 
-    /** {@code [245].d{1,3}.d{1,3}} (RFC 3463), without a regex compiled per reply. */
-    static boolean isStatus(String s) {
-        if (s.isEmpty() || (s.charAt(0) != '2' && s.charAt(0) != '4' && s.charAt(0) != '5')) {
-            return false;
-        }
-        int i = 1;
-        for (int part = 0; part < 2; part++) {
-            if (i >= s.length() || s.charAt(i) != '.') {
-                return false;
-            }
-            int start = ++i;
-            while (i < s.length() && i - start < 3 && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
-                i++;
-            }
-            if (i == start) {
-                return false;
-            }
-        }
-        return i == s.length();
-    }
+    /** An enhanced status code (RFC 3463), compiled once: not per reply. */
+    private static final Pattern STATUS = Pattern.compile("[245]\\.\\d{1,3}\\.\\d{1,3}");
 
     private void startTimer() {
         Expect head = pending.peekFirst();
