@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 
@@ -22,6 +23,8 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
 
     static final int MAX_COMMAND_LINE = 1000;
     static final int MAX_TEXT_LINE = 998;
+    /** Parts a message's buffer may have before Netty merges them (it grows by doubling: far more than enough). */
+    private static final int MAX_PARTS = 1024;
 
     /** A command line without its CRLF. */
     record CommandLine(String line, boolean bareNewline, boolean tooLong) {
@@ -118,7 +121,11 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
     private void startMessage(ChannelHandlerContext ctx, long maxMessageSize, int initialCapacity) {
         abortMessage();
         maxSize = maxMessageSize;
-        content = ctx.alloc().buffer(Math.max(256, initialCapacity));
+        // a buffer that grows by adding parts, never by copying what it holds: the client's SIZE (when it gave one)
+        // is only a hint, and a 100 KB message in a buffer that doubles from 4 KB was copied five times over
+        CompositeByteBuf c = ctx.alloc().compositeBuffer(MAX_PARTS);
+        c.addComponent(false, ctx.alloc().buffer(Math.max(256, initialCapacity)));
+        content = c;
         size = 0;
         lineLength = 0;
         violation = Violation.NONE;
