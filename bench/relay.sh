@@ -16,7 +16,8 @@
 # bytes to rcpt@bench.test over SESSIONS parallel sessions (a new connection per message).
 #   accept msg/s = MSGS / (smtp-source start .. smtp-source exit, all messages got 2xx)
 #   e2e msg/s    = MSGS / (smtp-source start .. the sink has received the MSGS-th message; smtp-sink -c)
-# CPU per message from cgroup CPU accounting over the e2e interval (all processes of each server).
+# CPU per message from cgroup CPU accounting over the e2e interval (all processes of each server); jit_ms/msg is the
+# part of Hermod's that its JIT compiler threads used (warm-up: it falls run by run as the JVM finishes compiling).
 # Stops everything and removes the temp dir at exit (KEEP=1 keeps it).
 #
 # Usage: sudo bench/relay.sh [--build]        e.g. MSGS=2000 RUNS=1 bench/relay.sh
@@ -98,20 +99,21 @@ echo "# relay bench: sessions=$SESSIONS msgs=$MSGS size=$SIZE runs=$RUNS warmup=
 echo "# postfix $(postconf -d -h mail_version 2>/dev/null); hermod $(basename "$TARBALL"); java $(java -version 2>&1 | head -1 | sed 's/.*"\(.*\)".*/\1/')"
 echo "# source: smtp-source ${SRC_OPTS[*]} -m $MSGS 127.0.0.1:PORT ; sinks: smtp-sink -u nobody -c 127.0.0.1:PORT 1024"
 [ -n "$CG_ROOT" ] || echo "# no writable cgroup CPU accounting: CPU columns are 0"
-printf "%-4s %-8s %8s %8s %9s %9s %8s %10s %7s %8s %9s  %s\n" \
-  run product accept_s e2e_s acc_msg/s e2e_msg/s cpu_s cpu_ms/msg cpu% src+sink sys_busy% check
+printf "%-4s %-8s %8s %8s %9s %9s %8s %10s %10s %7s %8s %9s  %s\n" \
+  run product accept_s e2e_s acc_msg/s e2e_msg/s cpu_s cpu_ms/msg jit_ms/msg cpu% src+sink sys_busy% check
 RES="$WORK/results.txt"; : > "$RES"
 FAILED=0
 for r in $(seq "$RUNS"); do
   for p in hermod postfix ceiling; do
     dead=$(eval echo "\$DEAD_$p")
     if [ -n "$dead" ]; then
-      printf "%-4s %-8s %8s %8s %9s %9s %8s %10s %7s %8s %9s  %s\n" "$r" "$p" - - - - - - - - - "SKIPPED ($dead)"
+      printf "%-4s %-8s %8s %8s %9s %9s %8s %10s %10s %7s %8s %9s  %s\n" "$r" "$p" - - - - - - - - - - "SKIPPED ($dead)"
       FAILED=1; continue
     fi
     s=$(sink_of "$p"); cg=$(cg_of "$p")
     wait_drained "$p"
     base=$(sink_count "$s")
+    jpid=""; [ "$p" = hermod ] && jpid=$(hermod_pid || true); k0=$(jit_ticks "$jpid")
     c0=$(cg_ns "$cg"); x0=$(( $(cg_ns "$CG_SRC") + $(cg_ns "$CG_SINK") )); read -r b0 j0 < <(busy_jiffies)
     t0=$(now)
     rc=0; bg_wait in_cg "$CG_SRC" timeout "$RUN_TIMEOUT" smtp-source "${SRC_OPTS[@]}" -m "$MSGS" "127.0.0.1:$(port_of "$p")" 2>"$WORK/src.err" || rc=$?
@@ -130,13 +132,16 @@ for r in $(seq "$RUNS"); do
         [ "$got" -gt 0 ] || printf -v "DEAD_$p" '%s' "nothing delivered in run $r"
       fi
     fi
+    k1=$(jit_ticks "$jpid")
     c1=$(cg_ns "$cg"); x1=$(( $(cg_ns "$CG_SRC") + $(cg_ns "$CG_SINK") )); read -r b1 j1 < <(busy_jiffies)
     [ "$check" = ok ] || FAILED=1
     awk -v r="$r" -v p="$p" -v n="$MSGS" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c="$(( c1 - c0 ))" -v x="$(( x1 - x0 ))" \
-        -v bb="$(( b1 - b0 ))" -v jj="$(( j1 - j0 ))" -v ok="$check" -v res="$RES" 'BEGIN{
+        -v bb="$(( b1 - b0 ))" -v jj="$(( j1 - j0 ))" -v ok="$check" -v res="$RES" \
+        -v kk="$(( k1 - k0 ))" -v hz="$(getconf CLK_TCK)" -v jit="$jpid" 'BEGIN{
       a = t1 - t0; e = t2 - t0; cs = c / 1e9
-      printf "%-4s %-8s %8.2f %8.2f %9.0f %9.0f %8.2f %10.3f %6.0f%% %8.2f %8.0f%%  %s\n", r, p, a, e, n/a, n/e, cs, 1000*cs/n, 100*cs/e, x/1e9, (jj > 0 ? 100*bb/jj : 0), ok
-      if (ok == "ok") printf "%s %.3f %.3f %.6f\n", p, n/a, n/e, 1000*cs/n >> res }'
+      js = (jit != "") ? sprintf("%10.3f", 1000*kk/hz/n) : sprintf("%10s", "-")
+      printf "%-4s %-8s %8.2f %8.2f %9.0f %9.0f %8.2f %10.3f %s %6.0f%% %8.2f %8.0f%%  %s\n", r, p, a, e, n/a, n/e, cs, 1000*cs/n, js, 100*cs/e, x/1e9, (jj > 0 ? 100*bb/jj : 0), ok
+      if (ok == "ok") printf "%s %.3f %.3f %.6f %.6f\n", p, n/a, n/e, 1000*cs/n, ((jit != "") ? 1000*kk/hz/n : 0) >> res }'
   done
 done
 
@@ -164,5 +169,6 @@ echo "no-MTA ceiling msg/s (smtp-source straight into smtp-sink): median $(stat3
 echo "relay accept msg/s: hermod median $(stat3 "$RES" hermod 2) | postfix median $(stat3 "$RES" postfix 2) | ratio $(ratio "$ha" "$pa")"
 if [ -n "$CG_ROOT" ]; then
   echo "relay cpu ms/msg: hermod median $(stat3 "$RES" hermod 4) | postfix median $(stat3 "$RES" postfix 4) | ratio $(ratio "$hc" "$pc")"
+  echo "hermod jit ms/msg (its JIT compiler threads' part of the above): median $(stat3 "$RES" hermod 5)"
 fi
 if [ "$FAILED" = 1 ]; then echo "$SCRIPT: some runs FAILED or were skipped (see check column); they are left out of the medians" >&2; exit 1; fi
