@@ -612,13 +612,18 @@ final class Journal implements Closeable {
         return buf.array();
     }
 
-    /** Deletes a whole segment whose records are all obsolete. */
+    /**
+     * Deletes a whole segment whose records are all obsolete. The file goes first: a {@link #read} racing with this
+     * either opened its reader before (the map's lock for the key orders that open before the removal below, which
+     * closes it) or finds no file; the other order could leave a reader open on the deleted file, holding its disk
+     * space until the spool closed.
+     */
     void deleteSegment(int segment) throws IOException {
+        Files.deleteIfExists(file(segment));
         FileChannel r = readers.remove(segment);
         if (r != null) {
             r.close();
         }
-        Files.deleteIfExists(file(segment));
     }
 
     @Override
