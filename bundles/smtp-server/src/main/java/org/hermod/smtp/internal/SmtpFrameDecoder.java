@@ -124,7 +124,10 @@ final class SmtpFrameDecoder extends ByteToMessageDecoder {
         // a buffer that grows by adding parts, never by copying what it holds: the client's SIZE (when it gave one)
         // is only a hint, and a 100 KB message in a buffer that doubles from 4 KB was copied five times over
         CompositeByteBuf c = ctx.alloc().compositeBuffer(MAX_PARTS);
-        c.addComponent(false, ctx.alloc().buffer(Math.max(256, initialCapacity)));
+        ByteBuf first = ctx.alloc().buffer(Math.max(256, initialCapacity));
+        // a part counts with its readable octets: the whole first buffer is room to write into (as Netty's own growth
+        // parts are), else the message would start in a 64-octet part of its own beside an unused buffer
+        c.addComponent(false, first.writerIndex(first.capacity()));
         content = c;
         size = 0;
         lineLength = 0;
