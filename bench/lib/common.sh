@@ -180,13 +180,15 @@ cg_ns() {  # CPU nanoseconds used so far by cgroup $1 (0 without accounting)
 in_cg() { local cg=$1; shift; if [ -n "$cg" ]; then sh -c 'echo $$ > "$0/cgroup.procs"; exec "$@"' "$cg" "$@"; else "$@"; fi; }
 busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat; }
 # jit_ticks PID: CPU clock ticks (user+system) the JVM's JIT compiler threads (C1, C2) have used so far; 0 if unknown.
-# Part of the JVM's CPU, shown apart because it is spent while the JVM warms up, not per message for good.
+# Part of the JVM's CPU, shown apart because it is spent while the JVM warms up, not per message for good. A compiler
+# thread that exits (the JDK adds and removes them with load on machines with more cores) takes its ticks with it, so
+# on such machines the figure is a lower bound.
 jit_ticks() {
   [ -n "${1:-}" ] && [ -d "/proc/$1/task" ] || { echo 0; return; }
-  awk 'FNR == 1 { comm = ""; if (match($0, /\(.*\)/)) { comm = substr($0, RSTART + 1, RLENGTH - 2);
-         rest = substr($0, RSTART + RLENGTH + 1); split(rest, f, " ") }
-       if (comm ~ /^C[12] CompilerThre/) t += f[12] + f[13] }
-       END { print t + 0 }' /proc/"$1"/task/*/stat 2>/dev/null || echo 0
+  # cat, not awk over the files: a thread that ends between the glob and the read must not end the count
+  { cat /proc/"$1"/task/*/stat 2>/dev/null || true; } | awk '{ if (match($0, /\(.*\)/)) { comm = substr($0, RSTART + 1, RLENGTH - 2);
+         split(substr($0, RSTART + RLENGTH + 1), f, " "); if (comm ~ /^C[12] CompilerThre/) t += f[12] + f[13] } }
+       END { print t + 0 }'
 }
 
 # ---------------------------------------------------------------- helper programs
