@@ -155,11 +155,9 @@ final class Journal implements Closeable {
                     long end = offset + RecordCodec.HEADER + len + RecordCodec.TRAILER;
                     if (type == RecordCodec.BATCH) {
                         // trusted only where it was written (a segment edited by hand falls back to the strict rules)
-                        ByteBuffer b = ByteBuffer.wrap(payload);
-                        boolean own = len == RecordCodec.BATCH_PAYLOAD && b.getInt(0) == seg && b.getLong(4) == offset
-                                && b.getLong(12) >= 0;
-                        batchStart = own ? end : -1;
-                        batchEnd = own ? end + b.getLong(12) : -1;
+                        long length = RecordCodec.batchLength(payload, seg, offset);
+                        batchStart = length >= 0 ? end : -1;
+                        batchEnd = length >= 0 ? end + length : -1;
                     } else {
                         try {
                             visitor.record(seg, offset, type, payload);

@@ -76,6 +76,19 @@ final class RecordCodec {
         return frame(BATCH, p, BATCH_PAYLOAD);
     }
 
+    /**
+     * The length of records a {@link #BATCH} record's payload announces, or -1 when the payload is not one that
+     * {@link #batchRecord} wrote at {@code offset} of {@code segment} (a segment edited or moved by hand).
+     */
+    static long batchLength(byte[] payload, int segment, long offset) {
+        if (payload.length != BATCH_PAYLOAD) {
+            return -1;
+        }
+        ByteBuffer b = ByteBuffer.wrap(payload);
+        long length = b.getLong(12);
+        return b.getInt(0) == segment && b.getLong(4) == offset && length >= 0 ? length : -1;
+    }
+
     static int crc(byte[] record, int offset, int length) {
         CRC32C crc = new CRC32C();
         crc.update(record, offset, length);
