@@ -2,6 +2,7 @@ package org.hermod.api;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * An SMTP reply: a three-digit code, an optional RFC 3463 enhanced status code and one or more text lines.
@@ -15,6 +16,19 @@ public record SmtpReply(int code, String enhancedStatus, List<String> lines) {
         }
         lines = List.copyOf(lines == null || lines.isEmpty() ? List.of("") : lines);
         enhancedStatus = enhancedStatus == null || enhancedStatus.isEmpty() ? null : enhancedStatus;
+    }
+
+    private static final Pattern STATUS = Pattern.compile("[245]\\.[0-9]{1,3}\\.[0-9]{1,3}");
+
+    /**
+     * Whether {@code status} is an RFC 3463 enhanced status code ({@code class.subject.detail}, class 2, 4 or 5, one to
+     * three digits each) whose class is the first digit of reply {@code code}.
+     *
+     * @since 1.1
+     */
+    public static boolean isEnhancedStatusOf(String status, int code) {
+        return status != null && !status.isEmpty() && status.charAt(0) == (char) ('0' + code / 100)
+                && STATUS.matcher(status).matches();
     }
 
     public static SmtpReply of(int code, String enhancedStatus, String text) {

@@ -3,7 +3,6 @@ package org.hermod.api.filter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 import org.hermod.api.MailAddress;
 import org.hermod.api.Recipient;
@@ -87,12 +86,9 @@ public final class FilterDecision {
      * UTF-8 without control characters: no CR, LF, NUL, TAB), at most {@link #MAX_REPLY_LINE} octets, and an
      * enhanced status, when given, of the form {@code class.subject.detail} whose class is the code's first digit.
      */
-    private static final Pattern STATUS = Pattern.compile("[245]\\.[0-9]{1,3}\\.[0-9]{1,3}");
-
     private static void checkReply(SmtpReply reply) {
         String status = reply.enhancedStatus();
-        if (status != null && (!STATUS.matcher(status).matches()
-                || status.charAt(0) != (char) ('0' + reply.code() / 100))) {
+        if (status != null && !SmtpReply.isEnhancedStatusOf(status, reply.code())) {
             throw new IllegalArgumentException("enhanced status " + status + " does not fit reply code "
                     + reply.code());
         }

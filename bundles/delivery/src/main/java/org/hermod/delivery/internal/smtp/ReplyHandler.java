@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -173,14 +172,8 @@ final class ReplyHandler extends ChannelInboundHandlerAdapter {
     private static String enhanced(String text, int code) {
         int sp = text.indexOf(' ');
         String first = sp < 0 ? text : text.substring(0, sp);
-        if (first.length() >= 5 && first.charAt(0) == (char) ('0' + code / 100) && STATUS.matcher(first).matches()) {
-            return first;
-        }
-        return null;
+        return SmtpReply.isEnhancedStatusOf(first, code) ? first : null;
     }
-
-    /** An enhanced status code (RFC 3463), compiled once: not per reply. */
-    private static final Pattern STATUS = Pattern.compile("[245]\\.\\d{1,3}\\.\\d{1,3}");
 
     private void startTimer() {
         Expect head = pending.peekFirst();
