@@ -223,11 +223,12 @@ public final class SmtpServer {
         }
     }
 
-    /** Binds a listener of this server; its sessions use the server's current settings and services. */
+    /** The listening channel type of this server's event loops (epoll where available). */
     private Class<? extends ServerChannel> serverChannelType() {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
 
+    /** Binds a listener of this server; its sessions use the server's current settings and services. */
     Channel bind(String address, int port, ListenerMode mode, String name) throws InterruptedException {
         Class<? extends ServerChannel> type = serverChannelType();
         ServerBootstrap b = new ServerBootstrap()
