@@ -59,7 +59,7 @@ final class ServerWarmup {
      * @param config the server's configuration (host name, size limits, framing); the warm-up trusts loopback whatever
      *        {@code mynetworks} says and runs without routing filters (as if {@code filtersRequired} were false)
      */
-    static Result run(SmtpServerConfig config, EventLoopGroup boss, EventLoopGroup workers,
+    static Result run(SmtpServerConfig config, EventLoopGroup loops,
                    Class<? extends ServerChannel> type) {
         SmtpSettings settings = SmtpSettings.from(overridden(config, Map.of(
                 "mynetworks", new String[] {"127.0.0.0/8", "::1/128"},
@@ -71,7 +71,7 @@ final class ServerWarmup {
                 new SpoolHealth(System::nanoTime));
         Channel listener;
         try {
-            listener = new ServerBootstrap().group(boss, workers).channel(type)
+            listener = new ServerBootstrap().group(loops, loops).channel(type)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override

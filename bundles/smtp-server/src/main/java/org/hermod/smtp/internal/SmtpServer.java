@@ -86,7 +86,7 @@ public final class SmtpServer {
     private volatile FilterChainProvider filterChains;
     private String verifierKey = "";
     private final ScheduledExecutorService files;
-    private final EventLoopGroup boss;
+    /** The event loops: each accepts on its listeners and runs the sessions it accepted or was given. */
     private final EventLoopGroup workers;
     private final boolean epoll;
     private Channel server;
@@ -111,8 +111,9 @@ public final class SmtpServer {
         loadFiles(config);
         epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        boss = new MultiThreadIoEventLoopGroup(1, io);
-        workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), io);
+        // no separate acceptor thread: a listener's event loop accepts and registers the connection on a loop of the
+        // same group (itself for some), which saves a thread hand-off per connection before the greeting
+        workers = new MultiThreadIoEventLoopGroup(ioThreads(config), io);
         files = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "hermod-smtp-files");
             t.setDaemon(true);
@@ -122,7 +123,7 @@ public final class SmtpServer {
         try {
             if (config.warmup()) {
                 long t0 = System.nanoTime();
-                int n = ServerWarmup.run(config, boss, workers, serverChannelType()).accepted();
+                int n = ServerWarmup.run(config, workers, serverChannelType()).accepted();
                 LOG.info("SMTP warm-up: {} synthetic messages through the session code in {} ms (nothing stored)", n,
                         (System.nanoTime() - t0) / 1_000_000);
             }
@@ -223,6 +224,11 @@ public final class SmtpServer {
         }
     }
 
+    /** {@code ioThreads}, where 0 means one event loop per processor (Netty's own default would be two). */
+    static int ioThreads(SmtpServerConfig config) {
+        return config.ioThreads() > 0 ? config.ioThreads() : Runtime.getRuntime().availableProcessors();
+    }
+
     /** The listening channel type of this server's event loops (epoll where available). */
     private Class<? extends ServerChannel> serverChannelType() {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -232,7 +238,7 @@ public final class SmtpServer {
     Channel bind(String address, int port, ListenerMode mode, String name) throws InterruptedException {
         Class<? extends ServerChannel> type = serverChannelType();
         ServerBootstrap b = new ServerBootstrap()
-                .group(boss, workers)
+                .group(workers, workers)
                 .channel(type)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
@@ -301,7 +307,6 @@ public final class SmtpServer {
         if (d != null) {
             d.close();
         }
-        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
     }
 

@@ -17,13 +17,12 @@ public class ServerWarmupTest {
 
     @Test
     public void everySyntheticMessageIsAcceptedEvenWhenLoopbackIsNotInMynetworksAndFiltersAreRequired() {
-        EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         try {
             // an operator's settings that would refuse the warm-up's mail if it used them as they are
             SmtpServerConfig config = TestConfig.smtp("mynetworks", new String[] {"10.99.0.0/16"},
                     "filtersRequired", true, "hostname", "mx.test");
-            ServerWarmup.Result r = ServerWarmup.run(config, boss, workers, NioServerSocketChannel.class);
+            ServerWarmup.Result r = ServerWarmup.run(config, workers, NioServerSocketChannel.class);
             assertEquals(ServerWarmup.MESSAGES, r.accepted());
             assertTrue(r.port() > 0);
             try (java.net.Socket s = new java.net.Socket()) {
@@ -33,7 +32,6 @@ public class ServerWarmupTest {
                 // refused: closed before the real listeners open
             }
         } finally {
-            boss.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
             workers.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
