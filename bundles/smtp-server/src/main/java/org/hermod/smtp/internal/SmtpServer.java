@@ -111,8 +111,9 @@ public final class SmtpServer {
         loadFiles(config);
         epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        // no separate acceptor thread: a listener's event loop accepts and registers the connection on a loop of the
-        // same group (itself for some), which saves a thread hand-off per connection before the greeting
+        // no separate acceptor thread: a listener's event loop accepts and registers the connection on the group's
+        // next loop (round robin); the connections that land on the accepting loop itself (1 in ioThreads) reach their
+        // greeting without a thread hand-off, and there is one thread fewer to wake
         workers = new MultiThreadIoEventLoopGroup(ioThreads(config), io);
         files = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "hermod-smtp-files");
@@ -224,9 +225,12 @@ public final class SmtpServer {
         }
     }
 
-    /** {@code ioThreads}, where 0 means one event loop per processor (Netty's own default would be two). */
+    /**
+     * {@code ioThreads}, where 0 means one event loop per processor as Netty counts them (its own default would be two);
+     * a negative value is passed on, and Netty refuses it at activation.
+     */
     static int ioThreads(SmtpServerConfig config) {
-        return config.ioThreads() > 0 ? config.ioThreads() : Runtime.getRuntime().availableProcessors();
+        return config.ioThreads() == 0 ? io.netty.util.NettyRuntime.availableProcessors() : config.ioThreads();
     }
 
     /** The listening channel type of this server's event loops (epoll where available). */

@@ -71,7 +71,7 @@ public @interface SmtpServerConfig {
     @AttributeDefinition(description = "Where RCPT TO:<postmaster> (no domain, RFC 5321 4.5.1) goes; empty = postmaster@<hostname>")
     String postmaster() default "";
 
-    @AttributeDefinition(description = "Event loop threads; 0 = number of processors")
+    @AttributeDefinition(description = "Event loop threads; 0 = number of processors (a change takes effect when the bundle restarts)")
     int ioThreads() default 0;
 
     @AttributeDefinition(description = "Seconds a client may spend, per mail transaction, sending command lines it has not"

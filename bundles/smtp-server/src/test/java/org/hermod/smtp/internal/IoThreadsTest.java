@@ -9,8 +9,8 @@ public class IoThreadsTest {
 
     @Test
     public void zeroMeansOneEventLoopPerProcessorNotNettysTwo() {
-        assertEquals(Runtime.getRuntime().availableProcessors(), SmtpServer.ioThreads(TestConfig.smtp()));
-        assertEquals(Runtime.getRuntime().availableProcessors(), SmtpServer.ioThreads(TestConfig.smtp("ioThreads", 0)));
+        assertEquals(io.netty.util.NettyRuntime.availableProcessors(), SmtpServer.ioThreads(TestConfig.smtp()));
+        assertEquals(io.netty.util.NettyRuntime.availableProcessors(), SmtpServer.ioThreads(TestConfig.smtp("ioThreads", 0)));
     }
 
     @Test
